@@ -1,0 +1,88 @@
+"""Run a Sanic app inside an asyncio loop we own, on a socket we bound ourselves.
+
+Sanic normally forks worker processes and owns the loop; we need one process and
+one loop shared with the control plane (design.md, "One process, one event loop").
+We bind the socket ourselves because Sanic reads `port=0` as "port 8000" and so
+that the real port can be reported (design.md pitfalls).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from dataclasses import dataclass
+
+from sanic import Sanic
+from sanic.server.async_server import AsyncioServer
+
+__all__ = ["RunningServer", "bind_socket", "start_server"]
+
+log = logging.getLogger(__name__)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind and listen on host:port (0 = any free port); raise OSError if taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+@dataclass
+class RunningServer:
+    """A started Sanic server; `url` carries the port actually bound."""
+
+    app: Sanic
+    server: AsyncioServer
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def stop(self, grace: float = 5.0) -> int:
+        """Stop accepting, let busy connections finish for up to `grace` s, then close.
+
+        Returns how many connections were still busy and had to be aborted.
+        """
+        srv = self.server
+        loop = asyncio.get_running_loop()
+        await srv.before_stop()
+        if srv.server is not None:
+            srv.server.close()  # stop accepting; not wait_closed(): on 3.12 it waits for clients
+        connections = srv.connections
+        deadline = loop.time() + grace
+        while connections and loop.time() < deadline:
+            for conn in list(connections):
+                conn.close_if_idle()  # idle keep-alive connections go at once
+            if connections:
+                await asyncio.sleep(0.05)
+        busy = len(connections)
+        for conn in list(connections):
+            conn.abort()
+        if busy:
+            log.warning("aborted %d connection(s) still busy after %.1fs", busy, grace)
+        await srv.after_stop()
+        return busy
+
+
+async def start_server(app: Sanic, sock: socket.socket) -> RunningServer:
+    """Start `app` on the already-bound `sock` in the running loop."""
+    server = await app.create_server(sock=sock, return_asyncio_server=True, access_log=False)
+    if server is None:  # pragma: no cover - Sanic returns None only without run_async
+        raise RuntimeError("Sanic did not return a server")
+    await server.startup()
+    await server.before_start()
+    await server.after_start()
+    host, port = sock.getsockname()[:2]
+    return RunningServer(app=app, server=server, host=host, port=port)
