@@ -1,0 +1,211 @@
+"""The Sanic app: the endpoint table and nothing else.
+
+Handlers turn a Sanic request into a `ClientRequest`, call the one `Dispatcher`,
+and turn its result back into a response. Routes per behaviour.md §2.1.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from typing import Any
+
+from sanic import Request, Sanic
+from sanic.exceptions import SanicException
+from sanic.response import HTTPResponse, html, json
+
+from .dispatch import ClientRequest, Dispatcher, JSONResult, Result
+from .errors import ArgoProxyError
+from .formats import FORMATS, ClientFormat, FormatSpec
+from .state import DaemonState
+from .versions import VersionChecker
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+_app_ids = itertools.count(1)  # Sanic wants a unique name per app in a process
+_DOCS = "https://argo-proxy.readthedocs.io/en/latest/"
+_V1_NOT_FOUND = (
+    "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n"
+    "<center><h1>404 Not Found</h1></center>\r\n<hr><center>argo-proxy</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+
+
+def _format_of_path(path: str) -> FormatSpec:
+    """The client format to answer errors in, guessed from the URL (for 404/405/413)."""
+    if path.startswith("/v1/messages"):
+        return FORMATS["anthropic"]
+    if path.startswith("/v1beta/") or (path.startswith("/v1/models/") and ":" in path):
+        return FORMATS["google"]
+    return FORMATS["openai_chat"]
+
+
+def _client_request(request: Request, **path: Any) -> ClientRequest:
+    query = {key: values[0] for key, values in request.args.items() if values}
+    return ClientRequest(body=request.body, headers=request.headers, query=query, **path)
+
+
+def _google_method(model_path: str) -> tuple[str, bool]:
+    """`argo:gemini-2.5-flash:streamGenerateContent` → (model, stream)."""
+    model, _, method = model_path.rpartition(":")
+    if method == "generateContent":
+        return model, False
+    if method == "streamGenerateContent":
+        return model, True
+    raise ArgoProxyError(
+        f"Unknown method in '{model_path}': use :generateContent or :streamGenerateContent.",
+        status=400,
+    )
+
+
+def create_app(state: DaemonState) -> Sanic:
+    app = Sanic(f"argo_proxy_{next(_app_ids)}", configure_logging=False)
+    app.config.update(
+        {
+            "REQUEST_MAX_SIZE": state.config.max_body_mb * 1024 * 1024,
+            # LLM calls and streams can legitimately run for many minutes (design.md pitfalls).
+            "RESPONSE_TIMEOUT": max(state.config.request_timeout * 3, 3600),
+            "REQUEST_TIMEOUT": 120,
+            "KEEP_ALIVE_TIMEOUT": 75,
+            "ACCESS_LOG": False,
+            "NOISY_EXCEPTIONS": False,
+            "MOTD": False,
+        }
+    )
+    dispatcher = Dispatcher(state)
+    versions = VersionChecker(
+        lambda url: state.upstream.get_json(url, timeout=5, service="PyPI"),
+        lambda: state.config.pypi_url,
+    )
+    app.ctx.state = state
+
+    async def respond(request: Request, result: Result) -> HTTPResponse | None:
+        if isinstance(result, JSONResult):
+            return json(result.body, status=result.status)
+        response = await request.respond(
+            content_type=result.content_type,
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        try:
+            async for chunk in result.chunks:
+                await response.send(chunk)
+            await response.eof()
+        finally:
+            await result.chunks.aclose()  # type: ignore[attr-defined]
+        return None
+
+    async def chat(request: Request, fmt: ClientFormat) -> HTTPResponse | None:
+        return await respond(request, await dispatcher.chat(fmt, _client_request(request)))
+
+    @app.post("/v1/chat/completions")
+    async def openai_chat(request: Request) -> HTTPResponse | None:
+        return await chat(request, "openai_chat")
+
+    @app.post("/v1/responses")
+    async def openai_responses(request: Request) -> HTTPResponse | None:
+        return await chat(request, "openai_responses")
+
+    @app.post("/v1/messages")
+    async def anthropic_messages(request: Request) -> HTTPResponse | None:
+        return await chat(request, "anthropic")
+
+    async def google(request: Request, model_path: str) -> HTTPResponse | None:
+        try:
+            model, stream = _google_method(model_path)
+        except ArgoProxyError as exc:
+            return json(FORMATS["google"].error(exc.status, exc.message), status=exc.status)
+        req = _client_request(request, path_model=model, path_stream=stream)
+        return await respond(request, await dispatcher.chat("google", req))
+
+    # google-genai 3.x defaults to /v1, Gemini CLI calls /v1beta (issue: both prefixes).
+    app.add_route(google, "/v1beta/models/<model_path:path>", methods=["POST"], name="google_beta")
+    app.add_route(google, "/v1/models/<model_path:path>", methods=["POST"], name="google_v1")
+
+    @app.post("/v1/embeddings")
+    async def embeddings(request: Request) -> HTTPResponse | None:
+        return await respond(request, await dispatcher.embeddings(_client_request(request)))
+
+    @app.get("/v1/models")
+    async def list_models(request: Request) -> HTTPResponse:
+        catalog = state.registry.catalog
+        created = int(catalog.fetched_at)
+        data = [
+            {
+                "id": entry.alias,
+                "internal_name": entry.internal_id,
+                "object": "model",
+                "created": created,
+                "owned_by": entry.owned_by,
+                "type": entry.kind,
+            }
+            for entry in catalog.listing()
+        ]
+        return json({"object": "list", "data": data})
+
+    @app.post("/refresh")
+    async def refresh(request: Request) -> HTTPResponse:
+        result = await state.refresh_models()
+        body = {
+            "status": "ok" if result.ok else "error",
+            "message": result.message,
+            "previous": {
+                "unique_models": result.previous.unique_models,
+                "total_aliases": result.previous.total_aliases,
+            },
+            "current": {
+                "unique_models": result.current.unique_models,
+                "total_aliases": result.current.total_aliases,
+                "chat_models": result.current.chat_models,
+                "embed_models": result.current.embed_models,
+            },
+        }
+        return json(body, status=200 if result.ok else 502)
+
+    @app.get("/health")
+    async def health(request: Request) -> HTTPResponse:
+        catalog = state.registry.catalog
+        return json({"status": "healthy", "models": catalog.source})
+
+    @app.get("/version")
+    async def version(request: Request) -> HTTPResponse:
+        report = await versions.report()
+        report["changelog"] = f"{_DOCS}changelog/"
+        return json(report)
+
+    @app.get("/")
+    async def root(request: Request) -> HTTPResponse:
+        return json({"message": f"Welcome to the Argo-Proxy API! Documentation is available at {_DOCS}"})
+
+    @app.get("/v1")
+    async def v1_root(request: Request) -> HTTPResponse:
+        return html(_V1_NOT_FOUND, status=404)  # mimics OpenAI's nginx page (behaviour.md §2.1)
+
+    @app.exception(SanicException)
+    async def sanic_error(request: Request, exc: SanicException) -> HTTPResponse:
+        spec = _format_of_path(request.path)
+        status = exc.status_code
+        if status == 404:
+            message = f"No endpoint {request.method} {request.path}. See {_DOCS} for the API."
+        elif status == 405:
+            message = f"{request.method} is not allowed on {request.path}."
+        elif status == 413:
+            message = (
+                f"The request body is larger than {state.config.max_body_mb} MiB "
+                "(`max_body_mb` in the config)."
+            )
+        else:
+            message = str(exc)
+        state.counters.errors += 1
+        return json(spec.error(status, message), status=status)
+
+    @app.exception(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> HTTPResponse:
+        # The top-level guard (style.md): log with the traceback, answer 500, keep serving.
+        log.exception("internal error on %s %s", request.method, request.path)
+        state.counters.errors += 1
+        spec = _format_of_path(request.path)
+        return json(spec.error(500, f"Internal error in argo-proxy: {exc}"), status=500)
+
+    return app

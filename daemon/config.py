@@ -1,0 +1,375 @@
+"""The daemon's configuration: one typed, frozen `Config`, validated once at load.
+
+Sources, strongest first (behaviour.md §4.3): command-line overrides, environment
+variables (§4.4), the YAML file (argo-proxy v3 files load unchanged, v1/v2 keys are
+migrated in memory, §4.6), then the defaults below. No other module reads YAML,
+environment variables or platformdirs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import platformdirs
+import yaml
+
+from .errors import ConfigError
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_PORT",
+    "Config",
+    "StreamMode",
+    "config_search_paths",
+    "find_config_file",
+    "load_config",
+    "redact_user",
+]
+
+log = logging.getLogger(__name__)
+
+StreamMode = Literal["force", "retry", "passthrough"]
+STREAM_MODES: tuple[StreamMode, ...] = ("force", "retry", "passthrough")
+
+# argo-upstream.md §1.1: argo-proxy's default environment is dev.
+DEFAULT_BASE_URL = "https://apps-dev.inside.anl.gov/argoapi"
+DEFAULT_PORT = 44497
+APP_NAME = "argo-proxy"
+
+# Keys argo-proxy accepted once and we accept silently without using (behaviour.md §4.2).
+_IGNORED_KEYS = {
+    "mode": "display-only in argo-proxy",
+    "force_conversion": "argo-proxy 3.0 only; same-format requests always pass through here",
+    "real_stream": "argo-proxy 3.0 legacy option; streams are always real here",
+    "timeout": "argo-proxy <= 2.5 key; use `request_timeout`",
+    "num_workers": "argo-proxy <= 2.5 key; the daemon is one process",
+    "use_native_openai": "deprecated argo-proxy 2.x key",
+    "use_native_anthropic": "deprecated argo-proxy 2.x key",
+    "provider_tool_format": "deprecated argo-proxy 2.x key",
+    "argo_model_url": "argo-proxy 1.x key",
+}
+# v1 per-endpoint URLs: the base is what remains after stripping the suffix (§4.6).
+_V1_URL_SUFFIXES = {
+    "argo_url": "/api/v1/resource/chat/",
+    "argo_stream_url": "/api/v1/resource/streamchat/",
+    "argo_embedding_url": "/api/v1/resource/embed/",
+}
+_KEY_ALIASES = {"default_chat_model": "default_model"}  # argo-proxy 3.2.1 spelling
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the daemon needs to know, validated; replaced whole on reload."""
+
+    config_version: str = "3"
+    user: str = ""
+    host: str = "127.0.0.1"  # loopback by default; argo-proxy bound 0.0.0.0 (§12)
+    port: int = DEFAULT_PORT
+    verbose: bool = False
+    log_to_file: bool = False
+    max_log_history: int = 3
+    argo_base_url: str = DEFAULT_BASE_URL
+    native_openai_base_url: str = ""  # "" = derived: {argo_base_url}/v1
+    native_anthropic_base_url: str = ""  # "" = derived: {argo_base_url}
+    anthropic_stream_mode: StreamMode = "force"
+    model_refresh_interval_hours: float = 24.0
+    connection_test_timeout: float = 5.0
+    skip_url_validation: bool = False
+    resolve_overrides: Mapping[str, str] = field(default_factory=dict)
+    enable_payload_control: bool = False
+    max_payload_size: int = 20
+    image_timeout: float = 30.0
+    concurrent_downloads: int = 10
+    dump_requests: bool = False
+    dump_dir: str = ""
+    use_legacy_argo: bool = False
+    username_passthrough: bool = False
+    default_model: str = ""  # "" = an unknown model is a 404, not a silent substitute
+    default_embed_model: str = ""
+    request_timeout: float = 600.0  # seconds to wait for upstream bytes (read timeout)
+    connect_timeout: float = 10.0
+    max_body_mb: int = 100
+    pypi_url: str = "https://pypi.org/pypi"  # where GET /version looks for updates (a mirror works)
+    # Where it came from; not part of equality so a reload can compare configs.
+    source: Path | None = field(default=None, compare=False)
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def openai_base(self) -> str:
+        """Root of ARGO's OpenAI-compatible API (`…/v1`)."""
+        return self.native_openai_base_url or f"{self.argo_base_url}/v1"
+
+    @property
+    def anthropic_base(self) -> str:
+        """Root of ARGO's Anthropic API; callers append `/v1/messages`."""
+        return self.native_anthropic_base_url or self.argo_base_url
+
+    @property
+    def listen_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def public_dict(self) -> dict[str, Any]:
+        """The effective settings with no credential in them (for `config show` / RPC)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out.pop("notes")
+        out["source"] = str(self.source) if self.source else None
+        out["user"] = redact_user(self.user)
+        out["resolve_overrides"] = dict(self.resolve_overrides)
+        out["native_openai_base_url"] = self.openai_base
+        out["native_anthropic_base_url"] = self.anthropic_base
+        return out
+
+    def __repr__(self) -> str:  # never print the username in clear (style.md: redact)
+        return f"Config(user={redact_user(self.user)!r}, listen={self.listen_url}, base={self.argo_base_url})"
+
+
+def redact_user(user: str) -> str:
+    """`jdoe` → `j***`: enough to recognise in a log, not enough to reuse."""
+    return f"{user[0]}***" if user else ""
+
+
+# ---------------------------------------------------------------------------- search
+
+
+def config_search_paths() -> list[Path]:
+    """Where a config file is looked for when none is given, in order."""
+    home = Path.home()
+    return [
+        Path.cwd() / "config.yaml",
+        Path(platformdirs.user_config_dir(APP_NAME)) / "config.yaml",
+        home / ".config" / "argoproxy" / "config.yaml",  # argo-proxy's locations
+        home / ".argoproxy" / "config.yaml",
+    ]
+
+
+def find_config_file(explicit: str | Path | None = None) -> Path | None:
+    """The explicit path (which must exist), else the first existing search path."""
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"{path}: no such config file")
+        return path
+    return next((p for p in config_search_paths() if p.is_file()), None)
+
+
+# ----------------------------------------------------------------------------- load
+
+
+def load_config(
+    path: str | Path | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    search: bool = True,
+) -> Config:
+    """Build a validated Config from file, environment and overrides.
+
+    `path` is an explicit file (it must exist; there is no fallback, as in
+    argo-proxy). Without one, `CONFIG_PATH` and then the search paths are tried
+    when `search` is true. Raises ConfigError naming the key, the value, and what
+    is accepted.
+    """
+    env = os.environ if environ is None else environ
+    explicit = path or env.get("CONFIG_PATH") or None
+    source = find_config_file(explicit) if (explicit or search) else None
+
+    raw: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    if source is not None:
+        raw, lines = _read_yaml(source)
+    notes: list[str] = []
+    values = _migrate(raw, notes)
+    origin = {k: _where(source, lines, k) for k in values}
+
+    for key, value in _from_environment(env).items():
+        values[key], origin[key] = value, f"environment variable {_ENV_NAMES[key]}"
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key], origin[key] = value, f"option --{key.replace('_', '-')}"
+
+    config = _validate(values, origin)
+    if not config.user:
+        config = dataclasses.replace(config, user=_login_name())
+        notes.append("no `user` configured: using the login name as the ARGO username")
+    if source is None:
+        notes.append("no config file found: using built-in defaults")
+    return dataclasses.replace(config, source=source, notes=tuple(notes))
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser().strip().lower()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return ""
+
+
+def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from exc
+    if data is None:
+        return {}, {}
+    if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
+        raise ConfigError(f"{path}: a config file must be a mapping of `key: value` lines")
+    lines = {
+        str(k.value): k.start_mark.line + 1 for k, _ in node.value if isinstance(k, yaml.ScalarNode)
+    }
+    return {str(k): v for k, v in data.items()}, lines
+
+
+def _where(source: Path | None, lines: Mapping[str, int], key: str) -> str:
+    if source is None:
+        return "default"
+    line = lines.get(key)
+    return f"{source}:{line}" if line else str(source)
+
+
+def _migrate(raw: Mapping[str, Any], notes: list[str]) -> dict[str, Any]:
+    """Turn v1/v2 argo-proxy keys into v3 ones in memory (behaviour.md §4.6)."""
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        key = _KEY_ALIASES.get(key, key)
+        if key in _IGNORED_KEYS:
+            notes.append(f"ignoring `{key}`: {_IGNORED_KEYS[key]}")
+        elif key in _V1_URL_SUFFIXES:
+            continue
+        elif key not in _FIELD_TYPES:
+            notes.append(f"ignoring unknown key `{key}`")
+        else:
+            values[key] = value
+    if "argo_base_url" not in values:
+        for key, suffix in _V1_URL_SUFFIXES.items():
+            url = raw.get(key)
+            if isinstance(url, str) and url.rstrip("/").endswith(suffix.rstrip("/")):
+                values["argo_base_url"] = url.rstrip("/")[: -len(suffix.rstrip("/"))]
+                notes.append(f"derived `argo_base_url` from the old `{key}`")
+                break
+    if raw and str(raw.get("config_version", "")) != "3":
+        notes.append("this is an older argo-proxy config; `argo-proxy config migrate` rewrites it")
+    return values
+
+
+# ------------------------------------------------------------------------ environment
+
+_ENV_NAMES = {
+    "host": "HOST",
+    "port": "PORT",
+    "verbose": "VERBOSE",
+    "argo_base_url": "ARGO_BASE_URL",
+    "skip_url_validation": "SKIP_URL_VALIDATION",
+    "anthropic_stream_mode": "ANTHROPIC_STREAM_MODE",
+    "username_passthrough": "USERNAME_PASSTHROUGH",
+    "use_legacy_argo": "USE_LEGACY_ARGO",
+    "dump_requests": "DUMP_REQUESTS",
+    "dump_dir": "DUMP_DIR",
+    "user": "ARGO_USER",
+    "connect_timeout": "ARGO_PROXY_CONNECT_TIMEOUT",
+    "request_timeout": "ARGO_PROXY_READ_TIMEOUT",
+}
+
+
+def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
+    return {key: env[name] for key, name in _ENV_NAMES.items() if env.get(name, "") != ""}
+
+
+# ------------------------------------------------------------------------- validation
+
+_TRUE = {"true", "1", "t", "yes", "y", "on"}
+_FALSE = {"false", "0", "f", "no", "n", "off"}
+_FIELD_TYPES = {
+    f.name: f.type for f in dataclasses.fields(Config) if f.name not in ("source", "notes")
+}
+
+
+def _validate(values: Mapping[str, Any], origin: Mapping[str, str]) -> Config:
+    clean: dict[str, Any] = {}
+    for key, value in values.items():
+        where = origin.get(key, "default")
+
+        def bad(expected: str, key: str = key, value: Any = value, where: str = where) -> ConfigError:
+            return ConfigError(f"{where}: `{key}` must be {expected}; got {value!r}")
+
+        clean[key] = _coerce(key, value, bad)
+
+    for key in ("argo_base_url", "native_openai_base_url", "native_anthropic_base_url", "pypi_url"):
+        url = clean.get(key)
+        if url:
+            if not url.startswith(("http://", "https://")):
+                where = origin.get(key, "default")
+                raise ConfigError(f"{where}: `{key}` must be an http(s) URL; got {url!r}")
+            clean[key] = url.rstrip("/")
+    user = clean.get("user", "")
+    if user and (" " in user or user == "cels"):
+        raise ConfigError(
+            f"{origin.get('user', 'default')}: `user` must be your ANL username "
+            f"(no spaces, not the shared `cels`); got {user!r}"
+        )
+    return Config(**clean)
+
+
+def _coerce(key: str, value: Any, bad: Any) -> Any:
+    kind = _FIELD_TYPES[key]
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+        raise bad("true or false")
+    if kind == "int":
+        if isinstance(value, bool):
+            raise bad("a whole number")
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise bad("a whole number") from None
+        if key == "port" and not 1 <= number <= 65535:
+            raise bad("a port number 1-65535")
+        if number < 0:
+            raise bad("zero or more")
+        return number
+    if kind == "float":
+        if isinstance(value, bool):
+            raise bad("a number")
+        try:
+            number_f = float(str(value).strip())
+        except ValueError:
+            raise bad("a number") from None
+        if number_f < 0:
+            raise bad("zero or more")
+        return number_f
+    if kind == "StreamMode":
+        text = str(value).strip().lower()
+        if text not in STREAM_MODES:
+            raise bad("one of " + ", ".join(STREAM_MODES))
+        return cast(StreamMode, text)
+    if kind == "Mapping[str, str]":
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise bad('a mapping like {"host:443": "127.0.0.1"}')
+        return {str(k): str(v) for k, v in value.items()}
+    # str fields
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        raise bad("a single value")
+    text = str(value).strip()
+    return text.lower() if key == "user" else text  # argo-proxy lowercases usernames (§3.4)

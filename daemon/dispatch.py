@@ -1,0 +1,308 @@
+"""The one dispatch path: every client format's chat request, and embeddings.
+
+A request is parsed and checked, its model resolved and routed, its body prepared
+for ARGO (identity, ARGO's body fixes), sent, and the answer (or stream) handed
+back in the client's format. What differs between formats is data (`FORMATS`),
+never a copy of this path. Framework-neutral: `app.py` turns results into Sanic
+responses.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .argo_replies import aggregate_anthropic_stream, check_reply, error_from_status
+from .argo_replies import is_streaming_required
+from .config import Config
+from .convert import Conversion
+from .errors import ArgoProxyError, ClientRequestError, ModelNotFoundError, UpstreamError
+from .formats import FORMATS, ClientFormat, FormatSpec
+from .relay import relay_same_format
+from .routing import Route, embeddings_url, resolve_identity, route_chat, upstream_headers
+from .sse import SSEParser
+from .state import DaemonState
+
+__all__ = ["ClientRequest", "Dispatcher", "JSONResult", "Result", "StreamResult"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ClientRequest:
+    """What the dispatcher needs of an HTTP request (header names lower-case)."""
+
+    body: bytes
+    headers: Mapping[str, str]
+    query: Mapping[str, str] = field(default_factory=dict)
+    path_model: str | None = None  # Google puts the model in the URL
+    path_stream: bool | None = None  # ... and streaming too
+
+
+@dataclass(frozen=True)
+class JSONResult:
+    status: int
+    body: Any
+
+
+@dataclass(frozen=True)
+class StreamResult:
+    chunks: AsyncIterator[bytes]  # call aclose() when done, even on error
+    content_type: str = "text/event-stream"
+
+
+Result = JSONResult | StreamResult
+
+# Fields each format must carry, and what they must be (behaviour.md §2.2 errors).
+_REQUIRED_LIST: dict[ClientFormat, str] = {
+    "openai_chat": "messages",
+    "anthropic": "messages",
+    "openai_responses": "input",
+    "google": "contents",
+}
+
+
+def _dumps(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    if not raw.strip():
+        raise ClientRequestError("The request body is empty: send a JSON object.")
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise ClientRequestError(f"Invalid JSON body: {exc}") from None
+    if not isinstance(body, dict):
+        raise ClientRequestError(
+            f"The request body must be a JSON object, not a JSON {type(body).__name__}."
+        )
+    return body
+
+
+def _check_fields(fmt: ClientFormat, body: dict[str, Any]) -> None:
+    name = _REQUIRED_LIST[fmt]
+    value = body.get(name)
+    if value is None:
+        raise ClientRequestError(f"Missing '{name}' field.")
+    if fmt == "openai_responses" and isinstance(value, str):
+        return
+    if not isinstance(value, list) or not value:
+        raise ClientRequestError(f"'{name}' must be a non-empty list.")
+    for key in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
+        limit = body.get(key)
+        if limit is not None and (type(limit) is not int or limit < 1):
+            raise ClientRequestError(f"'{key}' must be a positive integer; got {limit!r}.")
+    if fmt == "anthropic" and "max_tokens" not in body:
+        raise ClientRequestError("Missing 'max_tokens' field: the Messages API requires it.")
+    if "stream" in body and body["stream"] is not None and not isinstance(body["stream"], bool):
+        raise ClientRequestError(f"'stream' must be true or false; got {body['stream']!r}.")
+
+
+def _pop_timeout(body: dict[str, Any]) -> float | None:
+    """A `timeout` body field (seconds) overrides the upstream timeout for this request."""
+    if "timeout" not in body:
+        return None
+    value = body.pop("timeout")
+    if type(value) not in (int, float) or value <= 0:
+        raise ClientRequestError(f"'timeout' must be a positive number of seconds; got {value!r}.")
+    return float(value)
+
+
+def _model_name(req: ClientRequest, body: dict[str, Any]) -> str:
+    name = req.path_model if req.path_model is not None else body.get("model")
+    if name is None or name == "":
+        raise ClientRequestError("Missing 'model' field.")
+    if not isinstance(name, str):
+        raise ClientRequestError(f"'model' must be a string; got {name!r}.")
+    return name
+
+
+class Dispatcher:
+    """Serves chat and embedding requests from the shared `DaemonState`."""
+
+    def __init__(self, state: DaemonState) -> None:
+        self.state = state
+
+    # ---------------------------------------------------------------- entry points
+
+    async def chat(self, fmt: ClientFormat, req: ClientRequest) -> Result:
+        spec = FORMATS[fmt]
+        config = self.state.config  # this request keeps this config, even across a reload
+        self.state.counters.requests += 1
+        try:
+            return await self._chat(spec, config, req)
+        except ArgoProxyError as exc:
+            return self.error(spec, exc)
+
+    async def embeddings(self, req: ClientRequest) -> Result:
+        spec = FORMATS["openai_chat"]
+        config = self.state.config
+        self.state.counters.requests += 1
+        try:
+            body = parse_body(req.body)
+            model = self.resolve_model(_model_name(req, body), "embed", config)
+            if body.get("input") in (None, "", []):
+                raise ClientRequestError("Missing 'input' field: send a string or a list of strings.")
+            timeout = _pop_timeout(body)
+            user = resolve_identity(config, req.headers, req.query)
+            body = {**body, "model": model, "user": user}
+            headers = upstream_headers(
+                "openai_chat", user, req.headers, stream=False, user_agent=self.state.user_agent
+            )
+            reply = await self._post(embeddings_url(config), body, headers, timeout)
+            return JSONResult(200, check_reply(reply, "openai_chat"))
+        except ArgoProxyError as exc:
+            return self.error(spec, exc)
+
+    def error(self, spec: FormatSpec, exc: ArgoProxyError) -> JSONResult:
+        self.state.counters.errors += 1
+        code = "model_not_found" if isinstance(exc, ModelNotFoundError) else None
+        extra: dict[str, Any] = {}
+        if isinstance(exc, UpstreamError) and exc.upstream_status is not None:
+            extra["upstream_status"] = exc.upstream_status
+        log.info("answering %d: %s", exc.status, exc.message)
+        return JSONResult(exc.status, spec.error(exc.status, exc.message, code, **extra))
+
+    # --------------------------------------------------------------------- models
+
+    def resolve_model(self, name: str, kind: Literal["chat", "embed"], config: Config) -> str:
+        catalog = self.state.registry.catalog
+        model = catalog.resolve(name, kind=kind)
+        if model is not None:
+            return model
+        fallback = config.default_model if kind == "chat" else config.default_embed_model
+        if fallback:
+            model = catalog.resolve(fallback, kind=kind)
+            if model is not None:
+                log.warning("model %r is unknown; using the configured default %s", name, model)
+                return model
+        closest = catalog.closest(name)
+        hint = f" Closest matches: {', '.join(closest)}." if closest else ""
+        raise ModelNotFoundError(
+            f"Model '{name}' is not available on ARGO.{hint} GET /v1/models lists every model; "
+            f"set `default_model` in the config to fall back instead."
+        )
+
+    # ----------------------------------------------------------------------- chat
+
+    async def _chat(self, spec: FormatSpec, config: Config, req: ClientRequest) -> Result:
+        body = parse_body(req.body)
+        name = _model_name(req, body)
+        _check_fields(spec.name, body)
+        timeout = _pop_timeout(body)
+        model = self.resolve_model(name, "chat", config)
+        route = route_chat(model, config)
+        stream = req.path_stream if req.path_stream is not None else body.get("stream") is True
+        conversion = Conversion(spec.name, route.upstream, model)
+        user = resolve_identity(config, req.headers, req.query)
+        out = conversion.request(body)
+        out["user"] = user
+        if route.upstream == "anthropic":  # argo-upstream.md §2.1
+            out["metadata"] = {**(out.get("metadata") or {}), "user_id": user}
+        headers = upstream_headers(
+            route.upstream, user, req.headers, stream=stream, user_agent=self.state.user_agent
+        )
+        log.info("%s → %s %s stream=%s", spec.name, route.model, route.upstream, stream)
+        if stream:
+            out["stream"] = True
+            return await self._open_stream(spec, route, out, headers, timeout)
+        reply = await self._complete(route, out, headers, timeout, config)
+        return JSONResult(200, conversion.response(check_reply(reply, route.upstream)))
+
+    async def _complete(
+        self,
+        route: Route,
+        body: dict[str, Any],
+        headers: dict[str, str],
+        timeout: float | None,
+        config: Config,
+    ) -> Any:
+        """A non-streamed answer; Claude may need a streamed upstream leg (§5.2)."""
+        mode = config.anthropic_stream_mode if route.upstream == "anthropic" else "passthrough"
+        if mode == "force":
+            return await self._aggregate(route, body, headers, timeout)
+        try:
+            return await self._post(route.url, body, headers, timeout)
+        except UpstreamError as exc:
+            if mode == "retry" and is_streaming_required(exc):
+                log.info("ARGO asked for streaming; retrying %s as a stream", route.model)
+                return await self._aggregate(route, body, headers, timeout)
+            raise
+
+    async def _post(
+        self, url: str, body: dict[str, Any], headers: dict[str, str], timeout: float | None
+    ) -> Any:
+        reply = await self.state.upstream.post(url, _dumps(body), headers, timeout=timeout)
+        if reply.status >= 400:
+            raise error_from_status(reply.status, reply.body)
+        return reply.json()
+
+    async def _aggregate(
+        self, route: Route, body: dict[str, Any], headers: dict[str, str], timeout: float | None
+    ) -> Any:
+        stream_headers = {**headers, "Accept": "text/event-stream", "Accept-Encoding": "identity"}
+        body = {**body, "stream": True}
+        async with self.state.upstream.stream(
+            route.url, _dumps(body), stream_headers, timeout=timeout
+        ) as upstream:
+            if upstream.status != 200:
+                raise error_from_status(upstream.status, (await upstream.read()).body)
+            parser = SSEParser()
+            events = []
+            async for chunk in upstream.chunks():
+                events.extend(parser.feed(chunk))
+            events.extend(parser.close())
+        return aggregate_anthropic_stream(events)
+
+    async def _open_stream(
+        self,
+        spec: FormatSpec,
+        route: Route,
+        body: dict[str, Any],
+        headers: dict[str, str],
+        timeout: float | None,
+    ) -> StreamResult:
+        chunks = self._stream_chunks(spec, route, body, headers, timeout)
+        try:
+            first = await chunks.__anext__()  # errors before any byte become a JSON answer
+        except BaseException:
+            await chunks.aclose()
+            raise
+        return StreamResult(_prepend(first, chunks))
+
+    async def _stream_chunks(
+        self,
+        spec: FormatSpec,
+        route: Route,
+        body: dict[str, Any],
+        headers: dict[str, str],
+        timeout: float | None,
+    ) -> AsyncIterator[bytes]:
+        async with self.state.upstream.stream(
+            route.url, _dumps(body), headers, timeout=timeout
+        ) as upstream:
+            if upstream.status != 200:
+                raise error_from_status(upstream.status, (await upstream.read()).body)
+            if "json" in upstream.content_type:  # an error (or notice) sent as one JSON body
+                reply = await upstream.read()
+                check_reply(reply.json(), route.upstream)
+                raise UpstreamError("ARGO answered a streaming request without a stream.")
+            self.state.counters.active_streams += 1
+            try:
+                async for chunk in relay_same_format(upstream, spec):
+                    yield chunk
+            finally:
+                self.state.counters.active_streams -= 1
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    try:
+        yield first
+        async for chunk in rest:
+            yield chunk
+    finally:
+        await rest.aclose()  # type: ignore[attr-defined]

@@ -1,0 +1,162 @@
+"""Config loading: argo-proxy v3 files, precedence, search order, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from argo_proxy.daemon.config import Config, config_search_paths, load_config
+from argo_proxy.daemon.errors import ConfigError
+
+# The canonical file argo-proxy v3 writes (behaviour.md §4.2), plus keys users add by hand.
+ARGO_PROXY_V3 = """\
+# Core settings
+config_version: '3'
+user: JDoe
+host: 0.0.0.0
+port: 51234
+verbose: true
+log_to_file: false
+
+# Upstream
+argo_base_url: https://apps.inside.anl.gov/argoapi/
+anthropic_stream_mode: retry
+use_legacy_argo: false
+skip_url_validation: true
+model_refresh_interval_hours: 12
+
+# Network & validation
+connection_test_timeout: 5
+resolve_overrides: {}
+
+# Image processing
+enable_payload_control: false
+max_payload_size: 20
+image_timeout: 30
+concurrent_downloads: 10
+
+# Other
+max_log_history: 3
+"""
+
+
+@pytest.fixture()
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / ".config"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_argo_proxy_v3_file_loads_unchanged(home: Path) -> None:
+    path = write(home / "cfg.yaml", ARGO_PROXY_V3)
+    config = load_config(path, environ={})
+    assert config.user == "jdoe"  # argo-proxy lowercases usernames from files
+    assert (config.host, config.port, config.verbose) == ("0.0.0.0", 51234, True)
+    assert config.argo_base_url == "https://apps.inside.anl.gov/argoapi"
+    assert config.openai_base == "https://apps.inside.anl.gov/argoapi/v1"
+    assert config.anthropic_base == "https://apps.inside.anl.gov/argoapi"
+    assert config.anthropic_stream_mode == "retry"
+    assert config.model_refresh_interval_hours == 12
+    assert config.source == path
+    assert config.notes == ()
+
+
+def test_defaults_are_loopback_and_say_so(home: Path) -> None:
+    config = load_config(environ={})
+    assert config.host == "127.0.0.1"
+    assert config.port == 44497
+    assert config.source is None
+    assert any("no config file found" in note for note in config.notes)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "fragment"),
+    [
+        ("port: 99999\n", "port", "1-65535"),
+        ("port: eighty\n", "port", "whole number"),
+        ("verbose: maybe\n", "verbose", "true or false"),
+        ("anthropic_stream_mode: sometimes\n", "anthropic_stream_mode", "force, retry, passthrough"),
+        ("argo_base_url: apps.inside.anl.gov\n", "argo_base_url", "http(s) URL"),
+        ("model_refresh_interval_hours: -1\n", "model_refresh_interval_hours", "zero or more"),
+        ("user: john doe\n", "user", "ANL username"),
+    ],
+)
+def test_bad_values_name_file_line_key_and_value(
+    home: Path, text: str, key: str, fragment: str
+) -> None:
+    path = write(home / "bad.yaml", "config_version: '3'\n" + text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    message = caught.value.message
+    assert f"{path}:2:" in message
+    assert f"`{key}`" in message
+    assert fragment in message
+
+
+def test_broken_yaml_points_at_the_line(home: Path) -> None:
+    path = write(home / "broken.yaml", "port: 1\nuser: [jdoe\n")
+    with pytest.raises(ConfigError, match=r"broken.yaml:\d+: not valid YAML"):
+        load_config(path, environ={})
+
+
+def test_explicit_missing_file_is_an_error_not_a_fallback(home: Path) -> None:
+    write(home / "config.yaml", "port: 1234\n")
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(home / "missing.yaml", environ={})
+
+
+def test_search_order(home: Path) -> None:
+    old = write(home / ".argoproxy" / "config.yaml", "port: 1003\n")
+    assert load_config(environ={}).source == old
+    older_xdg = write(home / ".config" / "argoproxy" / "config.yaml", "port: 1002\n")
+    assert load_config(environ={}).source == older_xdg
+    ours = write(config_search_paths()[1], "port: 1001\n")
+    assert load_config(environ={}).source == ours
+    local = write(home / "config.yaml", "port: 1000\n")
+    config = load_config(environ={})
+    assert (config.source, config.port) == (local, 1000)
+
+
+def test_precedence_cli_over_env_over_file(home: Path) -> None:
+    path = write(home / "c.yaml", "port: 1000\nverbose: false\nhost: 127.0.0.2\n")
+    env = {"PORT": "2000", "VERBOSE": "yes"}
+    config = load_config(path, environ=env, overrides={"port": 3000, "host": None})
+    assert config.port == 3000  # CLI
+    assert config.verbose is True  # env beats file (#63)
+    assert config.host == "127.0.0.2"  # file; a None override means "not given"
+
+
+def test_bad_environment_value_names_the_variable(home: Path) -> None:
+    with pytest.raises(ConfigError, match="environment variable PORT: `port`"):
+        load_config(environ={"PORT": "x"})
+
+
+def test_v1_config_is_migrated_in_memory(home: Path) -> None:
+    path = write(
+        home / "v1.yaml",
+        "user: jdoe\nargo_url: https://apps.inside.anl.gov/argoapi/api/v1/resource/chat/\n"
+        "num_workers: 4\n",
+    )
+    config = load_config(path, environ={})
+    assert config.argo_base_url == "https://apps.inside.anl.gov/argoapi"
+    assert any("num_workers" in note for note in config.notes)
+    assert any("config migrate" in note for note in config.notes)
+
+
+def test_repr_and_public_dict_hide_the_username(home: Path) -> None:
+    config = Config(user="jdoe")
+    assert "jdoe" not in repr(config)
+    assert config.public_dict()["user"] == "j***"
+
+
+def test_unknown_keys_are_reported_not_fatal(home: Path) -> None:
+    path = write(home / "c.yaml", "user: jdoe\nfavourite_colour: blue\n")
+    assert any("favourite_colour" in n for n in load_config(path, environ={}).notes)
