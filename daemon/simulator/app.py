@@ -264,6 +264,10 @@ def create_simulator_app(settings: SimulatorSettings = _DEFAULT_SETTINGS) -> San
     # configure_logging=False: Sanic would log to stdout, which may belong to JSON-RPC.
     app = Sanic(f"argo-simulator-{next(_app_numbers)}", configure_logging=False)
     app.config.MOTD = False
+    # TouchUp rewrites methods of the Sanic *class*; a second app in the same process
+    # (tests, or the daemon beside `--simulate`) then fails to start. Our handlers use
+    # no signals or middleware, so there is nothing for it to optimise.
+    app.config.TOUCHUP = False
     app.config.RESPONSE_TIMEOUT = 3600  # long generations and the `hang` fault
     app.config.KEEP_ALIVE_TIMEOUT = 75  # nginx's default, as in front of ARGO
     app.ctx.simulator = sim

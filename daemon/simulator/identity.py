@@ -64,6 +64,7 @@ def denial_variant(user: str, settings: SimulatorSettings) -> int:
         return 1
     if user == UNAUTHORIZED_USER:
         return 2
-    if settings.users is not None and user not in settings.users:
+    allowed = settings.users
+    if allowed is not None and user not in allowed and user.lower() not in allowed:
         return 1
     return 0
