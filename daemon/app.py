@@ -165,8 +165,13 @@ def create_app(state: DaemonState) -> Sanic:
 
     @app.get("/health")
     async def health(request: Request) -> HTTPResponse:
-        catalog = state.registry.catalog
-        return json({"status": "healthy", "models": catalog.source})
+        return json(
+            {
+                "status": "healthy",
+                "models": state.registry.catalog.source,  # "builtin" until ARGO's list landed
+                "active_streams": state.counters.active_streams,
+            }
+        )
 
     @app.get("/version")
     async def version(request: Request) -> HTTPResponse:

@@ -340,8 +340,8 @@ def _coerce(key: str, value: Any, bad: Any) -> Any:
             number = int(str(value).strip())
         except ValueError:
             raise bad("a whole number") from None
-        if key == "port" and not 1 <= number <= 65535:
-            raise bad("a port number 1-65535")
+        if key == "port" and not 0 <= number <= 65535:
+            raise bad("a port number 1-65535 (0 = any free port)")
         if number < 0:
             raise bad("zero or more")
         return number

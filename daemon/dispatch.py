@@ -251,6 +251,8 @@ class Dispatcher:
         ) as upstream:
             if upstream.status != 200:
                 raise error_from_status(upstream.status, (await upstream.read()).body)
+            if "json" in upstream.content_type:  # ARGO may answer with one JSON body anyway
+                return (await upstream.read()).json()
             parser = SSEParser()
             events = []
             async for chunk in upstream.chunks():

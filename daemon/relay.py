@@ -103,7 +103,7 @@ async def relay_same_format(stream: UpstreamStream, spec: FormatSpec) -> AsyncIt
         if not released:
             raise  # nothing sent yet: the client gets a proper HTTP error instead
         log.warning("upstream stream failed: %s", exc.message)
-        yield spec.stream_error(exc.status, exc.message)
+        yield spec.stream_error(exc.status, f"The stream from ARGO broke off: {exc.message}")
         return
     if held:
         yield b"".join(held)

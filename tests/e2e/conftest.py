@@ -29,6 +29,7 @@ class Process:
     popen: subprocess.Popen[bytes]
     url: str = ""
     lines: list[str] = field(default_factory=list)
+    _drainer: threading.Thread = field(default_factory=threading.Thread)
 
     @property
     def log(self) -> str:
@@ -38,10 +39,14 @@ class Process:
         if self.popen.poll() is None:
             self.popen.send_signal(sig)
         try:
-            return self.popen.wait(timeout)
+            code = self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
             self.popen.kill()
-            return self.popen.wait()
+            code = self.popen.wait()
+        self._drainer.join(5)
+        assert self.popen.stderr is not None
+        self.popen.stderr.close()
+        return code
 
 
 def clean_env(home: Path) -> dict[str, str]:
@@ -60,7 +65,7 @@ def spawn(args: list[str], *, cwd: Path, env: dict[str, str], wait_for_url: bool
     """Start `argo-proxy ARGS`; with wait_for_url, wait for its 'listening on' line."""
     popen = subprocess.Popen(
         [_EXE, *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     proc = Process(popen)
     found = threading.Event()
@@ -76,7 +81,8 @@ def spawn(args: list[str], *, cwd: Path, env: dict[str, str], wait_for_url: bool
                 found.set()
         found.set()
 
-    threading.Thread(target=drain, daemon=True).start()
+    proc._drainer = threading.Thread(target=drain, daemon=True)
+    proc._drainer.start()
     if wait_for_url:
         found.wait(30)
         if not proc.url:
@@ -116,7 +122,8 @@ def start_daemon(workdir: Path, simulator: Process) -> Iterator[StartDaemon]:
         )
         proc = spawn(["serve", str(config), *args], cwd=folder, env=clean_env(workdir))
         started.append(proc)
-        _wait_for_models(proc.url)
+        if "argo_base_url" not in extra_config:  # the simulator is the upstream
+            _wait_for_models(proc.url)
         return proc
 
     yield start
