@@ -58,7 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", "-H", help="listen address (default 127.0.0.1)")
     serve.add_argument("--port", "-p", type=int, help="listen port (default 44497; 0 = any)")
     serve.add_argument("--user", "-u", help="your ANL username")
-    serve.add_argument("--argo-base-url", help="ARGO base URL, e.g. https://apps.inside.anl.gov/argoapi")
+    serve.add_argument(
+        "--argo-base-url", help="ARGO base URL, e.g. https://apps.inside.anl.gov/argoapi"
+    )
     serve.add_argument(
         "--username-passthrough",
         action="store_const",
@@ -83,7 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--port", type=int, default=44498, help="0 = any free port")
     sim.add_argument("--prefix", default="", help="serve under this path, e.g. /argoapi")
     sim.add_argument("--users", help="comma-separated usernames ARGO knows (default: anyone)")
-    sim.add_argument("--chunk-delay-ms", type=float, default=0.0, help="delay between stream chunks")
+    sim.add_argument(
+        "--chunk-delay-ms", type=float, default=0.0, help="delay between stream chunks"
+    )
     return parser
 
 
@@ -207,7 +211,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     try:
         _run(main())
     except OSError as exc:
-        print(f"argo-proxy simulate: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        print(
+            f"argo-proxy simulate: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr
+        )
         return EXIT_STARTUP
     return 0
 

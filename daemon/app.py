@@ -72,6 +72,9 @@ def create_app(state: DaemonState) -> Sanic:
             "ACCESS_LOG": False,
             "NOISY_EXCEPTIONS": False,
             "MOTD": False,
+            # TouchUp rewrites the Sanic class itself; with a second app in the process
+            # (`serve --simulate`, tests) the second one then fails to start.
+            "TOUCHUP": False,
         }
     )
     dispatcher = Dispatcher(state)
@@ -181,7 +184,9 @@ def create_app(state: DaemonState) -> Sanic:
 
     @app.get("/")
     async def root(request: Request) -> HTTPResponse:
-        return json({"message": f"Welcome to the Argo-Proxy API! Documentation is available at {_DOCS}"})
+        return json(
+            {"message": f"Welcome to the Argo-Proxy API! Documentation is available at {_DOCS}"}
+        )
 
     @app.get("/v1")
     async def v1_root(request: Request) -> HTTPResponse:

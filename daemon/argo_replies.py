@@ -80,9 +80,7 @@ def error_from_status(status: int, raw: bytes) -> UpstreamError:
 
 def is_streaming_required(error: UpstreamError) -> bool:
     """ARGO's fast 500 for long non-streaming Claude calls (argo-upstream.md §5.2)."""
-    return (
-        error.upstream_status == 500 and "streaming is required" in error.message.lower()
-    )
+    return error.upstream_status == 500 and "streaming is required" in error.message.lower()
 
 
 def _reply_text(body: dict[str, Any]) -> str:
@@ -93,7 +91,9 @@ def _reply_text(body: dict[str, Any]) -> str:
     content = body.get("content")
     if isinstance(content, list):
         return "".join(
-            str(b.get("text", "")) for b in content if isinstance(b, dict) and b.get("type") == "text"
+            str(b.get("text", ""))
+            for b in content
+            if isinstance(b, dict) and b.get("type") == "text"
         )
     return ""
 
@@ -173,7 +173,9 @@ def aggregate_anthropic_stream(events: list[SSEEvent]) -> dict[str, Any]:
             continue
         kind = event.get("type")
         if kind == "error" or "error" in event:
-            raise UpstreamError(f"ARGO reported an error: {_message_of(event)}", upstream_body=event)
+            raise UpstreamError(
+                f"ARGO reported an error: {_message_of(event)}", upstream_body=event
+            )
         if kind == "message_start":
             message = dict(event.get("message") or {})
             message["content"] = []

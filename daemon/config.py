@@ -128,7 +128,8 @@ class Config:
         return out
 
     def __repr__(self) -> str:  # never print the username in clear (style.md: redact)
-        return f"Config(user={redact_user(self.user)!r}, listen={self.listen_url}, base={self.argo_base_url})"
+        user = redact_user(self.user)
+        return f"Config(user={user!r}, listen={self.listen_url}, base={self.argo_base_url})"
 
 
 def redact_user(user: str) -> str:
@@ -303,7 +304,9 @@ def _validate(values: Mapping[str, Any], origin: Mapping[str, str]) -> Config:
     for key, value in values.items():
         where = origin.get(key, "default")
 
-        def bad(expected: str, key: str = key, value: Any = value, where: str = where) -> ConfigError:
+        def bad(
+            expected: str, key: str = key, value: Any = value, where: str = where
+        ) -> ConfigError:
             return ConfigError(f"{where}: `{key}` must be {expected}; got {value!r}")
 
         clean[key] = _coerce(key, value, bad)

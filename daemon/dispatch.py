@@ -15,8 +15,12 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .argo_replies import aggregate_anthropic_stream, check_reply, error_from_status
-from .argo_replies import is_streaming_required
+from .argo_replies import (
+    aggregate_anthropic_stream,
+    check_reply,
+    error_from_status,
+    is_streaming_required,
+)
 from .config import Config
 from .convert import Conversion
 from .errors import ArgoProxyError, ClientRequestError, ModelNotFoundError, UpstreamError
@@ -146,7 +150,9 @@ class Dispatcher:
             body = parse_body(req.body)
             model = self.resolve_model(_model_name(req, body), "embed", config)
             if body.get("input") in (None, "", []):
-                raise ClientRequestError("Missing 'input' field: send a string or a list of strings.")
+                raise ClientRequestError(
+                    "Missing 'input' field: send a string or a list of strings."
+                )
             timeout = _pop_timeout(body)
             user = resolve_identity(config, req.headers, req.query)
             body = {**body, "model": model, "user": user}

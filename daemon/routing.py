@@ -14,7 +14,14 @@ from .config import Config
 from .formats import UpstreamFormat
 from .models import Family, family_of
 
-__all__ = ["Route", "embeddings_url", "models_url", "resolve_identity", "route_chat", "upstream_headers"]
+__all__ = [
+    "Route",
+    "embeddings_url",
+    "models_url",
+    "resolve_identity",
+    "route_chat",
+    "upstream_headers",
+]
 
 ANTHROPIC_VERSION = "2023-06-01"
 

@@ -20,7 +20,6 @@ from .upstream import Upstream
 __all__ = ["Counters", "DaemonState"]
 
 
-
 @dataclass
 class Counters:
     requests: int = 0

@@ -137,7 +137,9 @@ class VersionChecker:
                 "message": f"Could not check PyPI for a newer {package} ({why}).",
                 "update_commands": None,
             }
-        newer_stable = latest.stable if latest.stable and _key(latest.stable) > _key(installed) else None
+        newer_stable = (
+            latest.stable if latest.stable and _key(latest.stable) > _key(installed) else None
+        )
         newer_pre = latest.pre if latest.pre and _key(latest.pre) > _key(installed) else None
         if newer_stable and newer_pre:
             message = f"New stable ({newer_stable}) and pre-release ({newer_pre}) available"

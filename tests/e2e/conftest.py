@@ -54,8 +54,18 @@ def clean_env(home: Path) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"HOST", "PORT", "VERBOSE", "ARGO_BASE_URL", "ARGO_USER", "CONFIG_PATH",
-                     "USERNAME_PASSTHROUGH", "USE_LEGACY_ARGO", "ANTHROPIC_STREAM_MODE"}
+        if k
+        not in {
+            "HOST",
+            "PORT",
+            "VERBOSE",
+            "ARGO_BASE_URL",
+            "ARGO_USER",
+            "CONFIG_PATH",
+            "USERNAME_PASSTHROUGH",
+            "USE_LEGACY_ARGO",
+            "ANTHROPIC_STREAM_MODE",
+        }
     }
     env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), NO_COLOR="1")
     return env
@@ -64,8 +74,12 @@ def clean_env(home: Path) -> dict[str, str]:
 def spawn(args: list[str], *, cwd: Path, env: dict[str, str], wait_for_url: bool = True) -> Process:
     """Start `argo-proxy ARGS`; with wait_for_url, wait for its 'listening on' line."""
     popen = subprocess.Popen(
-        [_EXE, *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [_EXE, *args],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     proc = Process(popen)
     found = threading.Event()

@@ -20,7 +20,9 @@ def client(daemon: Process) -> Iterator[anthropic.Anthropic]:
 
 def test_messages_non_streaming(client: anthropic.Anthropic, sim: httpx.Client) -> None:
     reply = client.messages.create(
-        model="claude-sonnet-4-6", max_tokens=200, messages=[{"role": "user", "content": "hi claude"}]
+        model="claude-sonnet-4-6",
+        max_tokens=200,
+        messages=[{"role": "user", "content": "hi claude"}],
     )
     assert reply.content[0].type == "text"
     assert reply.content[0].text == "Echo: hi claude"
@@ -65,9 +67,10 @@ def test_tool_use_round_trip(client: anthropic.Anthropic, stream: bool) -> None:
 
     messages += [
         {"role": "assistant", "content": [b.model_dump() for b in reply.content]},
-        {"role": "user", "content": [
-            {"type": "tool_result", "tool_use_id": use.id, "content": "-3 C, snow"}
-        ]},
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "-3 C, snow"}],
+        },
     ]
     final = client.messages.create(messages=messages, **kwargs)
     assert final.content[0].text == "Tool result received: -3 C, snow"
@@ -80,7 +83,9 @@ def test_stream_mode_passthrough_reports_streaming_required(
     with anthropic.Anthropic(base_url=daemon.url, api_key="x", max_retries=0) as client:
         with pytest.raises(anthropic.APIStatusError) as caught:
             client.messages.create(
-                model="claude-opus-4-6", max_tokens=32000, timeout=30,
+                model="claude-opus-4-6",
+                max_tokens=32000,
+                timeout=30,
                 messages=[{"role": "user", "content": "write a lot"}],
             )
     assert caught.value.status_code == 502
@@ -94,7 +99,9 @@ def test_stream_mode_retry_streams_after_the_bounce(
     daemon = start_daemon("anthropic_stream_mode: retry\n")
     with anthropic.Anthropic(base_url=daemon.url, api_key="x", max_retries=0) as client:
         reply = client.messages.create(
-            model="claude-opus-4-6", max_tokens=32000, timeout=30,
+            model="claude-opus-4-6",
+            max_tokens=32000,
+            timeout=30,
             messages=[{"role": "user", "content": "write a lot"}],
         )
     assert reply.content[0].text == "Echo: write a lot"

@@ -56,7 +56,9 @@ CASES: list[tuple[str, Any, int, str]] = [
 
 
 @pytest.mark.parametrize(("name", "body", "status", "fragment"), CASES, ids=[c[0] for c in CASES])
-def test_bad_chat_requests(daemon: Process, name: str, body: Any, status: int, fragment: str) -> None:
+def test_bad_chat_requests(
+    daemon: Process, name: str, body: Any, status: int, fragment: str
+) -> None:
     kwargs = {"content": body} if isinstance(body, bytes) else {"json": body}
     response = httpx.post(f"{daemon.url}/v1/chat/completions", **kwargs)
     assert response.status_code == status
@@ -147,9 +149,7 @@ def test_error_inside_a_200_is_an_error(daemon: Process, sim: httpx.Client) -> N
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_auth_notice_becomes_403_in_each_format(
-    start_daemon: StartDaemon, stream: bool
-) -> None:
+def test_auth_notice_becomes_403_in_each_format(start_daemon: StartDaemon, stream: bool) -> None:
     daemon = start_daemon(user="sim-denied")
     with openai.OpenAI(base_url=f"{daemon.url}/v1", api_key="x", max_retries=0) as client:
         with pytest.raises(openai.PermissionDeniedError, match="not registered in ARGO"):
@@ -189,7 +189,12 @@ def test_client_disconnect_closes_the_upstream_stream(daemon: Process) -> None:
     body = {
         **CHAT,
         "stream": True,
-        "messages": [{"role": "user", "content": "slow [[sim:deltas=100]] [[sim:fault=latency,chunk_ms=100]]"}],
+        "messages": [
+            {
+                "role": "user",
+                "content": "slow [[sim:deltas=100]] [[sim:fault=latency,chunk_ms=100]]",
+            }
+        ],
     }
     with httpx.stream("POST", f"{daemon.url}/v1/chat/completions", json=body) as response:
         assert response.status_code == 200
@@ -197,7 +202,9 @@ def test_client_disconnect_closes_the_upstream_stream(daemon: Process) -> None:
         next(response.iter_raw())
     # The 100 deltas would take ~10 s; the daemon lets go of the stream at once.
     deadline = time.monotonic() + 3
-    while httpx.get(f"{daemon.url}/health").json()["active_streams"] and time.monotonic() < deadline:
+    while (
+        httpx.get(f"{daemon.url}/health").json()["active_streams"] and time.monotonic() < deadline
+    ):
         time.sleep(0.05)
     assert httpx.get(f"{daemon.url}/health").json()["active_streams"] == 0
     still_serving(daemon.url)

@@ -96,9 +96,17 @@ def test_tool_call_round_trip(client: openai.OpenAI, stream: bool) -> None:
     assert "city" in json.loads(arguments)
 
     messages += [
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
-        ]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": call_id,
+                    "type": "function",
+                    "function": {"name": name, "arguments": arguments},
+                }
+            ],
+        },
         {"role": "tool", "tool_call_id": call_id, "content": "22 C and sunny"},
     ]
     final = client.chat.completions.create(messages=messages, **kwargs)
@@ -116,8 +124,13 @@ def test_embeddings(client: openai.OpenAI, sim: httpx.Client) -> None:
 
 def test_model_list(client: openai.OpenAI) -> None:
     ids = {model.id for model in client.models.list()}
-    assert {"argo:gpt-4o", "argo:o3-mini", "argo:claude-opus-4.6", "argo:gemini-2.5-pro",
-            "argo:text-embedding-3-small"} <= ids
+    assert {
+        "argo:gpt-4o",
+        "argo:o3-mini",
+        "argo:claude-opus-4.6",
+        "argo:gemini-2.5-pro",
+        "argo:text-embedding-3-small",
+    } <= ids
 
 
 def test_unknown_model_is_a_404_naming_close_models(client: openai.OpenAI) -> None:

@@ -35,14 +35,19 @@ def test_model_names_resolve_to_argo_ids(
 def test_claude_names_from_claude_code_resolve(daemon: Process, sim: httpx.Client) -> None:
     response = httpx.post(
         f"{daemon.url}/v1/messages",
-        json={"model": "claude-sonnet-4-6-20250514", "max_tokens": 10,
-              "messages": [{"role": "user", "content": "x"}]},
+        json={
+            "model": "claude-sonnet-4-6-20250514",
+            "max_tokens": 10,
+            "messages": [{"role": "user", "content": "x"}],
+        },
     )
     assert response.status_code == 200
     assert last_sent(sim, "/v1/messages")["body"]["model"] == "claudesonnet46"
 
 
-def test_default_model_is_used_for_unknown_names(start_daemon: StartDaemon, sim: httpx.Client) -> None:
+def test_default_model_is_used_for_unknown_names(
+    start_daemon: StartDaemon, sim: httpx.Client
+) -> None:
     daemon = start_daemon("default_model: argo:gpt-4.1-nano\n")
     with openai.OpenAI(base_url=f"{daemon.url}/v1", api_key="x", max_retries=0) as client:
         reply = client.chat.completions.create(
@@ -55,13 +60,23 @@ def test_default_model_is_used_for_unknown_names(start_daemon: StartDaemon, sim:
 @pytest.mark.parametrize(
     ("path", "body"),
     [
-        ("/v1/messages", {"model": "argo:gpt-4o", "max_tokens": 10,
-                          "messages": [{"role": "user", "content": "x"}]}),
-        ("/v1/chat/completions", {"model": "claude-opus-4-6",
-                                  "messages": [{"role": "user", "content": "x"}]}),
+        (
+            "/v1/messages",
+            {
+                "model": "argo:gpt-4o",
+                "max_tokens": 10,
+                "messages": [{"role": "user", "content": "x"}],
+            },
+        ),
+        (
+            "/v1/chat/completions",
+            {"model": "claude-opus-4-6", "messages": [{"role": "user", "content": "x"}]},
+        ),
         ("/v1/responses", {"model": "argo:gpt-4o", "input": "x"}),
-        ("/v1beta/models/argo:gemini-2.5-pro:generateContent",
-         {"contents": [{"role": "user", "parts": [{"text": "x"}]}]}),
+        (
+            "/v1beta/models/argo:gemini-2.5-pro:generateContent",
+            {"contents": [{"role": "user", "parts": [{"text": "x"}]}]},
+        ),
     ],
 )
 def test_cross_format_requests_say_so_clearly(daemon: Process, path: str, body: dict) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from argo_proxy.daemon.argo_replies import (
     NoticeWatch,
     aggregate_anthropic_stream,
@@ -55,7 +54,9 @@ def test_check_reply_spots_errors_and_notices() -> None:
     with pytest.raises(UpstreamAuthError):
         check_reply({"choices": [{"message": {"content": NOTICE_1}}]}, "openai_chat")
     with pytest.raises(UpstreamAuthError):
-        check_reply({"id": "msg_blocked_jdoe_1", "content": [{"type": "text", "text": "x"}]}, "anthropic")
+        check_reply(
+            {"id": "msg_blocked_jdoe_1", "content": [{"type": "text", "text": "x"}]}, "anthropic"
+        )
     ok = {"choices": [{"message": {"content": "quoting AUTHENTICATION NOT..."}}]}
     assert check_reply(ok, "openai_chat") is ok
 
@@ -65,8 +66,11 @@ def test_error_from_status_keeps_4xx_and_maps_500_to_bad_gateway() -> None:
     err = error_from_status(400, json.dumps(body).encode())
     assert (err.status, err.upstream_status) == (400, 400)
     assert "Unsupported value" in err.message
-    err = error_from_status(500, b'{"type":"error","error":{"type":"api_error","message":'
-                                 b'"Streaming is required for operations that may take longer"}}')
+    err = error_from_status(
+        500,
+        b'{"type":"error","error":{"type":"api_error","message":'
+        b'"Streaming is required for operations that may take longer"}}',
+    )
     assert err.status == 502 and is_streaming_required(err)
     html = error_from_status(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>")
     assert "502 Bad Gateway" in html.message and "<h1>" not in html.message
@@ -79,25 +83,74 @@ def _events(*events: dict) -> list[SSEEvent]:
 
 
 def test_forced_stream_folds_into_one_message() -> None:
-    message = aggregate_anthropic_stream(_events(
-        {"type": "message_start", "message": {"id": "msg_1", "type": "message", "role": "assistant",
-                                              "model": "claude-opus-4-6", "content": [],
-                                              "usage": {"input_tokens": 5, "output_tokens": 1}}},
-        {"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}},
-        {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "hm"}},
-        {"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "sig"}},
-        {"type": "content_block_stop", "index": 0},
-        {"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}},
-        {"type": "ping"},
-        {"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "Hi "}},
-        {"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "there"}},
-        {"type": "content_block_start", "index": 2,
-         "content_block": {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}},
-        {"type": "content_block_delta", "index": 2, "delta": {"type": "input_json_delta", "partial_json": '{"a"'}},
-        {"type": "content_block_delta", "index": 2, "delta": {"type": "input_json_delta", "partial_json": ': 1}'}},
-        {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 9}},
-        {"type": "message_stop"},
-    ))
+    message = aggregate_anthropic_stream(
+        _events(
+            {
+                "type": "message_start",
+                "message": {
+                    "id": "msg_1",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": "claude-opus-4-6",
+                    "content": [],
+                    "usage": {"input_tokens": 5, "output_tokens": 1},
+                },
+            },
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "thinking", "thinking": ""},
+            },
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "thinking_delta", "thinking": "hm"},
+            },
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "signature_delta", "signature": "sig"},
+            },
+            {"type": "content_block_stop", "index": 0},
+            {
+                "type": "content_block_start",
+                "index": 1,
+                "content_block": {"type": "text", "text": ""},
+            },
+            {"type": "ping"},
+            {
+                "type": "content_block_delta",
+                "index": 1,
+                "delta": {"type": "text_delta", "text": "Hi "},
+            },
+            {
+                "type": "content_block_delta",
+                "index": 1,
+                "delta": {"type": "text_delta", "text": "there"},
+            },
+            {
+                "type": "content_block_start",
+                "index": 2,
+                "content_block": {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}},
+            },
+            {
+                "type": "content_block_delta",
+                "index": 2,
+                "delta": {"type": "input_json_delta", "partial_json": '{"a"'},
+            },
+            {
+                "type": "content_block_delta",
+                "index": 2,
+                "delta": {"type": "input_json_delta", "partial_json": ": 1}"},
+            },
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "tool_use"},
+                "usage": {"output_tokens": 9},
+            },
+            {"type": "message_stop"},
+        )
+    )
     assert message["content"] == [
         {"type": "thinking", "thinking": "hm", "signature": "sig"},
         {"type": "text", "text": "Hi there"},
@@ -109,7 +162,9 @@ def test_forced_stream_folds_into_one_message() -> None:
 
 def test_error_event_in_a_forced_stream_is_an_error_not_a_message() -> None:
     with pytest.raises(UpstreamError, match="Overloaded"):
-        aggregate_anthropic_stream(_events(
-            {"type": "message_start", "message": {"id": "m", "content": []}},
-            {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
-        ))
+        aggregate_anthropic_stream(
+            _events(
+                {"type": "message_start", "message": {"id": "m", "content": []}},
+                {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+            )
+        )

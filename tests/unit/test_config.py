@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from argo_proxy.daemon.config import Config, config_search_paths, load_config
 from argo_proxy.daemon.errors import ConfigError
 
@@ -83,7 +82,11 @@ def test_defaults_are_loopback_and_say_so(home: Path) -> None:
         ("port: 99999\n", "port", "1-65535"),
         ("port: eighty\n", "port", "whole number"),
         ("verbose: maybe\n", "verbose", "true or false"),
-        ("anthropic_stream_mode: sometimes\n", "anthropic_stream_mode", "force, retry, passthrough"),
+        (
+            "anthropic_stream_mode: sometimes\n",
+            "anthropic_stream_mode",
+            "force, retry, passthrough",
+        ),
         ("argo_base_url: apps.inside.anl.gov\n", "argo_base_url", "http(s) URL"),
         ("model_refresh_interval_hours: -1\n", "model_refresh_interval_hours", "zero or more"),
         ("user: john doe\n", "user", "ANL username"),

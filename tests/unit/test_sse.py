@@ -8,9 +8,9 @@ import random
 from argo_proxy.daemon.sse import SSEEvent, SSEParser, frame_data, frame_event
 
 STREAM = (
-    "event: message_start\r\ndata: {\"a\": \"héllo ⚠️\"}\r\n\r\n"
+    'event: message_start\r\ndata: {"a": "héllo ⚠️"}\r\n\r\n'
     ": a comment\n"
-    "data:{\"no\":\"space\"}\n\n"
+    'data:{"no":"space"}\n\n'
     "data: line one\ndata: line two\n\n"
     "event: ping\rdata: {}\r\r"
     "data: [DONE]\n\n"
@@ -53,7 +53,7 @@ def test_random_fragmentation() -> None:
 
 def test_unterminated_last_event_is_delivered_on_close() -> None:
     parser = SSEParser()
-    assert parser.feed(b"data: {\"x\": 1}") == []
+    assert parser.feed(b'data: {"x": 1}') == []
     assert parser.close() == [SSEEvent("", '{"x": 1}')]
 
 
