@@ -180,7 +180,8 @@ async def _start_simulator() -> tuple[asyncio.Task[None], str]:
     task = asyncio.ensure_future(
         run_simulator("127.0.0.1", 0, SimulatorSettings(), on_ready=ready.set_result)
     )
-    done, _ = await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+    waiting: set[asyncio.Future[Any]] = {task, ready}
+    done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
     if ready not in done:
         task.result()  # raises the simulator's start-up error
     return task, ready.result()

@@ -60,7 +60,7 @@ def _google_method(model_path: str) -> tuple[str, bool]:
     )
 
 
-def create_app(state: DaemonState) -> Sanic:
+def create_app(state: DaemonState) -> Sanic[Any, Any]:
     app = Sanic(f"argo_proxy_{next(_app_ids)}", configure_logging=False)
     app.config.update(
         {
@@ -96,7 +96,7 @@ def create_app(state: DaemonState) -> Sanic:
                 await response.send(chunk)
             await response.eof()
         finally:
-            await result.chunks.aclose()  # type: ignore[attr-defined]
+            await result.chunks.aclose()
         return None
 
     async def chat(request: Request, fmt: ClientFormat) -> HTTPResponse | None:

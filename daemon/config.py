@@ -15,7 +15,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import platformdirs
 import yaml
@@ -362,7 +362,7 @@ def _coerce(key: str, value: Any, bad: Any) -> Any:
         text = str(value).strip().lower()
         if text not in STREAM_MODES:
             raise bad("one of " + ", ".join(STREAM_MODES))
-        return cast(StreamMode, text)
+        return text
     if kind == "Mapping[str, str]":
         if value is None:
             return {}

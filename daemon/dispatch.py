@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -54,7 +54,7 @@ class JSONResult:
 
 @dataclass(frozen=True)
 class StreamResult:
-    chunks: AsyncIterator[bytes]  # call aclose() when done, even on error
+    chunks: AsyncGenerator[bytes, None]  # call aclose() when done, even on error
     content_type: str = "text/event-stream"
 
 
@@ -289,7 +289,7 @@ class Dispatcher:
         body: dict[str, Any],
         headers: dict[str, str],
         timeout: float | None,
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         async with self.state.upstream.stream(
             route.url, _dumps(body), headers, timeout=timeout
         ) as upstream:
@@ -307,10 +307,10 @@ class Dispatcher:
                 self.state.counters.active_streams -= 1
 
 
-async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def _prepend(first: bytes, rest: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
     try:
         yield first
         async for chunk in rest:
             yield chunk
     finally:
-        await rest.aclose()  # type: ignore[attr-defined]
+        await rest.aclose()

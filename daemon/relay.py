@@ -9,7 +9,7 @@ error event in the client's format instead of a silent truncation (behaviour.md 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from .argo_replies import NoticeWatch, auth_error, event_error, event_text
@@ -72,7 +72,7 @@ def _carries_other_content(event: dict[str, Any]) -> bool:
     return False
 
 
-async def relay_same_format(stream: UpstreamStream, spec: FormatSpec) -> AsyncIterator[bytes]:
+async def relay_same_format(stream: UpstreamStream, spec: FormatSpec) -> AsyncGenerator[bytes, None]:
     """Yield the client's bytes. Raises before the first yield if the stream is refused
     (auth notice, or a failure before any content), so the caller can answer in JSON."""
     parser = SSEParser()

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import socket
 from dataclasses import dataclass
+from typing import Any
 
 from sanic import Sanic
 from sanic.server.async_server import AsyncioServer
@@ -40,7 +41,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
 class RunningServer:
     """A started Sanic server; `url` carries the port actually bound."""
 
-    app: Sanic
+    app: Sanic[Any, Any]
     server: AsyncioServer
     host: str
     port: int
@@ -57,7 +58,7 @@ class RunningServer:
         """
         srv = self.server
         loop = asyncio.get_running_loop()
-        await srv.before_stop()
+        await srv.before_stop()  # type: ignore[no-untyped-call]
         if srv.server is not None:
             srv.server.close()  # stop accepting; not wait_closed(): on 3.12 it waits for clients
         connections = srv.connections
@@ -72,17 +73,17 @@ class RunningServer:
             conn.abort()
         if busy:
             log.warning("aborted %d connection(s) still busy after %.1fs", busy, grace)
-        await srv.after_stop()
+        await srv.after_stop()  # type: ignore[no-untyped-call]
         return busy
 
 
-async def start_server(app: Sanic, sock: socket.socket) -> RunningServer:
+async def start_server(app: Sanic[Any, Any], sock: socket.socket) -> RunningServer:
     """Start `app` on the already-bound `sock` in the running loop."""
     server = await app.create_server(sock=sock, return_asyncio_server=True, access_log=False)
     if server is None:  # pragma: no cover - Sanic returns None only without run_async
         raise RuntimeError("Sanic did not return a server")
-    await server.startup()
-    await server.before_start()
-    await server.after_start()
+    await server.startup()  # type: ignore[no-untyped-call]
+    await server.before_start()  # type: ignore[no-untyped-call]
+    await server.after_start()  # type: ignore[no-untyped-call]
     host, port = sock.getsockname()[:2]
     return RunningServer(app=app, server=server, host=host, port=port)

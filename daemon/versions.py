@@ -8,6 +8,7 @@ and say plainly when the check could not be made.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
@@ -95,7 +96,7 @@ class VersionChecker:
         if task is None:
             task = asyncio.create_task(self._check(package))
             self._inflight[package] = task
-            task.add_done_callback(lambda t, p=package: self._store(p, t))
+            task.add_done_callback(functools.partial(self._store, package))
         try:
             return await asyncio.wait_for(asyncio.shield(task), _WAIT)
         except asyncio.TimeoutError:
