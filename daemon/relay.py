@@ -72,7 +72,9 @@ def _carries_other_content(event: dict[str, Any]) -> bool:
     return False
 
 
-async def relay_same_format(stream: UpstreamStream, spec: FormatSpec) -> AsyncGenerator[bytes, None]:
+async def relay_same_format(
+    stream: UpstreamStream, spec: FormatSpec
+) -> AsyncGenerator[bytes, None]:
     """Yield the client's bytes. Raises before the first yield if the stream is refused
     (auth notice, or a failure before any content), so the caller can answer in JSON."""
     parser = SSEParser()
