@@ -303,9 +303,11 @@ def fragments(text: str) -> list[str]:
 def _pad(text: str, count: int) -> str:
     # `[[sim:deltas=N]]` on a short text: deterministic filler until there are N words.
     index = 0
-    while len(_WORD.findall(text)) < count:
-        text += " " + _FILLER[index % len(_FILLER)]
-        index += 1
+    while (missing := count - len(_WORD.findall(text))) > 0:
+        # Each " word" adds one delta, except the first when the text ends in blanks.
+        for _ in range(missing):
+            text += " " + _FILLER[index % len(_FILLER)]
+            index += 1
     return text
 
 
@@ -314,6 +316,11 @@ def _truncate(text: str, limit: int) -> str:
         if number == limit:
             return text[: match.end()]
     return text
+
+
+def _mentions(text: str, name: str) -> bool:
+    # A whole-word mention, so a tool called "a" is not picked by "call".
+    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text) is not None
 
 
 def _seed_text(text: str) -> str:
@@ -327,7 +334,7 @@ def _tool_calls(
     if forced in names:
         first = names.index(forced)
     else:
-        first = next((i for i, n in enumerate(names) if n in conv.user_text), 0)
+        first = next((i for i, n in enumerate(names) if _mentions(conv.user_text, n)), 0)
     wanted = max(1, conv.markers.option_int("tools", 1))
     calls = []
     for offset in range(wanted):
@@ -375,7 +382,8 @@ def plan_reply(
     else:
         text = "Echo: " + conv.user_text
     if verbatim:
-        return Reply(text, (), "stop", 0, 0, None, delta_count)
+        # A canned gateway text arrives whole, in one delta (unless a marker says otherwise).
+        return Reply(text, (), "stop", 0, 0, None, delta_count or 1)
     if delta_count > 0 and not calls:
         text = _pad(text, delta_count)
     thought = (
