@@ -11,6 +11,7 @@ queued rule waits for a request it fits.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -61,6 +62,8 @@ _APPLIES: dict[str, frozenset[str]] = {
     "old_format": frozenset(("models",)),
     "bad_claude_name": frozenset(("models",)),
 }
+log = logging.getLogger(__name__)
+
 _STREAM_ONLY = frozenset(("stream_error", "no_done", "no_input_tokens"))
 _BODY_ONLY = frozenset(("openai_shape", "streaming_required"))
 
@@ -239,7 +242,9 @@ def select_faults(
     chosen: dict[str, Fault] = {}
     for pairs in markers.faults:
         fault = Fault(pairs["fault"], {k: v for k, v in pairs.items() if k != "fault"})
-        if fault.fits(kind, stream):
+        if fault.name not in FAULT_NAMES:
+            log.warning("ignoring unknown fault marker %r", fault.name)
+        elif fault.fits(kind, stream):
             chosen.setdefault(fault.name, fault)
     queued = book.take(kind, path, models, stream)
     if queued is not None:
