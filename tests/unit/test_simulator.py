@@ -7,7 +7,10 @@ import base64
 import gzip
 import json
 import math
+import signal
 import struct
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -874,3 +877,32 @@ async def test_admin_log_and_health(sim: Sim) -> None:
     assert health["status"] == "ok" and health["prefix"] == PREFIX
     assert (await sim.http.post(f"{sim.root}/__sim/reset")).json() == {"ok": True}
     assert (await sim.http.get(f"{sim.root}/__sim/log")).json()["requests"] == []
+
+
+def test_module_entry_point_keeps_stdout_clean() -> None:
+    """Logs and the ready line go to stderr; stdout may belong to a JSON-RPC channel."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "argo_proxy.daemon.simulator", "--port", "0", "--prefix", PREFIX],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline().decode()
+        while "listening on" not in line and line:
+            line = proc.stderr.readline().decode()
+        url = line.rsplit(" ", 1)[-1].strip()
+        assert url.endswith(PREFIX)
+        with httpx.Client() as http:
+            assert http.get(f"{url}/v1/models").status_code == 200
+            assert http.post(f"{url}/v1/nothing", json={}).status_code == 404
+            bad = http.post(f"{url}/v1/chat/completions", json={"model": "gpt4o"})
+            assert bad.status_code == 422
+        proc.send_signal(signal.SIGINT)
+        stdout, _ = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert stdout == b""
+    assert proc.returncode == 0
