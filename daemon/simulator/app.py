@@ -26,7 +26,14 @@ from .catalogue import ListVariant
 from .chat import answer_chat
 from .delivery import JSON, BodyReply, StreamReply, deliver, dumps
 from .embeddings import answer_embeddings, answer_legacy_embed
-from .envelopes import api_error_200, status_fault, stream_error_event, streaming_required
+from .envelopes import (
+    anthropic_vendor_error,
+    api_error_200,
+    openai_vendor_error,
+    status_fault,
+    stream_error_event,
+    streaming_required,
+)
 from .exchange import Exchange, SimState
 from .faults import FaultSet, Kind, select_faults
 from .legacy import answer_legacy_chat, answer_legacy_stream
@@ -126,6 +133,12 @@ def _gateway_fault(ex: Exchange) -> BodyReply | None:
         return streaming_required(ex.kind)
     if "api_error_200" in faults:
         return api_error_200(ex.kind, request_id)
+    if "refuse_stream_tools" in faults:
+        # §7 item 13: one guide says ARGO cannot stream tool calls; let tests try that world.
+        text = "Tool calling is not supported in streaming mode. Use a non-streaming request."
+        if ex.kind == "messages":
+            return anthropic_vendor_error(400, text, request_id)
+        return openai_vendor_error(400, text)
     return None
 
 
@@ -162,6 +175,7 @@ class _Simulator:
             self._models_of(body.get("model")),
             stream,
             conversation.markers,
+            tools=bool(body.get("tools")),
         )
         digest = hashlib.blake2b(self._seed + b"\0" + raw, digest_size=16).digest()
         ex = Exchange(kind, body, request.headers, digest, stream, conversation, faults, self.state)

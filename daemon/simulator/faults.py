@@ -53,6 +53,7 @@ _APPLIES: dict[str, frozenset[str]] = {
     "api_error_200": _ALL - {"models"},
     "openai_shape": frozenset(("messages",)),
     "leak_tools": frozenset(("chat",)),
+    "refuse_stream_tools": frozenset(("chat", "messages")),
     "no_usage": frozenset(("chat",)),
     "no_done": frozenset(("chat",)),
     "no_input_tokens": frozenset(("messages",)),
@@ -64,7 +65,8 @@ _APPLIES: dict[str, frozenset[str]] = {
 }
 log = logging.getLogger(__name__)
 
-_STREAM_ONLY = frozenset(("stream_error", "no_done", "no_input_tokens"))
+_STREAM_ONLY = frozenset(("stream_error", "no_done", "no_input_tokens", "refuse_stream_tools"))
+_TOOLS_ONLY = frozenset(("refuse_stream_tools", "leak_tools"))
 _BODY_ONLY = frozenset(("openai_shape", "streaming_required"))
 
 FAULT_NAMES: frozenset[str] = frozenset(_APPLIES)
@@ -99,11 +101,13 @@ class Fault:
         raw = self.params.get(key)
         return default if raw is None else str(raw)
 
-    def fits(self, kind: str, stream: bool) -> bool:
-        """Whether this fault means something on a `kind` request (streamed or not)."""
+    def fits(self, kind: str, stream: bool, tools: bool = False) -> bool:
+        """Whether this fault means something on a `kind` request (streamed, with tools)."""
         if kind not in _APPLIES.get(self.name, frozenset()):
             return False
         if self.name in _STREAM_ONLY and not stream:
+            return False
+        if self.name in _TOOLS_ONLY and not tools:
             return False
         return not (self.name in _BODY_ONLY and stream)
 
@@ -206,7 +210,9 @@ class FaultBook:
         """The queued rules as JSON objects, in queue order."""
         return [rule.describe() for rule in self._rules]
 
-    def take(self, kind: str, path: str, models: Iterable[str], stream: bool) -> Fault | None:
+    def take(
+        self, kind: str, path: str, models: Iterable[str], stream: bool, tools: bool = False
+    ) -> Fault | None:
         """Consume one use of the first queued rule that fits this request."""
         if not self._rules:
             return None
@@ -218,7 +224,7 @@ class FaultBook:
                 continue
             if rule.stream is not None and rule.stream != stream:
                 continue
-            if not rule.fault.fits(kind, stream):
+            if not rule.fault.fits(kind, stream, tools):
                 continue
             if rule.probability < 1.0 and self._rng.random() >= rule.probability:
                 continue
@@ -237,6 +243,7 @@ def select_faults(
     models: Iterable[str],
     stream: bool,
     markers: Markers,
+    tools: bool = False,
 ) -> FaultSet:
     """The faults of one request: its marker faults, then one queued rule."""
     chosen: dict[str, Fault] = {}
@@ -244,9 +251,9 @@ def select_faults(
         fault = Fault(pairs["fault"], {k: v for k, v in pairs.items() if k != "fault"})
         if fault.name not in FAULT_NAMES:
             log.warning("ignoring unknown fault marker %r", fault.name)
-        elif fault.fits(kind, stream):
+        elif fault.fits(kind, stream, tools):
             chosen.setdefault(fault.name, fault)
-    queued = book.take(kind, path, models, stream)
+    queued = book.take(kind, path, models, stream, tools)
     if queued is not None:
         chosen.setdefault(queued.name, queued)
     return FaultSet(chosen) if chosen else NO_FAULTS

@@ -411,3 +411,14 @@ async def test_embeddings_take_markers_too(sim: Sim) -> None:
     )
     assert response.status_code == 500
     assert response.json()["error"]["type"] == "InternalServerError"
+
+
+async def test_refuse_stream_tools_waits_for_a_streamed_request_with_tools(sim: Sim) -> None:
+    await sim.inject({"fault": "refuse_stream_tools"})
+    tool = {"name": "lookup", "input_schema": {"type": "object", "properties": {}}}
+    assert (await sim.messages("no tools", stream=True)).status_code == 200
+    assert (await sim.messages("tools, not streamed", tools=[tool])).status_code == 200
+    refused = await sim.messages("lookup", stream=True, tools=[tool])
+    assert refused.status_code == 400
+    assert "not supported in streaming mode" in refused.json()["error"]["message"]
+    assert (await sim.messages("lookup", stream=True, tools=[tool])).status_code == 200
