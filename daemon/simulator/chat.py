@@ -22,7 +22,8 @@ from .envelopes import (
 )
 from .exchange import CREATED, Exchange
 from .identity import auth_notice, bearer, body_user
-from .replies import Reply, ToolCall, fragments, plan_reply, read_tools
+from .replies import Reply, ToolCall, fragments, plan_reply
+from .tools import read_tools
 
 __all__ = ["answer_chat"]
 

@@ -16,7 +16,8 @@ from .delivery import TEXT, BodyReply, StreamReply, dumps
 from .envelopes import model_not_found, streaming_required, validation_error
 from .exchange import Exchange
 from .identity import auth_notice, body_user
-from .replies import Reply, ToolCall, plan_reply, read_tools
+from .replies import Reply, ToolCall, plan_reply
+from .tools import read_tools
 
 __all__ = ["MIXED_COMPLAINT", "NO_TOOLS_ON_STREAM", "answer_legacy_chat", "answer_legacy_stream"]
 

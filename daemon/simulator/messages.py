@@ -19,7 +19,8 @@ from .envelopes import (
 )
 from .exchange import CREATED, Exchange
 from .identity import auth_notice, bearer, body_user
-from .replies import Reply, fragments, plan_reply, read_tools, split_deltas
+from .replies import Reply, fragments, plan_reply, split_deltas
+from .tools import read_tools
 
 __all__ = ["answer_messages"]
 

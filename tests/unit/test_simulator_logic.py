@@ -11,9 +11,9 @@ from argo_proxy.daemon.simulator.replies import (
     count_tokens,
     plan_reply,
     read_messages,
-    read_tools,
     split_deltas,
 )
+from argo_proxy.daemon.simulator.tools import read_tools
 
 
 def test_markers_are_removed_and_parsed() -> None:
