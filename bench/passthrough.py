@@ -1,0 +1,937 @@
+#!/usr/bin/env python3
+"""Passthrough overhead of the argo-proxy daemon against the simulated ARGO.
+
+Starts `argo-proxy simulate` and `argo-proxy serve` as subprocesses, then, for two
+workloads (a non-streamed OpenAI Chat call and a 20-delta stream), measures
+
+1. added latency at concurrency 1: the same request sent alternately straight to the
+   simulator ("direct") and through the daemon ("via"); p50/p99 of each, and via - direct;
+2. throughput at concurrency C (default 32): requests/s direct and via, and via/direct.
+
+The load generator is this process; by default it speaks HTTP/1.1 keep-alive itself on
+a bare asyncio.Protocol (`--client raw`), which costs a small fraction of the CPU per
+request that httpx does (`--client httpx`); the CPU each process spent per request is
+printed so that can be checked. `--profile DIR` adds a py-spy profile of the daemon.
+See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+USER = "benchuser"
+MODEL = "gpt4o"
+PATH = "/v1/chat/completions"
+STREAM_DELTAS = 20
+LISTENING = re.compile(r"listening on (http://[^\s]+)")
+TARGETS = {"non-stream": 1.0, "stream-20": 3.0}  # workload -> added-p50 target, ms
+THROUGHPUT_TARGET = 35.0  # via/direct, %
+
+# ---------------------------------------------------------------------------------------
+# Subprocesses
+
+
+class ServerProcess:
+    """A server subprocess whose stderr is drained by a thread; ready once it logs its URL."""
+
+    def __init__(self, name: str, argv: list[str], *, cwd: str, env: dict[str, str]) -> None:
+        self.name = name
+        self.url: str | None = None
+        self.tail: deque[str] = deque(maxlen=60)
+        self._ready = threading.Event()
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # Ctrl-C goes to us only; we stop the servers ourselves
+        )
+        self._thread = threading.Thread(target=self._drain, name=f"{name}-stderr", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        """Read stderr lines until the listening line, then whole blocks (cheaper: the
+        daemon logs a line per request) to the end, so the pipe never fills."""
+        pipe = self.proc.stderr
+        assert pipe is not None
+        for raw in pipe:
+            line = raw.decode("utf-8", "replace").rstrip()
+            self.tail.append(line)
+            match = LISTENING.search(line)
+            if match:
+                self.url = match.group(1).rstrip("/")
+                break
+        self._ready.set()  # listening, or EOF: the process is gone
+        rest = b""
+        while block := pipe.read1(65536):  # type: ignore[attr-defined]
+            rest = (rest + block)[-4096:]
+        self.tail.extend(rest.decode("utf-8", "replace").splitlines()[-20:])
+
+    def wait_ready(self, timeout: float) -> str:
+        if not self._ready.wait(timeout):
+            raise RuntimeError(
+                f"{self.name} did not report its URL within {timeout:g}s{self._log()}"
+            )
+        if self.url is None:
+            code = self.proc.wait(5)
+            raise RuntimeError(f"{self.name} exited with code {code} before listening{self._log()}")
+        return self.url
+
+    def _log(self) -> str:
+        return ("; its stderr:\n    " + "\n    ".join(self.tail)) if self.tail else ""
+
+    def cpu_seconds(self) -> float | None:
+        """user+system CPU time of the process so far (Linux /proc), else None."""
+        try:
+            with open(f"/proc/{self.proc.pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._thread.join(2)
+
+
+def argo_proxy_command() -> list[str]:
+    """The venv's `argo-proxy` console script (next to this interpreter), else the PATH one."""
+    here = Path(sys.executable).parent / "argo-proxy"
+    if here.exists():
+        return [str(here)]
+    found = shutil.which("argo-proxy")
+    if found:
+        return [found]
+    return [
+        sys.executable,
+        "-c",
+        "import sys; from argo_proxy.control.cli import main; sys.exit(main())",
+    ]
+
+
+# ---------------------------------------------------------------------------------------
+# Clients. A "session" is one logical client connection: `await send(kind)` performs one
+# request of workload `kind` and returns (status, body) after reading the whole response.
+
+Send = Callable[[str], Awaitable[tuple[int, bytes]]]
+
+
+def request_body(kind: str) -> bytes:
+    content = "hello benchmark"
+    body: dict[str, Any] = {"model": MODEL, "messages": [], "user": USER}
+    if kind == "stream-20":
+        content += f" [[sim:deltas={STREAM_DELTAS}]]"
+        body["stream"] = True
+    body["messages"] = [{"role": "user", "content": content}]
+    return json.dumps(body).encode()
+
+
+HEADERS = {"Authorization": f"Bearer {USER}", "Content-Type": "application/json"}
+
+
+def raw_payloads(base_url: str) -> dict[str, bytes]:
+    """The whole HTTP/1.1 request, as bytes, for each workload."""
+    parts = urlsplit(base_url)
+    payloads = {}
+    for kind in TARGETS:
+        body = request_body(kind)
+        head = (
+            f"POST {parts.path.rstrip('/')}{PATH} HTTP/1.1\r\n"
+            f"Host: {parts.netloc}\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in HEADERS.items())
+            + f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        payloads[kind] = head.encode() + body
+    return payloads
+
+
+class StreamsClient:
+    """HTTP/1.1 keep-alive over asyncio streams (StreamReader.readuntil/readexactly)."""
+
+    name = "streams"
+
+    def __init__(self, base_url: str) -> None:
+        parts = urlsplit(base_url)
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 80
+        self.payloads = raw_payloads(base_url)
+        self._open: list[asyncio.StreamWriter] = []
+
+    def session(self) -> Send:
+        reader: asyncio.StreamReader | None = None
+        writer: asyncio.StreamWriter | None = None
+
+        async def send(kind: str) -> tuple[int, bytes]:
+            nonlocal reader, writer
+            if writer is None:
+                reader, writer = await asyncio.open_connection(self.host, self.port)
+                self._open.append(writer)
+            assert reader is not None
+            writer.write(self.payloads[kind])
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.split(b"\r\n")
+            status = int(lines[0].split(b" ", 2)[1])
+            length = -1
+            chunked = close = False
+            for line in lines[1:]:
+                name, _, value = line.partition(b":")
+                name = name.strip().lower()
+                if name == b"content-length":
+                    length = int(value)
+                elif name == b"transfer-encoding":
+                    chunked = b"chunked" in value.lower()
+                elif name == b"connection":
+                    close = value.strip().lower() == b"close"
+            if chunked:
+                parts = []
+                while True:
+                    size = int((await reader.readuntil(b"\r\n")).split(b";", 1)[0], 16)
+                    if size == 0:
+                        while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers
+                            pass
+                        break
+                    parts.append((await reader.readexactly(size + 2))[:-2])
+                body = b"".join(parts)
+            elif length >= 0:
+                body = await reader.readexactly(length)
+            else:
+                body, close = await reader.read(), True
+            if close:
+                writer.close()
+                self._open.remove(writer)
+                reader = writer = None
+            return status, body
+
+        return send
+
+    async def aclose(self) -> None:
+        for writer in self._open:
+            writer.close()
+        self._open.clear()
+
+
+_HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _TRAILER, _TO_EOF = range(6)
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection parsing responses as bytes arrive (no StreamReader)."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.waiter: asyncio.Future[tuple[int, bytes, bool]] | None = None
+        self.buf = b""
+        self._start()
+
+    def _start(self) -> None:
+        self.state, self.need, self.status, self.close = _HEAD, 0, 0, False
+        self.parts: list[bytes] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            if self.state == _TO_EOF:
+                self._finish()
+            else:
+                waiter.set_exception(exc or ConnectionError("connection closed mid-response"))
+
+    def _finish(self) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result((self.status, b"".join(self.parts), self.close))
+        self._start()
+
+    def _head(self, head: bytes) -> None:
+        lines = head.split(b"\r\n")
+        self.status = int(lines[0].split(b" ", 2)[1])
+        length, chunked = -1, False
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+            elif name == b"connection":
+                self.close = value.strip().lower() == b"close"
+        if chunked:
+            self.state = _CHUNK_SIZE
+        elif length >= 0:
+            self.state, self.need = _LENGTH, length
+        else:
+            self.state, self.close = _TO_EOF, True
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf + data if self.buf else data
+        pos, end_of_buf = 0, len(buf)
+        while pos < end_of_buf or (self.state == _LENGTH and self.need == 0):
+            state = self.state
+            if state == _LENGTH:
+                take = min(self.need, end_of_buf - pos)
+                if take:
+                    self.parts.append(buf[pos : pos + take])
+                pos += take
+                self.need -= take
+                if self.need:
+                    break
+                self._finish()
+            elif state == _CHUNK_DATA:
+                if end_of_buf - pos < self.need:
+                    break
+                self.parts.append(buf[pos : pos + self.need - 2])
+                pos += self.need
+                self.state = _CHUNK_SIZE
+            elif state == _TO_EOF:
+                self.parts.append(buf[pos:])
+                pos = end_of_buf
+            else:
+                end = buf.find(b"\r\n\r\n" if state == _HEAD else b"\r\n", pos)
+                if end < 0:
+                    break
+                if state == _HEAD:
+                    self._head(buf[pos:end])
+                    pos = end + 4
+                elif state == _CHUNK_SIZE:
+                    size = int(buf[pos:end].split(b";", 1)[0], 16)
+                    pos = end + 2
+                    self.state, self.need = (_TRAILER, 0) if size == 0 else (_CHUNK_DATA, size + 2)
+                else:  # _TRAILER: skip trailer lines up to the empty one
+                    blank = end == pos
+                    pos = end + 2
+                    if blank:
+                        self._finish()
+        self.buf = buf[pos:]
+
+
+class ProtocolClient:
+    """HTTP/1.1 keep-alive on a bare asyncio.Protocol: a fixed request, Content-Length or
+    chunked responses parsed in data_received. The leanest of the three clients."""
+
+    name = "raw"
+
+    def __init__(self, base_url: str) -> None:
+        parts = urlsplit(base_url)
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 80
+        self.payloads = raw_payloads(base_url)
+        self._open: list[_Connection] = []
+
+    def session(self) -> Send:
+        conn: _Connection | None = None
+        loop = asyncio.get_running_loop()
+
+        async def send(kind: str) -> tuple[int, bytes]:
+            nonlocal conn
+            if conn is None or conn.transport is None:
+                _, conn = await loop.create_connection(_Connection, self.host, self.port)
+                self._open.append(conn)
+            assert conn.transport is not None
+            conn.waiter = waiter = loop.create_future()
+            conn.transport.write(self.payloads[kind])
+            status, body, close = await waiter
+            if close:
+                if conn.transport is not None:
+                    conn.transport.close()
+                conn = None
+            return status, body
+
+        return send
+
+    async def aclose(self) -> None:
+        for conn in self._open:
+            if conn.transport is not None:
+                conn.transport.close()
+        self._open.clear()
+
+
+class HttpxClient:
+    """httpx with one pooled AsyncClient (keep-alive, a connection per concurrent request)."""
+
+    name = "httpx"
+
+    def __init__(self, base_url: str, concurrency: int) -> None:
+        import httpx
+
+        self.url = base_url + PATH
+        self.bodies = {kind: request_body(kind) for kind in TARGETS}
+        self._client = httpx.AsyncClient(
+            headers=HEADERS,
+            timeout=60,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            trust_env=False,
+        )
+
+    def session(self) -> Send:
+        client = self._client
+
+        async def send(kind: str) -> tuple[int, bytes]:
+            async with client.stream("POST", self.url, content=self.bodies[kind]) as response:
+                body = b"".join([chunk async for chunk in response.aiter_raw()])
+                return response.status_code, body
+
+        return send
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+Client = ProtocolClient | StreamsClient | HttpxClient
+
+
+def make_client(kind: str, base_url: str, concurrency: int) -> Client:
+    if kind == "raw":
+        return ProtocolClient(base_url)
+    if kind == "streams":
+        return StreamsClient(base_url)
+    return HttpxClient(base_url, concurrency)
+
+
+def check_response(kind: str, arm: str, status: int, body: bytes) -> None:
+    """Fail loudly if a response is not what the workload expects (outside timed loops)."""
+    if status != 200:
+        raise RuntimeError(f"{arm} {kind}: HTTP {status}: {body[:300]!r}")
+    if kind == "stream-20":
+        events = [ln[5:].strip() for ln in body.split(b"\n") if ln.startswith(b"data:")]
+        if not events or events[-1] != b"[DONE]":
+            raise RuntimeError(
+                f"{arm} {kind}: stream does not end with data: [DONE]: {body[-300:]!r}"
+            )
+        deltas = 0
+        for event in events[:-1]:
+            for choice in json.loads(event).get("choices") or []:
+                if (choice.get("delta") or {}).get("content"):
+                    deltas += 1
+        if deltas != STREAM_DELTAS:
+            raise RuntimeError(f"{arm} {kind}: {deltas} text deltas, expected {STREAM_DELTAS}")
+    else:
+        reply = json.loads(body)
+        if not reply.get("choices"):
+            raise RuntimeError(f"{arm} {kind}: no choices in {body[:300]!r}")
+
+
+# ---------------------------------------------------------------------------------------
+# Measurements
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100)."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * q // 100))  # ceil
+    return ordered[int(rank) - 1]
+
+
+@dataclass
+class Latency:
+    direct: list[float]  # ms
+    via: list[float]
+
+
+async def measure_latency(
+    kind: str, direct: Send, via: Send, requests: int, warmup: int
+) -> Latency:
+    for _ in range(warmup):
+        await direct(kind)
+        await via(kind)
+    clock = time.perf_counter
+    out = Latency([], [])
+    for i in range(requests):
+        # alternate which arm goes first, so neither always follows the other
+        order = (
+            ((direct, out.direct), (via, out.via))
+            if i % 2 == 0
+            else ((via, out.via), (direct, out.direct))
+        )
+        for send, samples in order:
+            t0 = clock()
+            status, _ = await send(kind)
+            samples.append((clock() - t0) * 1000.0)
+            if status != 200:
+                raise RuntimeError(f"{kind}: HTTP {status} during the latency run")
+    return out
+
+
+@dataclass
+class Throughput:
+    rps: float
+    seconds: float
+    client_cpu_us: float  # this process's CPU per request
+    server_cpu_us: dict[str, float]  # each server's CPU per request
+    others: float | None  # CPU cores used by everything else on the machine (noise)
+
+
+def machine_cpu_seconds() -> float | None:
+    """CPU time all CPUs spent busy (or stolen by the hypervisor) since boot (Linux)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+async def measure_throughput(
+    kind: str,
+    sessions: list[Send],
+    requests: int,
+    servers: dict[str, ServerProcess],
+) -> Throughput:
+    remaining = requests
+    errors: list[int] = []
+
+    async def worker(send: Send) -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            status, _ = await send(kind)
+            if status != 200:
+                errors.append(status)
+
+    cpu0 = {name: srv.cpu_seconds() for name, srv in servers.items()}
+    machine0 = machine_cpu_seconds()
+    c0, t0 = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(worker(s) for s in sessions))
+    seconds, client = time.perf_counter() - t0, time.process_time() - c0
+    machine1 = machine_cpu_seconds()
+    if errors:
+        raise RuntimeError(f"{kind}: {len(errors)} non-200 answers (e.g. HTTP {errors[0]})")
+    server_cpu: dict[str, float] = {}
+    ours = client
+    for name, srv in servers.items():
+        now, before = srv.cpu_seconds(), cpu0[name]
+        if now is not None and before is not None:
+            server_cpu[name] = (now - before) / requests * 1e6
+            ours += now - before
+    others = None
+    if machine0 is not None and machine1 is not None and len(server_cpu) == len(servers):
+        others = max(0.0, (machine1 - machine0 - ours) / seconds)
+    return Throughput(requests / seconds, seconds, client / requests * 1e6, server_cpu, others)
+
+
+# ---------------------------------------------------------------------------------------
+# Optional profile of the daemon (--profile DIR): py-spy samples it during an extra,
+# unmeasured run of the via-throughput load, after the measurements.
+
+
+def find_py_spy() -> str | None:
+    here = Path(sys.executable).parent / "py-spy"
+    return str(here) if here.exists() else shutil.which("py-spy")
+
+
+async def profile_daemon(
+    kind: str, sessions: list[Send], daemon: ServerProcess, args: argparse.Namespace
+) -> list[str]:
+    out = Path(args.profile, f"daemon-{kind}.pyspy.txt")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    argv = [args.py_spy, "record", "--pid", str(daemon.proc.pid), "--rate", "250"]
+    argv += ["--format", "raw", "--output", str(out), "--nonblocking"]
+    log(f"[{kind}] profiling the daemon with py-spy: {args.throughput_requests} requests")
+    spy = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        await asyncio.sleep(1.0)  # let py-spy attach
+        if spy.poll() is not None:
+            error = spy.stderr.read().decode(errors="replace").strip() if spy.stderr else ""
+            return [f"py-spy failed: {error}"]
+        await measure_throughput(kind, sessions, args.throughput_requests, {})
+    finally:
+        if spy.poll() is None:
+            spy.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+        await asyncio.get_running_loop().run_in_executor(None, spy.wait, 30)
+    if not out.exists():
+        return ["py-spy wrote no profile"]
+    return summarize_profile(out.read_text(), out)
+
+
+_FRAME = re.compile(r"^(.*) \((.*?)(?::(\d+))?\)$")
+_PLUMBING = ("control/cli.py", "uvloop/", "asyncio/runners.py", "argo-proxy")
+
+
+def summarize_profile(raw: str, path: Path, top: int = 15) -> list[str]:
+    """Hot spots from py-spy's raw (collapsed-stack) output: self time by line, self time
+    by package, and inclusive time by function (start-up plumbing left out)."""
+    leaf: Counter[str] = Counter()
+    package: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        leaf[frames[-1] or "(unnamed)"] += n
+        match = _FRAME.match(frames[-1])
+        file = match.group(2) if match else "?"
+        package[file.split("/", 1)[0] if "/" in file else file] += n
+        seen = set()
+        for frame in frames:
+            match = _FRAME.match(frame)
+            key = f"{match.group(1)} ({match.group(2)})" if match else frame
+            if key not in seen and not any(p in key for p in _PLUMBING):
+                seen.add(key)
+                inclusive[key] += n
+    if not total:
+        return ["py-spy recorded no samples"]
+
+    def pct(n: int) -> str:
+        return f"{100 * n / total:5.1f}%"
+
+    lines = [f"{total} samples, raw stacks in {path}", "self time, by line:"]
+    lines += [f"  {pct(n)}  {frame}" for frame, n in leaf.most_common(top)]
+    lines.append("self time, by package or file:")
+    lines += [f"  {pct(n)}  {name}" for name, n in package.most_common(8)]
+    lines.append("inclusive time, by function:")
+    lines += [f"  {pct(n)}  {name}" for name, n in inclusive.most_common(top + 10)]
+    return lines
+
+
+# ---------------------------------------------------------------------------------------
+# Driver
+
+
+@dataclass
+class Row:
+    kind: str
+    latency: Latency
+    direct: list[Throughput]
+    via: list[Throughput]
+    profile: list[str] | None = None
+
+
+def median_rps(runs: list[Throughput]) -> float:
+    return statistics.median(r.rps for r in runs)
+
+
+async def wait_health(url: str, timeout: float) -> None:
+    parts = urlsplit(url)
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+            request = f"GET /health HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n"
+            writer.write(request.encode())
+            answer = await asyncio.wait_for(reader.read(), 5)
+            writer.close()
+            if answer.startswith(b"HTTP/1.1 200"):
+                return
+            last = answer[:200].decode("latin-1")
+        except (OSError, asyncio.TimeoutError) as exc:
+            last = repr(exc)
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"daemon /health not OK after {timeout:g}s: {last}")
+
+
+async def reset_simulator(url: str) -> None:
+    parts = urlsplit(url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    writer.write(
+        f"POST {parts.path}/__sim/reset HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        "Content-Length: 0\r\nConnection: close\r\n\r\n".encode()
+    )
+    await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+
+
+async def run(
+    args: argparse.Namespace, sim_url: str, daemon_url: str, servers: dict[str, ServerProcess]
+) -> list[Row]:
+    with contextlib.suppress(Exception):  # a fresh simulator anyway; reset is a courtesy
+        await reset_simulator(sim_url)
+    direct_client = make_client(args.client, sim_url, args.concurrency)
+    via_client = make_client(args.client, daemon_url, args.concurrency)
+    rows: list[Row] = []
+    try:
+        d1, v1 = direct_client.session(), via_client.session()
+        for kind in args.workloads:
+            for arm, send in (("direct", d1), ("via", v1)):
+                check_response(kind, arm, *(await send(kind)))
+        d_sessions = [direct_client.session() for _ in range(args.concurrency)]
+        v_sessions = [via_client.session() for _ in range(args.concurrency)]
+        for kind in args.workloads:
+            n, w = args.requests, args.warmup
+            log(f"[{kind}] latency: {w} warm-up + {n} requests per arm, one at a time")
+            latency = await measure_latency(kind, d1, v1, args.requests, args.warmup)
+            directs: list[Throughput] = []
+            vias: list[Throughput] = []
+            warm = max(args.concurrency * 4, args.warmup)
+            await measure_throughput(kind, d_sessions, warm, {})  # open connections, warm up
+            await measure_throughput(kind, v_sessions, warm, {})
+            for r in range(args.rounds):
+                log(
+                    f"[{kind}] throughput round {r + 1}/{args.rounds}: "
+                    f"{args.throughput_requests} requests per arm, concurrency {args.concurrency}"
+                )
+                directs.append(
+                    await measure_throughput(kind, d_sessions, args.throughput_requests, servers)
+                )
+                vias.append(
+                    await measure_throughput(kind, v_sessions, args.throughput_requests, servers)
+                )
+            row = Row(kind, latency, directs, vias)
+            if args.profile:
+                row.profile = await profile_daemon(kind, v_sessions, servers["daemon"], args)
+            rows.append(row)
+    finally:
+        await direct_client.aclose()
+        await via_client.aclose()
+    return rows
+
+
+def log(message: str) -> None:
+    print(f"  {message}", file=sys.stderr, flush=True)
+
+
+def report(rows: list[Row], args: argparse.Namespace, started: str, elapsed: float) -> str:
+    out: list[str] = []
+    add = out.append
+    add(f"argo-proxy passthrough benchmark, {started}")
+    add(
+        f"machine: {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()} "
+        f"({platform.python_implementation()}), client loop: {args.loop_name}"
+    )
+    add(
+        f"settings: client={args.client}, latency {args.requests} requests/arm after {args.warmup} "
+        f"warm-up (concurrency 1, arms alternated); throughput {args.throughput_requests} "
+        f"requests/arm x {args.rounds} rounds at concurrency {args.concurrency} (median round)"
+    )
+    add("")
+    head = (
+        f"{'workload':<11} {'direct p50':>10} {'direct p99':>10} {'via p50':>8} {'via p99':>8} "
+        f"{'added p50':>9} {'added p99':>9} {'direct rps':>10} {'via rps':>8} {'ratio':>6}"
+    )
+    add(head)
+    add("-" * len(head))
+    verdicts: list[str] = []
+    for row in rows:
+        lat = row.latency
+        dp50, dp99 = percentile(lat.direct, 50), percentile(lat.direct, 99)
+        vp50, vp99 = percentile(lat.via, 50), percentile(lat.via, 99)
+        drps, vrps = median_rps(row.direct), median_rps(row.via)
+        ratio = vrps / drps * 100
+        add(
+            f"{row.kind:<11} {dp50:>10.2f} {dp99:>10.2f} {vp50:>8.2f} {vp99:>8.2f} "
+            f"{vp50 - dp50:>9.2f} {vp99 - dp99:>9.2f} {drps:>10.0f} {vrps:>8.0f} {ratio:>5.0f}%"
+        )
+        target = TARGETS[row.kind]
+        ok_rps = ratio >= THROUGHPUT_TARGET
+        verdicts.append(
+            f"{row.kind:<11} added p50 {vp50 - dp50:.2f} ms (target <= {target:g} ms: "
+            f"{'PASS' if vp50 - dp50 <= target else 'MISS'}); throughput {ratio:.0f}% of direct "
+            f"(target >= {THROUGHPUT_TARGET:g}%: {'PASS' if ok_rps else 'MISS'})"
+        )
+    add("(latency in ms, time to the full response / end of stream; rps = requests/s)")
+    add("")
+    add("targets:")
+    out.extend(f"  {v}" for v in verdicts)
+    add("")
+    add("CPU per request during the throughput runs (us, median round), and the CPU")
+    add("used meanwhile by other processes on the machine (cores; noise if well above 0):")
+    add(f"  {'workload':<11} {'arm':<7} {'client':>7} {'sim':>7} {'daemon':>7} {'others':>7}")
+    for row in rows:
+        for arm, runs in (("direct", row.direct), ("via", row.via)):
+            client = statistics.median(r.client_cpu_us for r in runs)
+            cells = []
+            for name in ("sim", "daemon"):
+                vals = [r.server_cpu_us[name] for r in runs if name in r.server_cpu_us]
+                cells.append(f"{statistics.median(vals):>7.0f}" if vals else f"{'-':>7}")
+            others = [r.others for r in runs if r.others is not None]
+            cells.append(f"{statistics.median(others):>7.2f}" if others else f"{'-':>7}")
+            add(f"  {row.kind:<11} {arm:<7} {client:>7.0f} {' '.join(cells)}")
+    for row in rows:
+        if row.profile:
+            add("")
+            add(f"daemon profile, {row.kind} at concurrency {args.concurrency} (py-spy):")
+            out.extend(f"  {line}" for line in row.profile)
+    add("")
+    add(f"total time {elapsed:.1f} s")
+    return "\n".join(out)
+
+
+def start_daemon(
+    cmd: list[str], tmp: str, env: dict[str, str], sim_url: str
+) -> tuple[ServerProcess, str]:
+    """`argo-proxy serve` on any free port, with ARGO = the simulator."""
+    config = Path(tmp, "config.yaml")
+    config.write_text(
+        "config_version: '3'\n"
+        f"user: {USER}\n"
+        "port: 0\n"
+        f"argo_base_url: {sim_url}\n"
+        "pypi_url: http://127.0.0.1:9/pypi\n"
+    )
+    log(f"simulator at {sim_url}; starting the daemon")
+    daemon = ServerProcess("daemon", [*cmd, "serve", str(config), "--quiet"], cwd=tmp, env=env)
+    try:
+        return daemon, daemon.wait_ready(60)
+    except BaseException:  # also Ctrl-C: never leave the daemon behind
+        daemon.stop()
+        raise
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument(
+        "--requests",
+        "-n",
+        type=int,
+        default=1000,
+        help="sequential requests per arm for the latency run (default 1000)",
+    )
+    p.add_argument(
+        "--concurrency", "-c", type=int, default=32, help="throughput concurrency (default 32)"
+    )
+    p.add_argument(
+        "--warmup", "-w", type=int, default=100, help="warm-up requests per arm (default 100)"
+    )
+    p.add_argument(
+        "--throughput-requests",
+        "-t",
+        type=int,
+        default=None,
+        help="requests per arm per throughput round (default: 3 x --requests, at least 500)",
+    )
+    p.add_argument(
+        "--rounds",
+        "-r",
+        type=int,
+        default=3,
+        help="throughput rounds, direct and via alternated; the median is reported (default 3)",
+    )
+    p.add_argument(
+        "--client",
+        choices=("raw", "streams", "httpx"),
+        default="raw",
+        help="load generator: raw = HTTP/1.1 on an asyncio.Protocol (default, cheapest), "
+        "streams = HTTP/1.1 on asyncio streams, httpx = a pooled httpx.AsyncClient",
+    )
+    p.add_argument("--no-uvloop", action="store_true", help="run the client on asyncio's own loop")
+    p.add_argument(
+        "--workload",
+        dest="workloads",
+        action="append",
+        choices=list(TARGETS),
+        help="run only this workload (repeatable; default both)",
+    )
+    p.add_argument("--output", "-o", help="also write the report to this file")
+    p.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="after measuring, sample the daemon with py-spy under the via-throughput load "
+        "and report its hot spots (raw stacks saved in DIR); needs py-spy installed",
+    )
+    args = p.parse_args(argv)
+    if args.throughput_requests is None:
+        args.throughput_requests = max(500, 3 * args.requests)
+    args.workloads = args.workloads or list(TARGETS)
+    args.py_spy = find_py_spy() if args.profile else None
+    if args.profile and not args.py_spy:
+        p.error("--profile needs py-spy: pip install py-spy")
+    if (
+        min(args.requests, args.concurrency, args.throughput_requests, args.rounds) < 1
+        or args.warmup < 0
+    ):
+        p.error("counts must be positive")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    runner: Callable[[Coroutine[Any, Any, Any]], Any] = asyncio.run
+    args.loop_name = "asyncio"
+    if not args.no_uvloop:
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            runner, args.loop_name = uvloop.run, f"uvloop {version('uvloop')}"
+
+    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    cmd = argo_proxy_command()
+    servers: dict[str, ServerProcess] = {}
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    with tempfile.TemporaryDirectory(prefix="argo-bench-") as tmp:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("ARGO", "HTTP_PROXY", "HTTPS_PROXY"))
+        }
+        env.update(
+            HOME=tmp,
+            XDG_CONFIG_HOME=os.path.join(tmp, ".config"),
+            PYTHONUNBUFFERED="1",
+            NO_PROXY="*",
+        )
+        t0 = time.perf_counter()
+        try:
+            log("starting the simulator")
+            servers["sim"] = ServerProcess(
+                "simulator",
+                [*cmd, "simulate", "--host", "127.0.0.1", "--port", "0"],
+                cwd=tmp,
+                env=env,
+            )
+            sim_url = servers["sim"].wait_ready(60)
+            servers["daemon"], daemon_url = start_daemon(cmd, tmp, env, sim_url)
+            runner(wait_health(daemon_url, 30))
+            log(f"daemon at {daemon_url}; measuring (client: {args.client}, {args.loop_name})")
+            rows = runner(run(args, sim_url, daemon_url, servers))
+        except KeyboardInterrupt:
+            log("interrupted")
+            return 130
+        except RuntimeError as exc:
+            print(f"bench: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            for srv in reversed(list(servers.values())):
+                srv.stop()
+        text = report(rows, args, started, time.perf_counter() - t0)
+    print(text)
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
