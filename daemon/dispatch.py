@@ -29,6 +29,7 @@ from .relay import relay_same_format
 from .routing import Route, embeddings_url, resolve_identity, route_chat, upstream_headers
 from .sse import SSEParser
 from .state import DaemonState
+from .upstream import UpstreamReply
 
 __all__ = ["ClientRequest", "Dispatcher", "JSONResult", "Result", "StreamResult"]
 
@@ -50,6 +51,7 @@ class ClientRequest:
 class JSONResult:
     status: int
     body: Any
+    raw: bytes | None = None  # the same JSON already serialised (ARGO's own bytes): send as is
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,7 @@ class Dispatcher:
                 "openai_chat", user, req.headers, stream=False, user_agent=self.state.user_agent
             )
             reply = await self._post(embeddings_url(config), body, headers, timeout)
-            return JSONResult(200, check_reply(reply, "openai_chat"))
+            return JSONResult(200, check_reply(reply.json(), "openai_chat"), reply.body)
         except ArgoProxyError as exc:
             return self.error(spec, exc)
 
@@ -212,12 +214,14 @@ class Dispatcher:
         headers = upstream_headers(
             route.upstream, user, req.headers, stream=stream, user_agent=self.state.user_agent
         )
-        log.info("%s → %s %s stream=%s", spec.name, route.model, route.upstream, stream)
+        log.debug("%s → %s %s stream=%s", spec.name, route.model, route.upstream, stream)
         if stream:
             out["stream"] = True
             return await self._open_stream(spec, route, out, headers, timeout)
-        reply = await self._complete(route, out, headers, timeout, config)
-        return JSONResult(200, conversion.response(check_reply(reply, route.upstream)))
+        reply, raw = await self._complete(route, out, headers, timeout, config)
+        answer = conversion.response(check_reply(reply, route.upstream))
+        # A same-format answer usually comes back untouched: skip serialising it again.
+        return JSONResult(200, answer, raw if answer is reply else None)
 
     async def _complete(
         self,
@@ -226,26 +230,30 @@ class Dispatcher:
         headers: dict[str, str],
         timeout: float | None,
         config: Config,
-    ) -> Any:
-        """A non-streamed answer; Claude may need a streamed upstream leg (§5.2)."""
+    ) -> tuple[Any, bytes | None]:
+        """A non-streamed answer (and its raw bytes, if ARGO sent it as one JSON body).
+
+        Claude may need a streamed upstream leg (argo-upstream.md §5.2).
+        """
         mode = config.anthropic_stream_mode if route.upstream == "anthropic" else "passthrough"
         if mode == "force":
-            return await self._aggregate(route, body, headers, timeout)
+            return await self._aggregate(route, body, headers, timeout), None
         try:
-            return await self._post(route.url, body, headers, timeout)
+            reply = await self._post(route.url, body, headers, timeout)
         except UpstreamError as exc:
             if mode == "retry" and is_streaming_required(exc):
                 log.info("ARGO asked for streaming; retrying %s as a stream", route.model)
-                return await self._aggregate(route, body, headers, timeout)
+                return await self._aggregate(route, body, headers, timeout), None
             raise
+        return reply.json(), reply.body
 
     async def _post(
         self, url: str, body: dict[str, Any], headers: dict[str, str], timeout: float | None
-    ) -> Any:
+    ) -> UpstreamReply:
         reply = await self.state.upstream.post(url, _dumps(body), headers, timeout=timeout)
         if reply.status >= 400:
             raise error_from_status(reply.status, reply.body)
-        return reply.json()
+        return reply
 
     async def _aggregate(
         self, route: Route, body: dict[str, Any], headers: dict[str, str], timeout: float | None

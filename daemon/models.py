@@ -246,6 +246,9 @@ def lookup_candidates(name: str) -> list[str]:
 # --------------------------------------------------------------------------- catalog
 
 
+_RESOLVED_LIMIT = 4096
+
+
 @dataclass(frozen=True)
 class CatalogStats:
     """Counts reported by POST /refresh (behaviour.md §2.8)."""
@@ -278,6 +281,11 @@ class Catalog:
     _ids: Mapping[ModelKind, frozenset[str]] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
+    # Names already resolved in this snapshot: clients repeat the same few names on the
+    # hot path. Bounded so odd names cannot grow it without limit.
+    _resolved: dict[tuple[str, ModelKind], str | None] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         # Copy into read-only views so no caller can mutate a published snapshot.
@@ -303,15 +311,22 @@ class Catalog:
 
         behaviour.md §1.1: for each candidate in order, an internal id wins over an alias.
         """
+        key = (name, kind)
+        if key in self._resolved:
+            return self._resolved[key]
         table = self._table(kind)
         ids = self._ids[kind]
+        found: str | None = None
         for candidate in lookup_candidates(name):
             if candidate in ids:
-                return candidate
-            internal = table.get(candidate)
-            if internal is not None:
-                return internal
-        return None
+                found = candidate
+                break
+            found = table.get(candidate)
+            if found is not None:
+                break
+        if len(self._resolved) < _RESOLVED_LIMIT:
+            self._resolved[key] = found
+        return found
 
     def closest(self, name: str, n: int = 5) -> list[str]:
         """Up to ``n`` known aliases closest to ``name``, best first, for "did you mean"."""
