@@ -1,9 +1,11 @@
-"""The llm-rosetta glue: the only module that imports the library.
+"""The llm-rosetta glue: the only module (with its workarounds) that uses the library.
 
-Same-format requests run through a `ConversionPipeline` with `force_conversion=False`
-and ARGO's shim, which applies only ARGO's body fixes (developer→system, null
-content→"", max_tokens→max_completion_tokens, Gemini system flattening) and the
-Anthropic "OpenAI-shaped reply" repair (spec/llm-rosetta.md §0 rule 3, §7.2–7.3).
+Same format on both sides: a `ConversionPipeline` with `force_conversion=False` and
+ARGO's shim applies only ARGO's body fixes (developer→system, null content→"",
+max_tokens→max_completion_tokens, Gemini system flattening) and the Anthropic
+"OpenAI-shaped reply" repair (spec/llm-rosetta.md §0 rule 3, §7.2–7.3).
+Different formats: the full request → IR → target conversion, and back, with the
+§11 workarounds from `rosetta_fixes.py`.
 Never import `llm_rosetta.gateway` or `llm_rosetta._vendor` (§11 B1: they hijack sys.path).
 """
 
@@ -17,57 +19,84 @@ from llm_rosetta import ConversionError, ConversionPipeline
 
 from .errors import ClientRequestError, UpstreamError
 from .formats import ClientFormat, UpstreamFormat
+from .models import Family
+from .rosetta_fixes import (
+    ARGO_ANTHROPIC_SHIM,
+    ARGO_OPENAI_SHIM,
+    GOOGLE_SOURCE_SHIM,
+    AnthropicBlockFixer,
+    ResponsesDedup,
+    strip_provider_metadata,
+)
 
-__all__ = ["Conversion"]
+__all__ = ["Conversion", "StreamConverter"]
 
 log = logging.getLogger(__name__)
 
-_SHIMS: dict[UpstreamFormat, str] = {
+Event = dict[str, Any]
+
+_SAME_FORMAT_SHIMS: dict[UpstreamFormat, str] = {
     "openai_chat": "argo--openai_chat",
     "anthropic": "argo--anthropic",
 }
+# Responses tools that are functions; built-in ones (web_search, …) would become empty
+# function tools ARGO cannot run (spec/llm-rosetta.md §10), so they are left out.
+_RESPONSES_TOOL_TYPES = ("function", "custom")
 
 
-def _strip_provider_metadata(obj: Any) -> None:
-    """Delete llm-rosetta's internal `_provider_metadata` keys in place (§11 B9)."""
-    if isinstance(obj, dict):
-        obj.pop("_provider_metadata", None)
-        for value in obj.values():
-            _strip_provider_metadata(value)
-    elif isinstance(obj, list):
-        for value in obj:
-            _strip_provider_metadata(value)
+def _without_builtin_tools(body: dict[str, Any]) -> dict[str, Any]:
+    tools = body.get("tools")
+    if not isinstance(tools, list):
+        return body
+    kept = [t for t in tools if isinstance(t, dict) and t.get("type") in _RESPONSES_TOOL_TYPES]
+    if len(kept) != len(tools):
+        dropped = [t.get("type") for t in tools if isinstance(t, dict) and t not in kept]
+        log.info("leaving out built-in Responses tools ARGO cannot run: %s", dropped)
+    return {**body, "tools": kept} if kept else {k: v for k, v in body.items() if k != "tools"}
 
 
 class Conversion:
     """One request's conversion, client format ↔ ARGO format; build one per request."""
 
-    def __init__(self, source: ClientFormat, target: UpstreamFormat, model: str) -> None:
+    def __init__(
+        self, source: ClientFormat, target: UpstreamFormat, model: str, family: Family
+    ) -> None:
         self.source = source
         self.target = target
-        self.same_format = source == target
-        if not self.same_format:
-            raise ClientRequestError(
-                f"Translating {source} requests for {target} models is not available yet.",
-                status=501,
-            )
-        self._pipeline = ConversionPipeline(
-            source, target, target_shim=_SHIMS[target], force_conversion=False
-        )
         self.model = model
+        self.same_format = source == target
+        if self.same_format:
+            self._pipeline = ConversionPipeline(
+                source, target, target_shim=_SAME_FORMAT_SHIMS[target], force_conversion=False
+            )
+        else:
+            is_openai = target == "openai_chat"
+            self._pipeline = ConversionPipeline(
+                source,
+                target,
+                target_shim=ARGO_OPENAI_SHIM if is_openai else ARGO_ANTHROPIC_SHIM,
+                source_shim=GOOGLE_SOURCE_SHIM if source == "google" else None,
+                upstream_model=model,
+                # B12: the shim's own limit is never loaded; ARGO's OpenAI layer caps at 1024
+                max_tool_description_length=1024 if is_openai else None,
+                # Codex's custom tools (apply_patch) only work natively on GPT models
+                supports_custom_tools=family == "openai",
+            )
 
     def request(self, body: dict[str, Any]) -> dict[str, Any]:
         """The body to send to ARGO. `body` must be ours to change (B10 mutates it)."""
         body["model"] = self.model  # shim transforms read the model (llm-rosetta.md §0 rule 2)
+        if self.source == "openai_responses":
+            body = _without_builtin_tools(body)
         try:
             with warnings.catch_warnings(record=True) as dropped:
                 warnings.simplefilter("always")
                 out = dict(self._pipeline.convert_request(body))
-        except ConversionError as exc:
-            raise ClientRequestError(f"Cannot read this request: {exc}") from exc
-        for warning in dropped:
+        except (ConversionError, ValueError, TypeError, KeyError) as exc:
+            raise ClientRequestError(f"Cannot convert this request for ARGO: {exc}") from exc
+        for warning in dropped:  # fields the target format has no place for
             log.info("conversion note: %s", warning.message)
-        _strip_provider_metadata(out)
+        strip_provider_metadata(out)
         return out
 
     def response(self, upstream_json: dict[str, Any]) -> dict[str, Any]:
@@ -76,7 +105,80 @@ class Conversion:
             with warnings.catch_warnings(record=True):
                 warnings.simplefilter("always")
                 out = self._pipeline.convert_response(upstream_json)
-        except ConversionError as exc:
-            raise UpstreamError(f"ARGO's answer could not be read: {exc}") from exc
-        _strip_provider_metadata(out)
+        except (ConversionError, ValueError, TypeError, KeyError) as exc:
+            raise UpstreamError(f"ARGO's answer could not be converted: {exc}") from exc
+        strip_provider_metadata(out)
+        return out
+
+    def stream(self, *, include_usage: bool) -> StreamConverter:
+        return StreamConverter(self, include_usage=include_usage)
+
+    def _processor(self) -> Any:
+        return self._pipeline.create_stream_processor()
+
+
+class StreamConverter:
+    """Turns ARGO stream chunks into client-format events, with the §11 fixes."""
+
+    def __init__(self, conversion: Conversion, *, include_usage: bool) -> None:
+        self._source = conversion.source
+        self._target = conversion.target
+        self._proc = conversion._processor()
+        pair = (conversion.source, conversion.target)
+        self._blocks = AnthropicBlockFixer() if pair == ("anthropic", "openai_chat") else None
+        self._dedup = ResponsesDedup() if pair == ("openai_responses", "anthropic") else None
+        # The library always emits an OpenAI usage-only chunk; send it only if asked.
+        self._drop_usage_chunk = conversion.source == "openai_chat" and not include_usage
+
+    @property
+    def ended(self) -> bool:
+        return bool(self._proc.source_context.is_ended)
+
+    def feed(self, chunk: Event) -> list[Event]:
+        try:
+            with warnings.catch_warnings(record=True):
+                warnings.simplefilter("always")
+                events = self._proc.process_chunk(chunk)
+        except (ConversionError, ValueError, TypeError, KeyError) as exc:
+            raise UpstreamError(f"ARGO's stream could not be converted: {exc}") from exc
+        return self._fix(events)
+
+    def finish(self) -> list[Event]:
+        """B5: the upstream ended without its tail (usage chunk / message_stop): flush."""
+        if self.ended:
+            return []
+        tail: Event = {"choices": []} if self._target == "openai_chat" else {"type": "message_stop"}
+        return self.feed(tail)
+
+    def error(self, status: int, message: str) -> list[Event]:
+        """B3: the library drops in-band errors; the client gets its format's error event."""
+        if self._source == "openai_responses":
+            context = self._proc.source_context
+            response_id = getattr(context, "outbound_response_id", None) or "resp_error"
+            return [
+                {
+                    "type": "response.failed",
+                    "sequence_number": getattr(context, "next_sequence_number", 0),
+                    "response": {
+                        "id": response_id,
+                        "object": "response",
+                        "status": "failed",
+                        "error": {"code": "server_error", "message": message},
+                        "output": [],
+                    },
+                }
+            ]
+        return []  # the other formats' error events are plain envelopes (formats.py)
+
+    def _fix(self, events: list[Event]) -> list[Event]:
+        out: list[Event] = []
+        for event in events:
+            strip_provider_metadata(event)
+            fixed = self._blocks.feed(event) if self._blocks else [event]
+            for item in fixed:
+                if self._dedup is not None and not self._dedup.keep(item):
+                    continue
+                if self._drop_usage_chunk and item.get("choices") == [] and "usage" in item:
+                    continue
+                out.append(item)
         return out

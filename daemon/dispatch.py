@@ -25,7 +25,7 @@ from .config import Config
 from .convert import Conversion
 from .errors import ArgoProxyError, ClientRequestError, ModelNotFoundError, UpstreamError
 from .formats import FORMATS, ClientFormat, FormatSpec
-from .relay import relay_same_format
+from .relay import ConvertingShaper, SameFormatShaper, Shaper, relay
 from .routing import Route, embeddings_url, resolve_identity, route_chat, upstream_headers
 from .sse import SSEParser
 from .state import DaemonState
@@ -118,6 +118,15 @@ def _pop_timeout(body: dict[str, Any]) -> float | None:
     return float(value)
 
 
+def _refuse_unsupported(fmt: ClientFormat, body: dict[str, Any]) -> None:
+    """Requests that would silently lose meaning are refused with a clear reason."""
+    if fmt == "openai_responses" and body.get("previous_response_id"):
+        raise ClientRequestError(
+            "'previous_response_id' is not supported: argo-proxy keeps no conversation "
+            "state. Send the whole conversation in 'input' (as Codex does with store=false)."
+        )
+
+
 def _model_name(req: ClientRequest, body: dict[str, Any]) -> str:
     name = req.path_model if req.path_model is not None else body.get("model")
     if name is None or name == "":
@@ -205,7 +214,9 @@ class Dispatcher:
         model = self.resolve_model(name, "chat", config)
         route = route_chat(model, config)
         stream = req.path_stream if req.path_stream is not None else body.get("stream") is True
-        conversion = Conversion(spec.name, route.upstream, model)
+        _refuse_unsupported(spec.name, body)
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        conversion = Conversion(spec.name, route.upstream, model, route.family)
         user = resolve_identity(config, req.headers, req.query)
         out = conversion.request(body)
         out["user"] = user
@@ -217,7 +228,23 @@ class Dispatcher:
         log.debug("%s → %s %s stream=%s", spec.name, route.model, route.upstream, stream)
         if stream:
             out["stream"] = True
-            return await self._open_stream(spec, route, out, headers, timeout)
+            if route.upstream == "openai_chat" and not conversion.same_format:
+                # usage for the client, and the tail that ends a converted stream (B5)
+                out["stream_options"] = {"include_usage": True}
+            # Google streams are SSE only with ?alt=sse; otherwise one JSON array.
+            json_array = spec.name == "google" and req.query.get("alt") != "sse"
+            shaper: Shaper = (
+                SameFormatShaper(spec)
+                if conversion.same_format
+                else ConvertingShaper(
+                    spec, conversion.stream(include_usage=include_usage), json_array=json_array
+                )
+            )
+            result = await self._open_stream(route, out, headers, timeout, shaper)
+            return StreamResult(
+                result.chunks, "application/json" if json_array else result.content_type
+            )
+        out.pop("stream_options", None)
         reply, raw = await self._complete(route, out, headers, timeout, config)
         answer = conversion.response(check_reply(reply, route.upstream))
         # A same-format answer usually comes back untouched: skip serialising it again.
@@ -276,13 +303,13 @@ class Dispatcher:
 
     async def _open_stream(
         self,
-        spec: FormatSpec,
         route: Route,
         body: dict[str, Any],
         headers: dict[str, str],
         timeout: float | None,
+        shaper: Shaper,
     ) -> StreamResult:
-        chunks = self._stream_chunks(spec, route, body, headers, timeout)
+        chunks = self._stream_chunks(route, body, headers, timeout, shaper)
         try:
             first = await chunks.__anext__()  # errors before any byte become a JSON answer
         except BaseException:
@@ -292,11 +319,11 @@ class Dispatcher:
 
     async def _stream_chunks(
         self,
-        spec: FormatSpec,
         route: Route,
         body: dict[str, Any],
         headers: dict[str, str],
         timeout: float | None,
+        shaper: Shaper,
     ) -> AsyncGenerator[bytes, None]:
         async with self.state.upstream.stream(
             route.url, _dumps(body), headers, timeout=timeout
@@ -309,7 +336,7 @@ class Dispatcher:
                 raise UpstreamError("ARGO answered a streaming request without a stream.")
             self.state.counters.active_streams += 1
             try:
-                async for chunk in relay_same_format(upstream, spec):
+                async for chunk in relay(upstream, shaper):
                     yield chunk
             finally:
                 self.state.counters.active_streams -= 1

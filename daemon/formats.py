@@ -75,11 +75,27 @@ def _anthropic_stream_error(status: int, message: str) -> bytes:
 
 
 def _responses_stream_error(status: int, message: str) -> bytes:
-    return frame_event("error", {"type": "error", "code": str(status), "message": message})
+    # `response.failed` is the terminal event Responses clients (Codex) act on.
+    failed = {
+        "type": "response.failed",
+        "sequence_number": 0,
+        "response": {
+            "id": "resp_failed",
+            "object": "response",
+            "status": "failed",
+            "error": {"code": "server_error" if status >= 500 else str(status), "message": message},
+            "output": [],
+        },
+    }
+    return frame_event("response.failed", failed)
 
 
 def _google_stream_error(status: int, message: str) -> bytes:
     return frame_data(_google_error(status, message, None, {}))
+
+
+def _frame_typed(event: dict[str, Any]) -> bytes:
+    return frame_event(str(event.get("type", "message")), event)
 
 
 @dataclass(frozen=True)
@@ -90,16 +106,28 @@ class FormatSpec:
     error_body: Callable[[int, str, str | None, dict[str, Any]], Any]
     stream_error: Callable[[int, str], bytes]  # an in-stream error event, in this format
     native_upstream: UpstreamFormat | None  # the ARGO endpoint that speaks it, if any
+    frame: Callable[[dict[str, Any]], bytes]  # one stream event on the wire
+    stream_end: bytes = b""  # what closes a stream after the last event
 
     def error(self, status: int, message: str, code: str | None = None, **extra: Any) -> Any:
         return self.error_body(status, message, code, extra)
 
 
 FORMATS: dict[ClientFormat, FormatSpec] = {
-    "openai_chat": FormatSpec("openai_chat", _openai_error, _openai_stream_error, "openai_chat"),
-    "openai_responses": FormatSpec(
-        "openai_responses", _openai_error, _responses_stream_error, None
+    "openai_chat": FormatSpec(
+        "openai_chat",
+        _openai_error,
+        _openai_stream_error,
+        "openai_chat",
+        frame_data,
+        b"data: [DONE]\n\n",
     ),
-    "anthropic": FormatSpec("anthropic", _anthropic_error, _anthropic_stream_error, "anthropic"),
-    "google": FormatSpec("google", _google_error, _google_stream_error, None),
+    # Responses and Anthropic streams name each event; Responses has no [DONE].
+    "openai_responses": FormatSpec(
+        "openai_responses", _openai_error, _responses_stream_error, None, _frame_typed
+    ),
+    "anthropic": FormatSpec(
+        "anthropic", _anthropic_error, _anthropic_stream_error, "anthropic", _frame_typed
+    ),
+    "google": FormatSpec("google", _google_error, _google_stream_error, None, frame_data),
 }

@@ -1,38 +1,130 @@
-"""Relaying an upstream stream to a client of the same format.
+"""Relaying an upstream stream to a client, as it arrives.
+
+One loop for every format pair: upstream bytes are parsed into SSE events once,
+watched (auth notice, terminal event, in-band errors), and handed to a *shaper*
+that turns them into the client's bytes — the raw bytes themselves when client and
+ARGO speak the same format, converted and re-framed events otherwise.
 
 Bytes go out as they arrive (no buffering of the whole stream), but only once the
 first content has shown the stream is not ARGO's auth notice (argo-upstream.md
-§5.1). A stream that ends without its terminal event, or breaks, ends with an
-error event in the client's format instead of a silent truncation (behaviour.md §11 #79, #90).
+§5.1). A stream that ends without its terminal event, or breaks, ends with an error
+event in the client's format instead of a silent truncation (behaviour.md §11 #79, #90).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Any, Protocol
 
 from .argo_replies import NoticeWatch, auth_error, event_error, event_text
+from .convert import StreamConverter
 from .errors import UpstreamError
 from .formats import FormatSpec
 from .sse import SSEEvent, SSEParser
 from .upstream import UpstreamStream
 
-__all__ = ["relay_same_format"]
+__all__ = ["ConvertingShaper", "SameFormatShaper", "Shaper", "relay"]
 
 log = logging.getLogger(__name__)
 
 _HOLD_LIMIT = 64 * 1024  # never hold more than this back while waiting for content
+Event = dict[str, Any]
 
 
-class _StreamMonitor:
+class Shaper(Protocol):
+    """Turns what ARGO sent into what the client receives."""
+
+    def feed(self, raw: bytes, events: list[Event]) -> bytes: ...
+    def finish(self) -> bytes: ...  # ARGO ended the stream properly
+    def fail(self, status: int, message: str) -> bytes: ...  # it did not
+
+
+class SameFormatShaper:
+    """Client and ARGO speak the same format: the bytes go through untouched."""
+
+    def __init__(self, spec: FormatSpec) -> None:
+        self._spec = spec
+
+    def feed(self, raw: bytes, events: list[Event]) -> bytes:
+        return raw  # an in-band error event is already in the client's format
+
+    def finish(self) -> bytes:
+        return b""
+
+    def fail(self, status: int, message: str) -> bytes:
+        return self._spec.stream_error(status, message)
+
+
+class _JsonArrayFramer:
+    """Google's streaming without `?alt=sse`: one JSON array, written element by element."""
+
+    def __init__(self) -> None:
+        self._started = False
+
+    def frame(self, event: Event) -> bytes:
+        prefix = b"," if self._started else b"["
+        self._started = True
+        return prefix + json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+
+    def close(self) -> bytes:
+        return b"]" if self._started else b"[]"
+
+
+class ConvertingShaper:
+    """Different formats: each ARGO event is converted and framed for the client."""
+
+    def __init__(self, spec: FormatSpec, converter: StreamConverter, *, json_array: bool) -> None:
+        self._spec = spec
+        self._converter = converter
+        self._array = _JsonArrayFramer() if json_array else None
+        self._failed = False
+
+    def _frame(self, events: list[Event]) -> bytes:
+        if self._array is not None:
+            return b"".join(self._array.frame(e) for e in events)
+        return b"".join(self._spec.frame(e) for e in events)
+
+    def feed(self, raw: bytes, events: list[Event]) -> bytes:
+        out = bytearray()
+        for event in events:
+            if self._failed:
+                break
+            message = event_error(event)
+            if message is not None:  # B3: the library would drop it silently
+                out += self.fail(502, f"ARGO reported an error: {message}")
+                break
+            out += self._frame(self._converter.feed(event))
+        return bytes(out)
+
+    def finish(self) -> bytes:
+        if self._failed:
+            return b""
+        out = self._frame(self._converter.finish())
+        if self._array is not None:
+            return out + self._array.close()
+        return out + self._spec.stream_end
+
+    def fail(self, status: int, message: str) -> bytes:
+        self._failed = True
+        events = self._converter.error(status, message)
+        if self._array is not None:
+            body = self._array.frame(self._spec.error(status, message)) + self._array.close()
+            return body
+        if events:
+            return self._frame(events)
+        return self._spec.stream_error(status, message)
+
+
+class _Monitor:
     """Watches the events passing through: auth notice, terminal event, in-band errors."""
 
     def __init__(self) -> None:
         self.notice = NoticeWatch()
         self.ended = False
 
-    def see(self, sse: SSEEvent) -> None:
+    def see(self, sse: SSEEvent, parsed: list[Event]) -> None:
         if sse.data.strip() == "[DONE]":
             self.ended = True
             return
@@ -43,9 +135,10 @@ class _StreamMonitor:
             return
         if not isinstance(event, dict):
             return
+        parsed.append(event)
         kind = event.get("type")
         if kind == "message_stop" or event_error(event) is not None:
-            self.ended = True  # an error event is a proper end; the client sees it as sent
+            self.ended = True  # an error event is an end too: the shaper reports it
             self.notice.decided = True
             return
         if kind == "message_start":
@@ -61,7 +154,7 @@ class _StreamMonitor:
             self.notice.decided = True
 
 
-def _carries_other_content(event: dict[str, Any]) -> bool:
+def _carries_other_content(event: Event) -> bool:
     """A tool call, thinking or finish: something that is not the notice's text."""
     if event.get("type") in ("content_block_delta", "message_delta"):
         return (event.get("delta") or {}).get("type") != "text_delta"
@@ -72,43 +165,45 @@ def _carries_other_content(event: dict[str, Any]) -> bool:
     return False
 
 
-async def relay_same_format(
-    stream: UpstreamStream, spec: FormatSpec
-) -> AsyncGenerator[bytes, None]:
+async def relay(stream: UpstreamStream, shaper: Shaper) -> AsyncGenerator[bytes, None]:
     """Yield the client's bytes. Raises before the first yield if the stream is refused
     (auth notice, or a failure before any content), so the caller can answer in JSON."""
     parser = SSEParser()
-    monitor = _StreamMonitor()
-    held: list[bytes] = []
-    held_size = 0
+    monitor = _Monitor()
+    held = bytearray()
     released = False
     try:
         async for chunk in stream.chunks():
+            events: list[Event] = []
             for sse in parser.feed(chunk):
-                monitor.see(sse)
+                monitor.see(sse, events)
             if monitor.notice.is_notice:
                 raise auth_error()
+            out = shaper.feed(chunk, events)
             if released:
-                yield chunk
+                if out:
+                    yield out
                 continue
-            held.append(chunk)
-            held_size += len(chunk)
-            if monitor.notice.decided or held_size > _HOLD_LIMIT:
+            held += out
+            if monitor.notice.decided or len(held) > _HOLD_LIMIT:
                 released = True
-                yield b"".join(held)
-                held = []
+                yield bytes(held)
+                held.clear()
+        events = []
         for sse in parser.close():
-            monitor.see(sse)
+            monitor.see(sse, events)
         if monitor.notice.is_notice:
             raise auth_error()
+        tail = shaper.feed(b"", events)
     except UpstreamError as exc:
         if not released:
             raise  # nothing sent yet: the client gets a proper HTTP error instead
         log.warning("upstream stream failed: %s", exc.message)
-        yield spec.stream_error(exc.status, f"The stream from ARGO broke off: {exc.message}")
+        yield shaper.fail(exc.status, f"The stream from ARGO broke off: {exc.message}")
         return
-    if held:
-        yield b"".join(held)
-    if not monitor.ended:
+    if monitor.ended:
+        tail += shaper.finish()
+    else:
         log.warning("upstream stream from %s ended without its final event", stream.url)
-        yield spec.stream_error(502, "ARGO ended the stream before it was complete.")
+        tail += shaper.fail(502, "ARGO ended the stream before it was complete.")
+    yield bytes(held) + tail

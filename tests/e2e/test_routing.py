@@ -55,31 +55,3 @@ def test_default_model_is_used_for_unknown_names(
         )
     assert reply.choices[0].message.content == "Echo: hi"
     assert last_sent(sim, "/v1/chat/completions")["body"]["model"] == "gpt41nano"
-
-
-@pytest.mark.parametrize(
-    ("path", "body"),
-    [
-        (
-            "/v1/messages",
-            {
-                "model": "argo:gpt-4o",
-                "max_tokens": 10,
-                "messages": [{"role": "user", "content": "x"}],
-            },
-        ),
-        (
-            "/v1/chat/completions",
-            {"model": "claude-opus-4-6", "messages": [{"role": "user", "content": "x"}]},
-        ),
-        ("/v1/responses", {"model": "argo:gpt-4o", "input": "x"}),
-        (
-            "/v1beta/models/argo:gemini-2.5-pro:generateContent",
-            {"contents": [{"role": "user", "parts": [{"text": "x"}]}]},
-        ),
-    ],
-)
-def test_cross_format_requests_say_so_clearly(daemon: Process, path: str, body: dict) -> None:
-    response = httpx.post(f"{daemon.url}{path}", json=body)
-    assert response.status_code == 501
-    assert "not available yet" in response.text

@@ -1,0 +1,169 @@
+"""Workarounds for llm-rosetta 0.13 bugs our paths reach (spec/llm-rosetta.md §11).
+
+Each piece names its bug; each has a regression test in tests/unit/test_rosetta_fixes.py
+that fails without it. Part of the conversion concern: only `convert.py` uses these.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from llm_rosetta import ProviderShim, get_shim
+
+__all__ = [
+    "ARGO_ANTHROPIC_SHIM",
+    "ARGO_OPENAI_SHIM",
+    "GOOGLE_SOURCE_SHIM",
+    "AnthropicBlockFixer",
+    "ResponsesDedup",
+    "strip_provider_metadata",
+]
+
+Event = dict[str, Any]
+
+
+def strip_provider_metadata(obj: Any) -> None:
+    """B9: delete the library's internal `_provider_metadata` keys, in place."""
+    if isinstance(obj, dict):
+        obj.pop("_provider_metadata", None)
+        for value in obj.values():
+            strip_provider_metadata(value)
+    elif isinstance(obj, list):
+        for value in obj:
+            strip_provider_metadata(value)
+
+
+class AnthropicBlockFixer:
+    """B2: with an OpenAI upstream, a second streamed tool call reuses block index 0 and
+    the first block is never closed. Renumber blocks in order and close each one before
+    the next opens (tool-call deltas are not interleaved on OpenAI streams)."""
+
+    def __init__(self) -> None:
+        self._next = 0
+        self._open: int | None = None
+
+    def _close(self) -> list[Event]:
+        if self._open is None:
+            return []
+        index, self._open = self._open, None
+        return [{"type": "content_block_stop", "index": index}]
+
+    def feed(self, event: Event) -> list[Event]:
+        kind = event.get("type")
+        if kind == "content_block_start":
+            out = self._close()
+            self._open, self._next = self._next, self._next + 1
+            return [*out, {**event, "index": self._open}]
+        if kind == "content_block_delta":
+            index = self._open if self._open is not None else event.get("index", 0)
+            return [{**event, "index": index}]
+        if kind == "content_block_stop":
+            return self._close()  # a stop for a block already closed is dropped
+        if kind in ("message_delta", "message_stop"):
+            return [*self._close(), event]
+        return [event]
+
+
+class ResponsesDedup:
+    """B6: with an Anthropic upstream, Responses `output_text.done`/`content_part.done`
+    come twice, and after a thinking block also with `item_id ""`/`output_index -1`."""
+
+    _DONE = frozenset(("response.output_text.done", "response.content_part.done"))
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[Any, ...]] = set()
+
+    def keep(self, event: Event) -> bool:
+        if event.get("type") not in self._DONE:
+            return True
+        if not event.get("item_id") or event.get("output_index", 0) < 0:
+            return False
+        key = (event["type"], event["item_id"], event.get("content_index"))
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
+
+
+def _fix_google_request(body: dict[str, Any]) -> dict[str, Any]:
+    """B4: camelCase `topP`/`topK` are ignored, and a `functionResponse.response` without
+    an `output`/`error` key becomes an empty tool result. Copies; never mutates."""
+    config = body.get("generationConfig")
+    if isinstance(config, dict):
+        config = dict(config)
+        for camel, snake in (("topP", "top_p"), ("topK", "top_k")):
+            if camel in config and snake not in config:
+                config[snake] = config.pop(camel)
+        body = {**body, "generationConfig": config}
+    contents = body.get("contents")
+    if not isinstance(contents, list):
+        return body
+    fixed = []
+    for content in contents:
+        parts = content.get("parts") if isinstance(content, dict) else None
+        if isinstance(parts, list):
+            content = {**content, "parts": [_wrap_function_response(p) for p in parts]}
+        fixed.append(content)
+    return {**body, "contents": fixed}
+
+
+def _wrap_function_response(part: Any) -> Any:
+    reply = part.get("functionResponse") if isinstance(part, dict) else None
+    if not isinstance(reply, dict):
+        return part
+    response = reply.get("response")
+    if isinstance(response, dict) and ("output" in response or "error" in response):
+        return part
+    wrapped = {"output": response if response is not None else ""}
+    return {**part, "functionResponse": {**reply, "response": wrapped}}
+
+
+GOOGLE_SOURCE_SHIM = ProviderShim(
+    name="argo-proxy--google-source",
+    base="google",
+    pre_ir_transforms=(_fix_google_request,),
+)
+
+
+def _drop_budget_on_adaptive(body: dict[str, Any]) -> dict[str, Any]:
+    """B11: ARGO rejects `budget_tokens` on adaptive thinking (argo-upstream.md §5.3)."""
+    thinking = body.get("thinking")
+    if (
+        isinstance(thinking, dict)
+        and thinking.get("type") == "adaptive"
+        and "budget_tokens" in thinking
+    ):
+        kept = {k: v for k, v in thinking.items() if k != "budget_tokens"}
+        return {**body, "thinking": kept}
+    return body
+
+
+def _fixed_anthropic_shim() -> ProviderShim:
+    """B11: Claude 4.5 models and haiku reject adaptive thinking (argo-upstream.md §5.3):
+    map auto/enabled to `enabled` with a budget for them; never send adaptive+budget."""
+    base = get_shim("argo--anthropic")
+    enabled_only = dataclasses.replace(
+        base.reasoning,
+        thinking_modes={"auto": "enabled", "enabled": "enabled", "disabled": "disabled"},
+        budget_ratio=0.8,
+    )
+    per_model = dict(base.model_reasoning or {})
+    for model in (
+        "claudeopus45",
+        "claudesonnet45",
+        "claudehaiku45",
+        "claudesonnet4",
+        "claudeopus41",
+    ):
+        per_model[model] = enabled_only
+    return dataclasses.replace(
+        base,
+        name="argo-proxy--anthropic",
+        model_reasoning=per_model,
+        post_ir_transforms=(*base.post_ir_transforms, _drop_budget_on_adaptive),
+    )
+
+
+ARGO_ANTHROPIC_SHIM = _fixed_anthropic_shim()
+ARGO_OPENAI_SHIM = get_shim("argo--openai_chat")
