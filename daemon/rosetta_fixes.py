@@ -88,7 +88,11 @@ class ResponsesDedup:
 
 def _fix_google_request(body: dict[str, Any]) -> dict[str, Any]:
     """B4: camelCase `topP`/`topK` are ignored, and a `functionResponse.response` without
-    an `output`/`error` key becomes an empty tool result. Copies; never mutates."""
+    an `output`/`error` key becomes an empty tool result. Found here (call it B15):
+    `parametersJsonSchema`, which google-genai and Gemini CLI send instead of
+    `parameters`, is dropped, so ARGO would get tools without arguments.
+    Copies; never mutates."""
+    body = _with_parameters(body)
     config = body.get("generationConfig")
     if isinstance(config, dict):
         config = dict(config)
@@ -106,6 +110,35 @@ def _fix_google_request(body: dict[str, Any]) -> dict[str, Any]:
             content = {**content, "parts": [_wrap_function_response(p) for p in parts]}
         fixed.append(content)
     return {**body, "contents": fixed}
+
+
+def _with_parameters(body: dict[str, Any]) -> dict[str, Any]:
+    tools = body.get("tools")
+    if not isinstance(tools, list):
+        return body
+    fixed_tools = []
+    for tool in tools:
+        if isinstance(tool, dict):
+            key = (
+                "functionDeclarations"
+                if "functionDeclarations" in tool
+                else "function_declarations"
+            )
+            declarations = tool.get(key)
+            if isinstance(declarations, list):
+                tool = {**tool, key: [_declaration_parameters(d) for d in declarations]}
+        fixed_tools.append(tool)
+    return {**body, "tools": fixed_tools}
+
+
+def _declaration_parameters(declaration: Any) -> Any:
+    if not isinstance(declaration, dict) or "parameters" in declaration:
+        return declaration
+    for key in ("parametersJsonSchema", "parameters_json_schema"):
+        if key in declaration:
+            rest = {k: v for k, v in declaration.items() if k != key}
+            return {**rest, "parameters": declaration[key]}
+    return declaration
 
 
 def _wrap_function_response(part: Any) -> Any:
