@@ -1,0 +1,305 @@
+"""One regression test per llm-rosetta 0.13 workaround (spec/llm-rosetta.md §11).
+
+Each test drives our `Conversion` the way the daemon does and checks what the client
+would see; each fails if its workaround is taken out.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+from argo_proxy.daemon.convert import Conversion
+from argo_proxy.daemon.formats import FORMATS
+from argo_proxy.daemon.relay import ConvertingShaper
+
+
+def _chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> dict:
+    base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o"}
+    base["choices"] = (
+        [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
+    )
+    return {**base, **extra}
+
+
+TWO_TOOL_CALLS = [
+    _chunk({"role": "assistant", "content": None}),
+    _chunk(
+        {
+            "tool_calls": [
+                {
+                    "index": 0,
+                    "id": "call_A",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": ""},
+                }
+            ]
+        }
+    ),
+    _chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"city":"Paris"}'}}]}),
+    _chunk(
+        {
+            "tool_calls": [
+                {
+                    "index": 1,
+                    "id": "call_B",
+                    "type": "function",
+                    "function": {"name": "get_time", "arguments": ""},
+                }
+            ]
+        }
+    ),
+    _chunk({"tool_calls": [{"index": 1, "function": {"arguments": '{"tz":"CET"}'}}]}),
+    _chunk({}, finish="tool_calls"),
+    _chunk(None, usage={"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}),
+]
+
+
+def _conversion(
+    source: str, target: str, model: str = "gpt4o", family: str = "openai"
+) -> Conversion:
+    body = {
+        "openai_chat": {"messages": [{"role": "user", "content": "hi"}]},
+        "openai_responses": {"input": "hi"},
+        "anthropic": {"max_tokens": 100, "messages": [{"role": "user", "content": "hi"}]},
+        "google": {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]},
+    }[source]
+    conversion = Conversion(source, target, model, family)  # type: ignore[arg-type]
+    conversion.request(dict(body))
+    return conversion
+
+
+def assert_valid_anthropic_stream(events: list[dict[str, Any]]) -> None:
+    """What Claude Code needs: blocks opened once, in order, each closed, then the end."""
+    open_blocks: set[int] = set()
+    seen: list[int] = []
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "message_start" and kinds[-1] == "message_stop", kinds
+    assert "message_delta" in kinds
+    for event in events:
+        if event["type"] == "content_block_start":
+            assert event["index"] not in seen, f"index {event['index']} reused"
+            assert not open_blocks, "a block opened before the previous one closed"
+            seen.append(event["index"])
+            open_blocks.add(event["index"])
+        elif event["type"] == "content_block_delta":
+            assert event["index"] in open_blocks
+        elif event["type"] == "content_block_stop":
+            open_blocks.remove(event["index"])
+    assert not open_blocks
+    assert seen == list(range(len(seen)))
+
+
+def test_b2_two_streamed_tool_calls_make_two_well_formed_anthropic_blocks() -> None:
+    stream = _conversion("anthropic", "openai_chat").stream(include_usage=False)
+    events = [e for c in TWO_TOOL_CALLS for e in stream.feed(c)] + stream.finish()
+    assert_valid_anthropic_stream(events)
+    names = [e["content_block"]["name"] for e in events if e["type"] == "content_block_start"]
+    assert names == ["get_weather", "get_time"]
+
+
+def test_b3_in_band_error_reaches_the_client_as_an_error_event() -> None:
+    conversion = _conversion("anthropic", "openai_chat")
+    shaper = ConvertingShaper(
+        FORMATS["anthropic"], conversion.stream(include_usage=False), json_array=False
+    )
+    out = shaper.feed(
+        b"", [TWO_TOOL_CALLS[0], {"error": {"message": "quota exceeded", "code": 429}}]
+    )
+    assert b"event: error" in out and b"quota exceeded" in out
+    assert shaper.finish() == b""  # nothing after the error
+
+
+def test_b3_responses_client_gets_response_failed() -> None:
+    conversion = _conversion("openai_responses", "anthropic", "claudeopus46", "anthropic")
+    shaper = ConvertingShaper(
+        FORMATS["openai_responses"], conversion.stream(include_usage=False), json_array=False
+    )
+    out = shaper.feed(
+        b"", [{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}]
+    )
+    assert b"event: response.failed" in out and b"Overloaded" in out
+
+
+def test_b4_google_tool_result_object_is_not_emptied_and_top_p_kept() -> None:
+    conversion = Conversion("google", "openai_chat", "gpt4o", "openai")
+    out = conversion.request(
+        {
+            "contents": [
+                {"role": "user", "parts": [{"text": "weather?"}]},
+                {
+                    "role": "model",
+                    "parts": [
+                        {
+                            "functionCall": {
+                                "id": "c1",
+                                "name": "get_weather",
+                                "args": {"city": "Oslo"},
+                            }
+                        }
+                    ],
+                },
+                {
+                    "role": "user",
+                    "parts": [
+                        {
+                            "functionResponse": {
+                                "id": "c1",
+                                "name": "get_weather",
+                                "response": {"temp": 21},
+                            }
+                        }
+                    ],
+                },
+            ],
+            "generationConfig": {"topP": 0.5},
+        }
+    )
+    tool = next(m for m in out["messages"] if m["role"] == "tool")
+    assert "21" in str(tool["content"])
+    assert out.get("top_p") == 0.5
+
+
+def test_b15_google_parameters_json_schema_reaches_argo() -> None:
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    out = Conversion("google", "openai_chat", "gpt4o", "openai").request(
+        {
+            "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+            "tools": [
+                {"functionDeclarations": [{"name": "get_weather", "parametersJsonSchema": schema}]}
+            ],
+        }
+    )
+    assert out["tools"][0]["function"]["parameters"]["required"] == ["city"]
+
+
+def test_b5_stream_without_usage_tail_still_ends_for_the_client() -> None:
+    stream = _conversion("anthropic", "openai_chat").stream(include_usage=False)
+    chunks = [
+        _chunk({"role": "assistant", "content": "Hi"}),
+        _chunk({}, finish="stop"),
+    ]  # no usage chunk
+    events = [e for c in chunks for e in stream.feed(c)]
+    assert "message_stop" not in [e["type"] for e in events]
+    events += stream.finish()
+    assert events[-1]["type"] == "message_stop"
+
+
+def test_b6_responses_done_events_are_not_duplicated() -> None:
+    stream = _conversion("openai_responses", "anthropic", "claudeopus46", "anthropic").stream(
+        include_usage=False
+    )
+    upstream = [
+        {
+            "type": "message_start",
+            "message": {
+                "id": "msg_1",
+                "type": "message",
+                "role": "assistant",
+                "model": "claude",
+                "content": [],
+                "usage": {"input_tokens": 3, "output_tokens": 1},
+            },
+        },
+        {
+            "type": "content_block_start",
+            "index": 0,
+            "content_block": {"type": "thinking", "thinking": ""},
+        },
+        {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "thinking_delta", "thinking": "hm"},
+        },
+        {"type": "content_block_stop", "index": 0},
+        {"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}},
+        {"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "Hi"}},
+        {"type": "content_block_stop", "index": 1},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn"},
+            "usage": {"output_tokens": 2},
+        },
+        {"type": "message_stop"},
+    ]
+    events = [e for c in upstream for e in stream.feed(c)]
+    done = [
+        (e["type"], e.get("item_id"), e.get("content_index"))
+        for e in events
+        if e["type"] in ("response.output_text.done", "response.content_part.done")
+    ]
+    assert len(done) == len(set(done))
+    assert all(item_id for _, item_id, _ in done)
+    assert [e["type"] for e in events].count("response.completed") == 1
+
+
+def test_b9_no_provider_metadata_leaks_to_argo() -> None:
+    out = Conversion("google", "openai_chat", "gpt4o", "openai").request(
+        {
+            "contents": [
+                {"role": "user", "parts": [{"text": "weather?"}]},
+                {
+                    "role": "model",
+                    "parts": [
+                        {
+                            "functionCall": {"name": "get_weather", "args": {}},
+                            "thoughtSignature": "c2ln",
+                        }
+                    ],
+                },
+                {
+                    "role": "user",
+                    "parts": [
+                        {"functionResponse": {"name": "get_weather", "response": {"output": "ok"}}}
+                    ],
+                },
+            ],
+        }
+    )
+    assert "_provider_metadata" not in repr(out)
+
+
+def test_b11_thinking_for_claude_45_is_enabled_with_a_budget_not_adaptive() -> None:
+    out = Conversion("openai_chat", "anthropic", "claudesonnet45", "anthropic").request(
+        {
+            "messages": [{"role": "user", "content": "hi"}],
+            "reasoning_effort": "high",
+            "max_tokens": 4000,
+        }
+    )
+    assert out["thinking"]["type"] == "enabled" and out["thinking"]["budget_tokens"] > 0
+
+
+def test_b11_adaptive_thinking_never_carries_a_budget() -> None:
+    out = Conversion("openai_chat", "anthropic", "claudeopus47", "anthropic").request(
+        {
+            "messages": [{"role": "user", "content": "hi"}],
+            "reasoning_effort": "high",
+            "max_tokens": 4000,
+        }
+    )
+    assert out.get("thinking", {}).get("type") in (None, "adaptive")
+    assert "budget_tokens" not in out.get("thinking", {})
+
+
+def test_b12_long_tool_descriptions_are_capped_for_argo_openai() -> None:
+    tool = {
+        "name": "f",
+        "description": "x" * 2000,
+        "input_schema": {"type": "object", "properties": {}},
+    }
+    out = Conversion("anthropic", "openai_chat", "gpt4o", "openai").request(
+        {"max_tokens": 10, "messages": [{"role": "user", "content": "hi"}], "tools": [tool]}
+    )
+    assert len(out["tools"][0]["function"]["description"]) <= 1024
+
+
+def test_b1_importing_the_daemon_leaves_sys_path_alone() -> None:
+    code = (
+        "import sys; before = list(sys.path);"
+        "import argo_proxy.daemon.app, argo_proxy.daemon.convert;"
+        "import yaml; assert 'llm_rosetta' not in (yaml.__file__ or ''), yaml.__file__;"
+        "assert not [p for p in sys.path if 'llm_rosetta' in p], sys.path"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
