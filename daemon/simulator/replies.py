@@ -236,6 +236,23 @@ def _seed_text(text: str) -> str:
     return text[:100] if text else "sim"
 
 
+def _wants_tool(
+    conv: Conversation, tools: Sequence[ToolSpec], tool_choice: Any, forced: str | None
+) -> bool:
+    """Call a tool only when asked to: a tool named in the prompt, a tool_choice that
+    requires one, or a `[[sim:tools=N]]` marker. Coding assistants send dozens of tools
+    with every prompt; answering each with a call would loop them forever."""
+    required = tool_choice == "required" or (
+        isinstance(tool_choice, dict) and tool_choice.get("type") == "any"
+    )
+    return bool(
+        forced
+        or required
+        or conv.markers.option_int("tools", 0) > 0
+        or any(_mentions(conv.user_text, t.name) for t in tools)
+    )
+
+
 def _tool_calls(
     conv: Conversation, tools: Sequence[ToolSpec], forced: str | None
 ) -> tuple[ToolCall, ...]:
@@ -285,7 +302,7 @@ def plan_reply(
         text = override
     elif conv.tool_results is not None:
         text = "Tool result received: " + " ".join(conv.tool_results)
-    elif tools and allowed and conv.user_turn:
+    elif tools and allowed and conv.user_turn and _wants_tool(conv, tools, tool_choice, forced):
         calls = _tool_calls(conv, tools, forced)
         text = ""
     else:

@@ -54,7 +54,7 @@ def test_messages_streaming_event_sequence(client: anthropic.Anthropic) -> None:
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_tool_use_round_trip(client: anthropic.Anthropic, stream: bool) -> None:
-    messages: list[dict] = [{"role": "user", "content": "What is the weather in Oslo?"}]
+    messages: list[dict] = [{"role": "user", "content": "What is the weather in Oslo? Use get_weather."}]
     kwargs = {"model": "claude-opus-4-6", "max_tokens": 300, "tools": [WEATHER_TOOL_ANTHROPIC]}
     if stream:
         with client.messages.stream(messages=messages, **kwargs) as events:
