@@ -328,8 +328,11 @@ async def test_chat_tool_call_non_stream_from_schema(sim: Sim) -> None:
     forced = {**request, "tool_choice": {"type": "function", "function": {"name": "get_time"}}}
     (call,) = (await chat(sim, forced)).json()["choices"][0]["message"]["tool_calls"]
     assert call["function"]["name"] == "get_time" and call["function"]["arguments"] == "{}"
-    first = {**request, "messages": user("what now?")}
-    (call,) = (await chat(sim, first)).json()["choices"][0]["message"]["tool_calls"]
+    unasked = {**request, "messages": user("what now?")}  # no tool named: plain text
+    message = (await chat(sim, unasked)).json()["choices"][0]["message"]
+    assert message["tool_calls"] is None and message["content"] == "Echo: what now?"
+    required = {**unasked, "tool_choice": "required"}  # a tool must come: the first one
+    (call,) = (await chat(sim, required)).json()["choices"][0]["message"]["tool_calls"]
     assert call["function"]["name"] == "get_time"
     none = {**request, "tool_choice": "none"}
     assert (await chat(sim, none)).json()["choices"][0]["message"]["tool_calls"] is None
@@ -530,7 +533,7 @@ async def test_messages_tool_use(sim: Sim) -> None:
         "model": "claudehaiku45",
         "max_tokens": 200,
         "tools": [ANTHROPIC_WEATHER],
-        "messages": user("weather in Oslo"),
+        "messages": user("weather in Oslo [[sim:tools=1]]"),
     }
     body = (await messages(sim, request)).json()
     assert body["stop_reason"] == "tool_use"

@@ -71,7 +71,7 @@ async def test_openai_sdk_chat_and_stream(oai: openai.AsyncOpenAI) -> None:
 async def test_openai_sdk_streamed_tool_call(oai: openai.AsyncOpenAI) -> None:
     stream = await oai.chat.completions.create(
         model="gemini35flash",
-        messages=[{"role": "user", "content": "Oslo"}],
+        messages=[{"role": "user", "content": "Oslo [[sim:tools=1]]"}],
         tools=[WEATHER],  # type: ignore[list-item]
         stream=True,
     )
@@ -118,7 +118,7 @@ async def test_anthropic_sdk_message_stream_and_tool_use(claude: anthropic.Async
         model="claudehaiku45",
         max_tokens=256,
         tools=[{"name": "get_weather", "input_schema": WEATHER["function"]["parameters"]}],  # type: ignore[index]
-        messages=[{"role": "user", "content": "Rome"}],
+        messages=[{"role": "user", "content": "Rome [[sim:tools=1]]"}],
     ) as stream:
         final = await stream.get_final_message()
     (block,) = final.content
