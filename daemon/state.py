@@ -1,23 +1,33 @@
 """The daemon's shared runtime state: config, model registry, upstream client, counters.
 
-Every request reads `state.config` once at its start and keeps that object, so a
-reload (an atomic swap of the attribute) never changes a request in flight.
+Every request reads `state.config` (and `state.legacy`) once at its start and keeps
+that value, so a reload (an atomic swap of the attribute) never changes a request in
+flight. Whoever needs to hear about a change — the control plane's notifications —
+subscribes here: `daemon/` never imports `control/` (design.md, dependency direction).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from . import __version__
 from .config import Config
-from .models import ModelRegistry, RefreshResult
+from .models import CatalogSource, ModelRegistry, RefreshResult
 from .routing import models_url
 from .upstream import Upstream
 
-__all__ = ["Counters", "DaemonState"]
+__all__ = [
+    "Counters",
+    "DaemonState",
+    "LegacyChanged",
+    "ModelsRefreshed",
+    "StateEvent",
+    "StateListener",
+]
 
 
 @dataclass
@@ -27,13 +37,51 @@ class Counters:
     errors: int = 0
 
 
+@dataclass(frozen=True)
+class ModelsRefreshed:
+    """A model list refresh ended (well or not), whoever started it."""
+
+    result: RefreshResult
+    source: CatalogSource  # what the registry serves now: "upstream" or "builtin"
+    at: float
+
+
+@dataclass(frozen=True)
+class LegacyChanged:
+    """The legacy flag was switched; `reason` says by what (`legacy.set`, `config`)."""
+
+    enabled: bool
+    reason: str
+
+
+StateEvent = ModelsRefreshed | LegacyChanged
+StateListener = Callable[[StateEvent], None]
+
+
+class _ReportingRegistry(ModelRegistry):
+    """A registry that reports every refresh, including its own periodic ones.
+
+    `ModelRegistry.run_periodic` calls `self.refresh`, so overriding it here is the one
+    place that sees timer, HTTP and RPC refreshes alike.
+    """
+
+    def __init__(self, report: Callable[[RefreshResult], None]) -> None:
+        super().__init__()
+        self._report = report
+
+    async def refresh(self, fetch: Callable[[], Awaitable[Any]]) -> RefreshResult:
+        result = await super().refresh(fetch)
+        self._report(result)
+        return result
+
+
 class DaemonState:
     """What every handler shares; built once per daemon."""
 
     def __init__(self, config: Config, *, registry: ModelRegistry | None = None) -> None:
         self.config = config
         self.legacy = config.use_legacy_argo
-        self.registry = registry or ModelRegistry()
+        self.registry = registry or _ReportingRegistry(self._note_refresh)
         self.user_agent = f"argo-proxy/{__version__}"
         self.upstream = Upstream(
             connect_timeout=config.connect_timeout,
@@ -43,6 +91,26 @@ class DaemonState:
         self.counters = Counters()
         self.started_at = time.time()
         self.last_refresh: RefreshResult | None = None
+        self.last_refresh_at: float | None = None
+        self._listeners: list[StateListener] = []
+
+    # ------------------------------------------------------------------ listeners
+
+    def subscribe(self, listener: StateListener) -> Callable[[], None]:
+        """Call `listener` on every StateEvent; returns a function that unsubscribes."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def _emit(self, event: StateEvent) -> None:
+        for listener in list(self._listeners):
+            listener(event)
+
+    # --------------------------------------------------------------------- models
 
     async def fetch_models(self) -> Any:
         """GET the upstream model list (no credentials: argo-upstream.md §2.1)."""
@@ -50,11 +118,34 @@ class DaemonState:
 
     async def refresh_models(self) -> RefreshResult:
         result = await self.registry.refresh(self.fetch_models)  # logs its own result
-        self.last_refresh = result
+        self._note_refresh(result)
         return result
 
+    def _note_refresh(self, result: RefreshResult) -> None:
+        # Concurrent callers share one fetch and get the same result object: report it once.
+        if result is self.last_refresh:
+            return
+        self.last_refresh = result
+        self.last_refresh_at = time.time()
+        self._emit(ModelsRefreshed(result, self.registry.catalog.source, self.last_refresh_at))
+
+    # ---------------------------------------------------------------- live settings
+
+    def set_legacy(self, enabled: bool, reason: str) -> bool:
+        """Switch legacy mode for the next request; return whether it changed."""
+        if enabled == self.legacy:
+            return False
+        self.legacy = enabled
+        self._emit(LegacyChanged(enabled, reason))
+        return True
+
     def apply_config(self, config: Config) -> list[str]:
-        """Swap in a new config; return the names of the settings that changed."""
+        """Swap in a new config; return the names of the settings that changed.
+
+        Parts that keep a copy of a setting are updated here too: the upstream client's
+        timeouts (a request in flight keeps the ones it started with) and the legacy
+        flag, which follows the file only when the file's value changed.
+        """
         old = self.config
         changed = [
             f.name
@@ -62,8 +153,12 @@ class DaemonState:
             if f.compare and getattr(old, f.name) != getattr(config, f.name)
         ]
         self.config = config
+        if "connect_timeout" in changed:
+            self.upstream.connect_timeout = config.connect_timeout
+        if "request_timeout" in changed:
+            self.upstream.read_timeout = config.request_timeout
         if "use_legacy_argo" in changed:
-            self.legacy = config.use_legacy_argo
+            self.set_legacy(config.use_legacy_argo, "config")
         return changed
 
     async def aclose(self) -> None:
