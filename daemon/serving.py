@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sanic import Sanic
@@ -45,11 +45,23 @@ class RunningServer:
     server: AsyncioServer
     host: str
     port: int
+    # When stop() aborts the connections still busy; hurry() can bring it forward.
+    _deadline: float | None = field(default=None, init=False, repr=False)
 
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    def hurry(self, grace: float) -> None:
+        """Give busy connections at most `grace` more seconds, also in a stop() under way.
+
+        An old listener left draining after a re-bind waits long for its streams; at
+        shutdown the daemon's own, shorter grace period applies to it too.
+        """
+        limit = asyncio.get_running_loop().time() + grace
+        if self._deadline is None or limit < self._deadline:
+            self._deadline = limit
 
     async def stop(self, grace: float = 5.0) -> int:
         """Stop accepting, let busy connections finish for up to `grace` s, then close.
@@ -62,8 +74,8 @@ class RunningServer:
         if srv.server is not None:
             srv.server.close()  # stop accepting; not wait_closed(): on 3.12 it waits for clients
         connections = srv.connections
-        deadline = loop.time() + grace
-        while connections and loop.time() < deadline:
+        self.hurry(grace)
+        while connections and loop.time() < (self._deadline or 0.0):
             for conn in list(connections):
                 conn.close_if_idle()  # idle keep-alive connections go at once
             if connections:
