@@ -12,6 +12,7 @@ import dataclasses
 import getpass
 import logging
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,11 @@ __all__ = [
     "DEFAULT_PORT",
     "Config",
     "StreamMode",
+    "CONTROL_SOCKET_ENV",
     "config_search_paths",
+    "control_socket_path",
+    "default_config_file",
+    "file_settings",
     "find_config_file",
     "load_config",
     "redact_user",
@@ -140,15 +145,44 @@ def redact_user(user: str) -> str:
 # ---------------------------------------------------------------------------- search
 
 
+def default_config_file() -> Path:
+    """Where `argo-proxy config init` writes when given no path: the user config dir."""
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.yaml"
+
+
 def config_search_paths() -> list[Path]:
     """Where a config file is looked for when none is given, in order."""
     home = Path.home()
     return [
         Path.cwd() / "config.yaml",
-        Path(platformdirs.user_config_dir(APP_NAME)) / "config.yaml",
+        default_config_file(),
         home / ".config" / "argoproxy" / "config.yaml",  # argo-proxy's locations
         home / ".argoproxy" / "config.yaml",
     ]
+
+
+CONTROL_SOCKET_ENV = "ARGO_PROXY_CONTROL_SOCKET"
+
+
+def control_socket_path(
+    explicit: str | Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> Path:
+    """Where the daemon's control socket lives (docs/control.md).
+
+    The `--control-socket` option, else `ARGO_PROXY_CONTROL_SOCKET`, else `control.sock`
+    in the user runtime directory (`$XDG_RUNTIME_DIR/argo-proxy` on Linux).
+    """
+    env = os.environ if environ is None else environ
+    chosen = explicit or env.get(CONTROL_SOCKET_ENV)
+    if chosen:
+        return Path(chosen).expanduser().absolute()
+    with warnings.catch_warnings():
+        # Without XDG_RUNTIME_DIR platformdirs warns and uses /tmp/runtime-<uid>; that
+        # fallback is fine here (the daemon makes its folder private) and a warning on
+        # every `argo-proxy ctl` would not be.
+        warnings.simplefilter("ignore")
+        runtime_dir = platformdirs.user_runtime_dir(APP_NAME)
+    return Path(runtime_dir) / "control.sock"
 
 
 def find_config_file(explicit: str | Path | None = None) -> Path | None:
@@ -203,6 +237,26 @@ def load_config(
     if source is None:
         notes.append("no config file found: using built-in defaults")
     return dataclasses.replace(config, source=source, notes=tuple(notes))
+
+
+def file_settings(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What a file says, for `config migrate`: (its keys as written, the v3 settings).
+
+    The settings are the file's own keys migrated to v3 and validated (lower-cased
+    user, no trailing slash, ...), with `config_version: "3"`: no environment variable
+    and no default is mixed in. Raises ConfigError as load_config does.
+    """
+    source = find_config_file(path)
+    if source is None:  # pragma: no cover - an explicit path either exists or raised
+        raise ConfigError(f"{path}: no such config file")
+    raw, lines = _read_yaml(source)
+    values = _migrate(raw, [])
+    values["config_version"] = "3"
+    config = _validate(values, {key: _where(source, lines, key) for key in values})
+    settings = {
+        f.name: getattr(config, f.name) for f in dataclasses.fields(Config) if f.name in values
+    }
+    return raw, settings
 
 
 def _login_name() -> str:
