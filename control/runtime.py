@@ -1,9 +1,11 @@
-"""One process, one event loop: the HTTP server and the background tasks, started
-and stopped together (design.md "One process, one event loop"; style.md §1).
+"""One process, one event loop: the HTTP server, the control channels and the config
+watcher, started and stopped together (design.md "One process, one event loop"; style.md §1).
 
-`Runtime.startup()` binds and starts serving before the model list is fetched
-(the built-in list answers until the fetch lands); `serve()` waits for a stop
-request; `shutdown()` undoes startup in reverse order.
+`Runtime.startup()` takes the control socket (the instance lock), binds the HTTP port
+and serves before the model list is fetched (the built-in list answers until the fetch
+lands); `serve()` waits for a stop request; `shutdown()` undoes startup in reverse
+order. SIGINT, SIGTERM, the `shutdown` method and EOF on stdin all call
+`request_stop()`; a second request while stopping cuts the grace period short.
 """
 
 from __future__ import annotations
@@ -13,44 +15,121 @@ import contextlib
 import errno
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
 
 from argo_proxy.daemon.app import create_app
-from argo_proxy.daemon.config import Config
-from argo_proxy.daemon.errors import ArgoProxyError
+from argo_proxy.daemon.config import Config, control_socket_path, load_config
+from argo_proxy.daemon.errors import ArgoProxyError, ConfigError
 from argo_proxy.daemon.serving import RunningServer, bind_socket, start_server
-from argo_proxy.daemon.state import DaemonState
+from argo_proxy.daemon.state import DaemonState, LegacyChanged, ModelsRefreshed, StateEvent
 
-__all__ = ["Runtime", "StartupError"]
+from .channels import CHANNELS, Channel, ChannelError, ControlMode
+from .reload import REBIND_KEYS, REFRESH_KEYS, RESTART_KEYS, ReloadReport, Trigger, diff_configs
+from .server import ControlServer
+from .watch import ConfigWatcher
+
+__all__ = ["Phase", "Runtime", "RuntimeOptions", "StartupError"]
 
 log = logging.getLogger(__name__)
 
-SHUTDOWN_GRACE = 10.0  # seconds in-flight requests and streams get to finish
+SHUTDOWN_GRACE = 10.0  # seconds in-flight requests and streams get to finish at shutdown
+# After a re-bind the old listener keeps serving the streams it has, up to this long
+# (the floor of Sanic's response timeout in daemon/app.py): a stream is not cut for a
+# port change.
+REBIND_DRAIN = 3600.0
+
+Phase = Literal["starting", "running", "stopping", "stopped"]
 
 
 class StartupError(ArgoProxyError):
-    """The daemon could not start (port taken, bad config); exit code 3."""
+    """The daemon could not start (port taken, a daemon already running); exit code 3."""
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    """How to run, beyond the config: the control channels, and how to re-read config."""
+
+    control: ControlMode = "socket"
+    control_socket: Path | None = None  # None: the default (daemon/config.py)
+    # Applied over the file at every reload, as at start: command-line options win.
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    watch: bool = True
+    shutdown_grace: float = SHUTDOWN_GRACE
 
 
 class Runtime:
     """Owns the daemon's parts for one run."""
 
-    def __init__(self, config: Config) -> None:
-        self.config = config
+    def __init__(self, config: Config, options: RuntimeOptions | None = None) -> None:
+        self.options = options or RuntimeOptions()
         self.state = DaemonState(config)
+        self.phase: Phase = "starting"
+        self.control = ControlServer(self)
+        explicit = self.options.control_socket
+        self.control_socket = control_socket_path(explicit)
+        hint = f" --control-socket {self.control_socket}" if explicit else ""
+        self.channels: list[Channel] = [
+            make(self.control, self.control_socket, hint, self.request_stop)
+            for make in CHANNELS[self.options.control]
+        ]
         self.server: RunningServer | None = None
+        self.last_reload: ReloadReport | None = None
+        self._draining: dict[RunningServer, asyncio.Task[None]] = {}
+        self._watcher: ConfigWatcher | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
+        self._reload_lock = asyncio.Lock()
+        self._unsubscribe = self.state.subscribe(self._on_state_event)
+
+    @property
+    def config(self) -> Config:
+        return self.state.config
 
     @property
     def url(self) -> str:
-        return self.server.url if self.server else self.config.listen_url
+        return self.listen_url or self.config.listen_url
+
+    @property
+    def listen_url(self) -> str | None:
+        """Where the HTTP server listens now (the real port), or None before it does."""
+        return self.server.url if self.server else None
+
+    # -------------------------------------------------------------------- startup
 
     async def startup(self) -> None:
-        config = self.config
+        started: list[Channel] = []
         try:
-            sock = bind_socket(config.host, config.port)
+            for channel in self.channels:
+                await channel.start()
+                started.append(channel)
+            self.server = await start_server(create_app(self.state), self._bind(self.config))
+        except ChannelError as exc:
+            await self._close_channels(started)
+            raise StartupError(exc.message) from exc
+        except BaseException:
+            await self._close_channels(started)
+            raise
+        log.info("listening on %s (ARGO at %s)", self.server.url, self.config.argo_base_url)
+        if self.options.watch and self.config.source is not None:
+            self._watcher = ConfigWatcher(self.config.source, self._reload_from_watch)
+            self._watcher.start()
+        self._spawn(self._first_refresh())
+        self._spawn(
+            self.state.registry.run_periodic(
+                self.state.fetch_models, lambda: self.state.config.model_refresh_interval_hours
+            )
+        )
+        self.phase = "running"
+        self.control.state_changed("started")
+
+    def _bind(self, config: Config) -> Any:
+        try:
+            return bind_socket(config.host, config.port)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise StartupError(
@@ -59,54 +138,192 @@ class Runtime:
                     "another port with --port."
                 ) from exc
             raise StartupError(f"Cannot listen on {config.host}:{config.port}: {exc}") from exc
-        self.server = await start_server(create_app(self.state), sock)
-        log.info("listening on %s (ARGO at %s)", self.server.url, config.argo_base_url)
-        self._spawn(self._first_refresh())
-        self._spawn(
-            self.state.registry.run_periodic(
-                self.state.fetch_models, lambda: self.state.config.model_refresh_interval_hours
-            )
-        )
+
+    @staticmethod
+    async def _close_channels(channels: list[Channel]) -> None:
+        for channel in reversed(channels):
+            await channel.close()
 
     def add_stop_hook(self, hook: Callable[[], Awaitable[None]]) -> None:
         """Run `hook` at shutdown, after the HTTP server stopped (reverse order)."""
         self._on_stop.append(hook)
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        self._tasks.append(asyncio.ensure_future(coro))
+    def _spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.append(task)
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        if task in self._tasks and not task.cancelled():
+            self._tasks.remove(task)
 
     async def _first_refresh(self) -> None:
         await self.state.refresh_models()
+
+    def _on_state_event(self, event: StateEvent) -> None:
+        if isinstance(event, ModelsRefreshed):
+            self.control.models_refreshed(event)
+        elif isinstance(event, LegacyChanged):
+            log.info("legacy mode %s (%s)", "on" if event.enabled else "off", event.reason)
+            self.control.state_changed(f"legacy mode switched by {event.reason}")
+
+    # --------------------------------------------------------------------- reload
+
+    async def _reload_from_watch(self) -> None:
+        if self.phase == "running":
+            await self.reload("watch")
+
+    async def reload(self, trigger: Trigger) -> ReloadReport:
+        """Re-read the config file and apply it whole, or refuse it whole."""
+        async with self._reload_lock:
+            report = await self._reload(trigger)
+        self.last_reload = report
+        self.control.config_reloaded(report)
+        return report
+
+    def _read_config(self) -> Config:
+        source = self.config.source
+        if source is not None and source.is_file() and source.stat().st_size == 0:
+            # Some editors truncate before they write: an empty file is a save in progress
+            # far more often than a wish for every default.
+            raise ConfigError(f"{source}: the file is empty (a save in progress?)")
+        return load_config(source, overrides=self.options.overrides)
+
+    async def _reload(self, trigger: Trigger) -> ReloadReport:
+        old = self.config
+        path = str(old.source) if old.source else None
+        now = time.time()
+        try:
+            new = self._read_config()
+        except ConfigError as exc:
+            log.error("config not reloaded: %s (the last good config stays)", exc.message)
+            return ReloadReport(False, trigger, now, path, exc.message)
+        for note in new.notes:
+            log.info("config: %s", note)
+        changes = diff_configs(old, new)
+        if not changes:
+            return ReloadReport(True, trigger, now, path, "no setting changed")
+        keys = {change.key for change in changes}
+        restart = [key for key in RESTART_KEYS if key in keys]
+        actions: list[str] = []
+
+        # Bind first: it is the one step that can fail, and a reload is all or nothing.
+        sock = None
+        if keys & REBIND_KEYS:
+            try:
+                sock = bind_socket(new.host, new.port)
+            except OSError as exc:
+                current = self.server
+                if exc.errno == errno.EADDRINUSE and current and new.port == current.port:
+                    # Only the host changed and our own listener holds the port: moving
+                    # would mean a moment with no listener at all, so it waits for a restart.
+                    restart.append("host")
+                else:
+                    message = (
+                        f"cannot listen on {new.host}:{new.port}: {exc.strerror or exc}; "
+                        f"still listening on {self.listen_url}"
+                    )
+                    log.error("config not reloaded: %s (the last good config stays)", message)
+                    return ReloadReport(False, trigger, now, path, message)
+
+        self.state.apply_config(new)  # the swap: requests from now on see the new config
+        if sock is not None:
+            actions.append(await self._switch_listener(sock))
+        if keys & REFRESH_KEYS:
+            self._spawn(self.state.refresh_models())
+            actions.append("refreshing the model list")
+        if "verbose" in keys:
+            logging.getLogger().setLevel(logging.DEBUG if new.verbose else logging.INFO)
+            actions.append(f"log level {'DEBUG' if new.verbose else 'INFO'}")
+        for key in restart:
+            why = RESTART_KEYS.get(key, "the listener keeps its address until a restart")
+            log.warning("config: `%s` takes effect after a restart (%s)", key, why)
+        log.info("config reloaded (%s): %s changed", trigger, ", ".join(sorted(keys)))
+        message = f"applied: {', '.join(change.key for change in changes)}"
+        return ReloadReport(
+            True, trigger, now, path, message, changes, tuple(restart), tuple(actions)
+        )
+
+    async def _switch_listener(self, sock: Any) -> str:
+        """Serve on `sock` from now on; the old listener finishes what it has, then closes."""
+        old = self.server
+        self.server = await start_server(create_app(self.state), sock)
+        log.info("listening on %s", self.server.url)
+        if old is not None:
+            self._draining[old] = asyncio.ensure_future(self._drain(old))
+        self.control.state_changed("listen address changed")
+        was = f" (was {old.url}; requests in flight there finish first)" if old else ""
+        return f"now listening on {self.server.url}{was}"
+
+    async def _drain(self, server: RunningServer) -> None:
+        try:
+            busy = await server.stop(REBIND_DRAIN)
+            log.info("stopped listening on %s%s", server.url, f" ({busy} cut)" if busy else "")
+        finally:
+            self._draining.pop(server, None)
+
+    # ------------------------------------------------------------------- stopping
 
     def request_stop(self) -> None:
         """The one way to stop: signals, RPC `shutdown` and stdin EOF all call this."""
         self._stop.set()
 
+    def _on_signal(self) -> None:
+        """SIGINT/SIGTERM: stop; a second one while stopping cuts in-flight requests now."""
+        if self._stop.is_set() and self.phase == "stopping":
+            log.warning("stopping now: in-flight requests are cut")
+            for server in [self.server, *self._draining]:
+                if server is not None:
+                    server.hurry(0)
+        self.request_stop()
+
     async def serve(self) -> None:
         await self._stop.wait()
 
-    async def shutdown(self, grace: float = SHUTDOWN_GRACE) -> None:
-        if self.server is not None:
-            busy = await self.server.stop(grace)
-            log.info("HTTP server stopped%s", f" ({busy} request(s) cut)" if busy else "")
+    async def shutdown(self, grace: float | None = None) -> None:
+        grace = self.options.shutdown_grace if grace is None else grace
+        self.phase = "stopping"
+        self.control.state_changed("stopping")
+        if self._watcher is not None:
+            await self._watcher.stop()
+        for channel in self.channels:
+            channel.stop_accepting()
+        await self._stop_http(grace)
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         for hook in reversed(self._on_stop):
             await hook()
+        self.phase = "stopped"
+        self.control.state_changed("stopped")
+        await self.control.close_all()
+        await self._close_channels(self.channels)
+        self._unsubscribe()
         await self.state.aclose()
+
+    async def _stop_http(self, grace: float) -> None:
+        for server in self._draining:
+            server.hurry(grace)
+        if self.server is not None:
+            busy = await self.server.stop(grace)
+            log.info("HTTP server stopped%s", f" ({busy} request(s) cut)" if busy else "")
+        if self._draining:
+            await asyncio.gather(*self._draining.values(), return_exceptions=True)
 
     async def run(self) -> None:
         """startup → serve until SIGINT/SIGTERM or request_stop() → shutdown."""
         loop = asyncio.get_running_loop()
         await self.startup()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, self.request_stop)
+            loop.add_signal_handler(sig, self._on_signal)
         try:
             await self.serve()
+            log.info("stopping (up to %gs for requests in flight)", self.options.shutdown_grace)
         finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
-            await self.shutdown()
+            try:
+                await self.shutdown()
+            finally:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)

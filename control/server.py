@@ -1,0 +1,278 @@
+"""The control plane's JSON-RPC methods and notifications, and the clients connected.
+
+Methods (params → result; docs/control.md has the full shapes):
+
+    status          –              → version, pid, listen URL, uptime, config, legacy, counters…
+    refresh         –              → the same figures as POST /refresh
+    legacy.get      –              → {"enabled"}
+    legacy.set      {"enabled"}    → {"enabled", "changed"}
+    config.reload   –              → the reload report (ok, message, changes, …)
+    config.get      –              → {"path", "config"} with no secret in it
+    shutdown        –              → {"stopping": true}, then the daemon stops
+
+Notifications to every client: `config.changed`, `config.error`, `models.refreshed`,
+`state.changed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from argo_proxy.daemon import __version__
+from argo_proxy.daemon.models import CatalogStats, RefreshResult
+from argo_proxy.daemon.state import ModelsRefreshed
+from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
+
+from .framing import FrameReader
+from .reload import ReloadReport
+from .rpc import FrameWriter, Handler, RpcConnection
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+__all__ = [
+    "METHODS",
+    "NOTIFICATIONS",
+    "ControlServer",
+    "refresh_payload",
+    "reload_payload",
+]
+
+log = logging.getLogger(__name__)
+
+METHODS = (
+    "status",
+    "refresh",
+    "legacy.get",
+    "legacy.set",
+    "config.reload",
+    "config.get",
+    "shutdown",
+)
+NOTIFICATIONS = ("config.changed", "config.error", "models.refreshed", "state.changed")
+
+_NOT_RUNNING = -32001  # JSON-RPC's server-error range: the daemon is not in a state to do it
+_NEXT_STEP = {
+    "starting": "it is still starting; try again in a moment",
+    "stopping": "it is stopping; start it again with `argo-proxy serve`",
+    "stopped": "it has stopped; start it again with `argo-proxy serve`",
+}
+
+
+# ------------------------------------------------------------------------- payloads
+
+
+def _stats(stats: CatalogStats, *, full: bool = True) -> dict[str, int]:
+    out = {"unique_models": stats.unique_models, "total_aliases": stats.total_aliases}
+    if full:
+        out.update(chat_models=stats.chat_models, embed_models=stats.embed_models)
+    return out
+
+
+def refresh_payload(result: RefreshResult) -> dict[str, Any]:
+    """The body of POST /refresh (behaviour.md §2.8), so scripts read one shape."""
+    return {
+        "status": "ok" if result.ok else "error",
+        "message": result.message,
+        "previous": _stats(result.previous, full=False),
+        "current": _stats(result.current),
+    }
+
+
+def reload_payload(report: ReloadReport) -> dict[str, Any]:
+    return {
+        "ok": report.ok,
+        "trigger": report.trigger,
+        "at": report.at,
+        "path": report.path,
+        "message": report.message,
+        "changes": [{"key": c.key, "old": c.old, "new": c.new} for c in report.changes],
+        "restart_needed": list(report.restart_needed),
+        "actions": list(report.actions),
+    }
+
+
+def _models_refreshed_payload(event: ModelsRefreshed) -> dict[str, Any]:
+    return {**refresh_payload(event.result), "source": event.source, "at": event.at}
+
+
+def _status_payload(runtime: Runtime) -> dict[str, Any]:
+    state = runtime.state
+    counters = state.counters
+    catalog = state.registry.catalog
+    refreshed = state.last_refresh
+    return {
+        "version": __version__,
+        "pid": os.getpid(),
+        "phase": runtime.phase,
+        "listen_url": runtime.listen_url,
+        "control_socket": str(runtime.control_socket),
+        "uptime_s": round(time.time() - state.started_at, 1),
+        "config_path": str(state.config.source) if state.config.source else None,
+        "argo_base_url": state.config.argo_base_url,
+        "legacy": state.legacy,
+        "models": {"source": catalog.source, **_stats(catalog.stats())},
+        "counters": {
+            "requests": counters.requests,
+            "active_streams": counters.active_streams,
+            "errors": counters.errors,
+        },
+        "last_reload": reload_payload(runtime.last_reload) if runtime.last_reload else None,
+        "last_refresh": (
+            {"ok": refreshed.ok, "message": refreshed.message, "at": state.last_refresh_at}
+            if refreshed
+            else None
+        ),
+    }
+
+
+# --------------------------------------------------------------------------- params
+
+
+def _no_params(method: str, params: Any) -> None:
+    if params not in (None, {}, []):
+        raise JsonRpcInvalidParams(message=f"{method} takes no params; got {params!r}")
+
+
+def _enabled_param(params: Any) -> bool:
+    usage = 'legacy.set needs params {"enabled": true} or {"enabled": false}'
+    if not isinstance(params, Mapping) or set(params) != {"enabled"}:
+        raise JsonRpcInvalidParams(message=f"{usage}; got {params!r}")
+    enabled = params["enabled"]
+    if not isinstance(enabled, bool):
+        raise JsonRpcInvalidParams(message=f"{usage}; `enabled` was {enabled!r}")
+    return enabled
+
+
+# --------------------------------------------------------------------------- server
+
+
+class ControlServer:
+    """The method table over one Runtime, and every client connected to it."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._connections: set[RpcConnection] = set()
+        self._count = 0
+        self.methods: Mapping[str, Handler] = {
+            "status": self._status,
+            "refresh": self._refresh,
+            "legacy.get": self._legacy_get,
+            "legacy.set": self._legacy_set,
+            "config.reload": self._config_reload,
+            "config.get": self._config_get,
+            "shutdown": self._shutdown,
+        }
+
+    # ----------------------------------------------------------- connections
+
+    async def serve_connection(
+        self, kind: str, reader: FrameReader, writer: FrameWriter, *, linger: bool = False
+    ) -> None:
+        """Serve one client until it closes its side; notifications reach it meanwhile.
+
+        With `linger` the connection stays open for answers and notifications after
+        the client's input ends, until `close_all()`: an editor that closes the
+        daemon's stdin still reads its stdout while the daemon stops.
+        """
+        self._count += 1
+        connection = RpcConnection(f"{kind}#{self._count}", reader, writer, self.methods)
+        self._connections.add(connection)
+        log.debug("control client %s connected", connection.name)
+        try:
+            await connection.serve()
+        finally:
+            if linger:
+                await connection.finish_calls()
+            else:
+                self._connections.discard(connection)
+                await connection.close()
+                log.debug("control client %s disconnected", connection.name)
+
+    def broadcast(self, method: str, params: Mapping[str, Any]) -> None:
+        """Send a notification to every connected client."""
+        for connection in list(self._connections):
+            with contextlib.suppress(ConnectionError):
+                connection.notify(method, dict(params))
+
+    def models_refreshed(self, event: ModelsRefreshed) -> None:
+        self.broadcast("models.refreshed", _models_refreshed_payload(event))
+
+    def state_changed(self, reason: str) -> None:
+        runtime = self._runtime
+        self.broadcast(
+            "state.changed",
+            {
+                "phase": runtime.phase,
+                "legacy": runtime.state.legacy,
+                "listen_url": runtime.listen_url,
+                "reason": reason,
+            },
+        )
+
+    def config_reloaded(self, report: ReloadReport) -> None:
+        """`config.changed` for an applied change, `config.error` for a refused file."""
+        if report.ok and report.changes:
+            self.broadcast("config.changed", reload_payload(report))
+        elif not report.ok:
+            self.broadcast(
+                "config.error",
+                {**reload_payload(report), "kept": "the last good config stays in effect"},
+            )
+
+    async def close_all(self) -> None:
+        await asyncio.gather(*(c.close() for c in list(self._connections)))
+
+    # --------------------------------------------------------------- methods
+
+    def _require_running(self, method: str) -> None:
+        phase = self._runtime.phase
+        if phase != "running":
+            raise JsonRpcServerError(  # type: ignore[no-untyped-call]
+                f"{method} is not possible now: {_NEXT_STEP.get(phase, phase)}",
+                _NOT_RUNNING,
+            )
+
+    async def _status(self, params: Any) -> dict[str, Any]:
+        _no_params("status", params)
+        return _status_payload(self._runtime)
+
+    async def _refresh(self, params: Any) -> dict[str, Any]:
+        _no_params("refresh", params)
+        self._require_running("refresh")
+        return refresh_payload(await self._runtime.state.refresh_models())
+
+    async def _legacy_get(self, params: Any) -> dict[str, Any]:
+        _no_params("legacy.get", params)
+        return {"enabled": self._runtime.state.legacy}
+
+    async def _legacy_set(self, params: Any) -> dict[str, Any]:
+        enabled = _enabled_param(params)
+        self._require_running("legacy.set")
+        changed = self._runtime.state.set_legacy(enabled, "legacy.set")
+        return {"enabled": self._runtime.state.legacy, "changed": changed}
+
+    async def _config_reload(self, params: Any) -> dict[str, Any]:
+        _no_params("config.reload", params)
+        self._require_running("config.reload")
+        return reload_payload(await self._runtime.reload("rpc"))
+
+    async def _config_get(self, params: Any) -> dict[str, Any]:
+        _no_params("config.get", params)
+        state = self._runtime.state
+        config = state.config.public_dict()
+        config["use_legacy_argo"] = state.legacy  # the live flag (legacy.set is not saved)
+        return {"path": config.pop("source"), "config": config}
+
+    async def _shutdown(self, params: Any) -> dict[str, Any]:
+        _no_params("shutdown", params)
+        # The answer is queued before the stop begins, and closing a connection
+        # flushes it, so the client always hears back.
+        self._runtime.request_stop()
+        return {"stopping": True}
