@@ -1,22 +1,29 @@
 """`argo-proxy` on the command line: parse, then hand over (style.md: CLI is a thin shell).
 
-Exit codes: 0 done, 1 failed while running, 2 bad usage, 3 could not start
-(bad config, port in use).
+    argo-proxy serve [CONFIG] [options]      run the daemon (`argo-proxy CONFIG` too)
+    argo-proxy simulate [options]            run the simulated ARGO
+    argo-proxy ctl status|refresh|legacy [on|off]|reload|config|stop [--json]
+    argo-proxy models [CONFIG] [--json]      ARGO's models and their aliases
+    argo-proxy config show|validate|path|init|migrate [CONFIG]
+
+Exit codes: 0 done, 1 failed (or no daemon running, for `ctl`), 2 bad usage,
+3 could not start (bad config, port in use, a daemon already running).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
+import difflib
 import logging
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from argo_proxy.daemon import __version__
-from argo_proxy.daemon.config import Config, load_config
+from argo_proxy.daemon.config import load_config
 from argo_proxy.daemon.errors import ConfigError
 
 __all__ = ["main"]
@@ -26,7 +33,9 @@ log = logging.getLogger("argo_proxy")
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_STARTUP = 3
-_COMMANDS = ("serve", "simulate")
+_COMMANDS = ("serve", "simulate", "ctl", "models", "config")
+_CTL_COMMANDS = ("status", "refresh", "legacy", "reload", "config", "stop")
+_CONFIG_COMMANDS = ("show", "validate", "path", "init", "migrate")
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -38,10 +47,27 @@ def _setup_logging(verbose: bool) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("httpx", "httpcore", "sanic.access"):
+    for noisy in ("httpx", "httpcore", "sanic.access", "watchfiles"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # pygls logs every frame it sends at INFO, and a warning per unknown method; the
+    # control plane logs what matters itself (control/rpc.py).
+    logging.getLogger("pygls").setLevel(logging.ERROR)
     # llm-rosetta reports dropped fields as warnings; route them to the log.
     logging.captureWarnings(True)
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config_path", nargs="?", metavar="CONFIG", help="config file")
+    parser.add_argument("--config", dest="config_option", metavar="PATH", help="config file")
+
+
+def _add_socket_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--control-socket",
+        metavar="PATH",
+        help="the control socket (default: $ARGO_PROXY_CONTROL_SOCKET, else "
+        "control.sock in the user runtime directory)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,8 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the daemon")
-    serve.add_argument("config_path", nargs="?", metavar="CONFIG", help="config file")
-    serve.add_argument("--config", dest="config_option", metavar="PATH", help="config file")
+    _add_config_arguments(serve)
     serve.add_argument("--host", "-H", help="listen address (default 127.0.0.1)")
     serve.add_argument("--port", "-p", type=int, help="listen port (default 44497; 0 = any)")
     serve.add_argument("--user", "-u", help="your ANL username")
@@ -79,6 +104,17 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run a simulated ARGO in the same process and use it (no Argonne access needed)",
     )
+    serve.add_argument(
+        "--control",
+        choices=("socket", "stdio"),
+        default="socket",
+        help="control channels: the socket is always on; `stdio` adds JSON-RPC on "
+        "stdin/stdout for the editor that starts the daemon",
+    )
+    _add_socket_argument(serve)
+    serve.add_argument(
+        "--no-watch", action="store_true", help="do not reload the config file when it changes"
+    )
 
     sim = sub.add_parser("simulate", help="run a simulated ARGO upstream (for tests and demos)")
     sim.add_argument("--host", default="127.0.0.1")
@@ -88,14 +124,38 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--chunk-delay-ms", type=float, default=0.0, help="delay between stream chunks"
     )
+
+    ctl = sub.add_parser("ctl", help="steer the running daemon (over its control socket)")
+    ctl.add_argument("action", choices=_CTL_COMMANDS, metavar="|".join(_CTL_COMMANDS))
+    ctl.add_argument("value", nargs="?", choices=("on", "off"), help="for `legacy`: on or off")
+    ctl.add_argument("--json", action="store_true", help="print the JSON answer, for scripts")
+    _add_socket_argument(ctl)
+
+    models = sub.add_parser("models", help="list ARGO's models and their aliases")
+    _add_config_arguments(models)
+    models.add_argument("--json", action="store_true", help="print JSON, for scripts")
+
+    config = sub.add_parser("config", help="show, check, find, create or migrate a config file")
+    config.add_argument("action", choices=_CONFIG_COMMANDS, metavar="|".join(_CONFIG_COMMANDS))
+    _add_config_arguments(config)
+    config.add_argument("--force", "-f", action="store_true", help="init: overwrite a file")
     return parser
 
 
-def _normalise_argv(argv: list[str]) -> list[str]:
-    """`argo-proxy config.yaml -v` means `argo-proxy serve config.yaml -v` (behaviour.md §5)."""
-    if argv and argv[0] not in _COMMANDS and argv[0] not in ("-h", "--help", "-V", "--version"):
-        return ["serve", *argv]
-    return argv
+def _normalise_argv(argv: list[str]) -> list[str] | str:
+    """`argo-proxy config.yaml -v` means `argo-proxy serve config.yaml -v` (behaviour.md §5).
+
+    Returns an error message for a word that is neither a command nor a path.
+    """
+    if not argv or argv[0] in _COMMANDS or argv[0] in ("-h", "--help", "-V", "--version"):
+        return argv
+    first = argv[0]
+    looks_like_path = first.startswith("-") or any(c in first for c in "./\\")
+    if not looks_like_path and not Path(first).exists():
+        close = difflib.get_close_matches(first, _COMMANDS, n=1, cutoff=0.75)
+        if close:
+            return f"argo-proxy: unknown command '{first}'. Did you mean '{close[0]}'?"
+    return ["serve", *argv]
 
 
 def _serve_overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -112,26 +172,26 @@ def _serve_overrides(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _load(args: argparse.Namespace) -> Config:
-    path = args.config_option or args.config_path
-    return load_config(path, overrides=_serve_overrides(args))
+def _config_path(args: argparse.Namespace) -> str | None:
+    path: str | None = args.config_option or args.config_path
+    return path
 
 
-def _run(coro: Any) -> None:
+def _run(coro: Any) -> Any:
     """Run on uvloop when available (Sanic brings it), else asyncio's own loop."""
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is missing on Windows
-        asyncio.run(coro)
-    else:
-        uvloop.run(coro)
+        return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from .runtime import Runtime, StartupError
+    from .runtime import Runtime, RuntimeOptions, StartupError
 
+    overrides = _serve_overrides(args)
     try:
-        config = _load(args)
+        config = load_config(_config_path(args), overrides=overrides)
     except ConfigError as exc:
         print(f"argo-proxy: {exc.message}", file=sys.stderr)
         return EXIT_STARTUP
@@ -141,18 +201,34 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     log.info("config: %s", config.source or "defaults (no file)")
 
     async def main() -> None:
-        nonlocal config
+        nonlocal config, overrides
         sim_task = None
         if args.simulate:
             sim_task, url = await _start_simulator()
-            config = dataclasses.replace(
-                config, argo_base_url=url, native_openai_base_url="", native_anthropic_base_url=""
-            )
+            # An override like the command-line ones, so that a reload keeps it.
+            overrides = {
+                **overrides,
+                "argo_base_url": url,
+                "native_openai_base_url": "",
+                "native_anthropic_base_url": "",
+            }
+            config = load_config(config.source, overrides=overrides)
             log.info("using the simulated ARGO at %s", url)
-        runtime = Runtime(config)
+        options = RuntimeOptions(
+            control=args.control,
+            control_socket=Path(args.control_socket) if args.control_socket else None,
+            overrides=overrides,
+            watch=not args.no_watch,
+        )
+        runtime = Runtime(config, options)
         if sim_task is not None:
             runtime.add_stop_hook(_cancel(sim_task))
-        await runtime.run()
+        try:
+            await runtime.run()
+        except BaseException:
+            if sim_task is not None:
+                await _cancel(sim_task)()
+            raise
 
     try:
         _run(main())
@@ -219,13 +295,47 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ctl(args: argparse.Namespace) -> int:
+    from .ctl import run_ctl
+
+    if args.value is not None and args.action != "legacy":
+        print(f"argo-proxy ctl {args.action} takes no argument", file=sys.stderr)
+        return EXIT_USAGE
+    socket_path = Path(args.control_socket) if args.control_socket else None
+    code: int = _run(run_ctl(args.action, args.value, socket_path, as_json=args.json))
+    return code
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from .models_command import run_models
+
+    code: int = _run(run_models(_config_path(args), as_json=args.json))
+    return code
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    from .config_commands import run_config
+
+    return run_config(args.action, _config_path(args), force=args.force)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(_normalise_argv(list(sys.argv[1:] if argv is None else argv)))
+    normalised = _normalise_argv(list(sys.argv[1:] if argv is None else argv))
+    if isinstance(normalised, str):
+        print(normalised, file=sys.stderr)
+        return EXIT_USAGE
+    args = _parser().parse_args(normalised)
     if args.command is None:
         _parser().print_help()
         return 0
-    handler = {"serve": _cmd_serve, "simulate": _cmd_simulate}[args.command]
-    return handler(args)
+    handlers = {
+        "serve": _cmd_serve,
+        "simulate": _cmd_simulate,
+        "ctl": _cmd_ctl,
+        "models": _cmd_models,
+        "config": _cmd_config,
+    }
+    return handlers[args.command](args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,234 @@
+"""`argo-proxy config show|validate|path|init|migrate [CONFIG]` (behaviour.md §4.6, §4.7, §5).
+
+Reading and validating stay in daemon/config.py; this module asks questions, renders
+the canonical v3 file (argo-proxy's layout, behaviour.md §4.2) and writes it. Only
+`init` is interactive. None of them touches the network or a running daemon.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from argo_proxy.daemon.config import (
+    DEFAULT_BASE_URL,
+    DEFAULT_PORT,
+    config_search_paths,
+    default_config_file,
+    file_settings,
+    find_config_file,
+    load_config,
+)
+from argo_proxy.daemon.errors import ConfigError
+
+__all__ = ["render_config", "run_config"]
+
+T = TypeVar("T")
+
+# behaviour.md §4.2: argo-proxy's canonical writer groups keys under these comments.
+_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Core settings", ("config_version", "user", "host", "port", "verbose", "log_to_file")),
+    (
+        "Upstream",
+        (
+            "argo_base_url",
+            "native_openai_base_url",
+            "native_anthropic_base_url",
+            "anthropic_stream_mode",
+            "use_legacy_argo",
+            "username_passthrough",
+            "default_model",
+            "default_embed_model",
+            "model_refresh_interval_hours",
+            "request_timeout",
+            "connect_timeout",
+        ),
+    ),
+    (
+        "Network & validation",
+        ("connection_test_timeout", "skip_url_validation", "resolve_overrides"),
+    ),
+    (
+        "Image processing",
+        ("enable_payload_control", "max_payload_size", "image_timeout", "concurrent_downloads"),
+    ),
+    ("Other", ("max_log_history", "max_body_mb", "pypi_url", "dump_requests", "dump_dir")),
+)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # `12`, as people write it, not `12.0`
+    if isinstance(value, Mapping):
+        return dict(value)
+    return value
+
+
+def render_config(settings: Mapping[str, Any]) -> str:
+    """The canonical YAML text of `settings` (only the keys given, grouped, commented)."""
+    placed = {key for _, keys in _SECTIONS for key in keys}
+    sections = [*_SECTIONS, ("Other", tuple(k for k in settings if k not in placed))]
+    blocks: list[str] = []
+    for title, keys in sections:
+        lines = [
+            yaml.safe_dump({key: _plain(settings[key])}, sort_keys=False, allow_unicode=True)
+            for key in keys
+            if key in settings
+        ]
+        if lines:
+            blocks.append(f"# {title}\n" + "".join(lines))
+    return "\n".join(blocks)
+
+
+def _error(text: str) -> int:
+    print(f"argo-proxy config: {text}", file=sys.stderr)
+    return 1
+
+
+def _searched() -> str:
+    return ", ".join(str(p) for p in config_search_paths())
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def _show(path: str | None) -> int:
+    config = load_config(path)
+    print(json.dumps(config.public_dict(), indent=2))
+    return 0
+
+
+def _validate(path: str | None) -> int:
+    config = load_config(path)
+    if config.source is None:
+        return _error(f"no config file found (searched {_searched()})")
+    for note in config.notes:
+        print(f"note: {note}")
+    print(f"Configuration validation successful: {config.source}")
+    return 0
+
+
+def _path(path: str | None) -> int:
+    found = find_config_file(path)
+    if found is None:
+        return _error(
+            f"no config file found (searched {_searched()}); create one with "
+            "`argo-proxy config init`"
+        )
+    print(found)
+    return 0
+
+
+def _migrate(path: str | None) -> int:
+    target = find_config_file(path)
+    if target is None:
+        return _error(f"no config file to migrate (searched {_searched()})")
+    original = target.read_text(encoding="utf-8")
+    raw, settings = file_settings(target)
+    text = render_config(settings)
+    if text == original:
+        print("Config is already in canonical v3 format. Nothing to do.")
+        return 0
+    backup = target.with_name(target.name + ".bak")
+    shutil.copy2(target, backup)
+    target.write_text(text, encoding="utf-8")
+    print(f"Migrated {target} (the original is saved as {backup})")
+    old_version = str(raw.get("config_version", "") or "none")
+    if old_version != "3":
+        print(f"config_version: {old_version} -> 3")
+    for key in raw:
+        if key not in settings:
+            print(f"removed: {key}")
+    for key, value in settings.items():
+        if key not in raw and key != "config_version":
+            print(f"added: {key}: {_plain(value)}")
+    return 0
+
+
+def _ask(question: str, default: T, parse: Callable[[str], T]) -> T:
+    """Ask until the answer parses; Enter takes the default. EOFError when stdin ends."""
+    while True:
+        answer = input(f"{question} [{default}]: ").strip()
+        if not answer:
+            return default
+        try:
+            return parse(answer)
+        except ValueError as exc:
+            print(f"  {exc}")
+
+
+def _yes(question: str, default: bool) -> bool:
+    hint = "Y/n" if default else "y/N"
+    while True:
+        answer = input(f"{question} [{hint}]: ").strip().lower()
+        if not answer:
+            return default
+        if answer in ("y", "yes", "n", "no"):
+            return answer.startswith("y")
+        print("  answer y or n")
+
+
+def _url(answer: str) -> str:
+    if not answer.startswith(("http://", "https://")):
+        raise ValueError("the URL must start with http:// or https://")
+    return answer.rstrip("/")
+
+
+def _username(answer: str) -> str:
+    if " " in answer or answer.lower() == "cels":
+        raise ValueError("your own ANL username: no spaces, not the shared `cels`")
+    return answer.lower()
+
+
+def _port(answer: str) -> int:
+    if not answer.isdigit() or not 0 <= int(answer) <= 65535:
+        raise ValueError("a port number 1-65535 (0 = any free port)")
+    return int(answer)
+
+
+def _init(path: str | None, force: bool) -> int:
+    target = Path(path).expanduser() if path else default_config_file()
+    try:
+        if target.exists() and not force and not _yes(f"{target} exists. Overwrite it?", False):
+            print("Nothing written.")
+            return 1
+        print(f"Creating {target} (Enter keeps the value in brackets)")
+        login = load_config(search=False, environ={}).user  # who the daemon would be
+        settings: dict[str, Any] = {
+            "config_version": "3",
+            "user": _ask("Your ANL username", login, _username),
+            "port": _ask("Port the daemon listens on", DEFAULT_PORT, _port),
+            "argo_base_url": _ask("ARGO base URL", DEFAULT_BASE_URL, _url),
+            "verbose": _yes("Debug logging?", False),
+        }
+    except (EOFError, KeyboardInterrupt):
+        print()
+        return _error("init needs answers on a terminal; nothing written")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(render_config(settings))
+    load_config(target, environ={})  # the file we wrote must load
+    print(f"Wrote {target}. Start the daemon with `argo-proxy serve`.")
+    return 0
+
+
+def run_config(action: str, path: str | None, *, force: bool = False) -> int:
+    try:
+        if action == "init":
+            return _init(path, force)
+        commands: dict[str, Callable[[str | None], int]] = {
+            "show": _show,
+            "validate": _validate,
+            "path": _path,
+            "migrate": _migrate,
+        }
+        return commands[action](path)
+    except ConfigError as exc:
+        return _error(exc.message)

@@ -1,0 +1,190 @@
+"""`argo-proxy ctl …`: one JSON-RPC call to the running daemon, printed for people.
+
+`--json` prints the method's result as it came, for scripts. Every command exits 1
+with a message on stderr when no daemon answers, or when the daemon refused (a
+reload of a broken file, a failed refresh).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from argo_proxy.daemon.config import control_socket_path
+
+from .client import ControlClient, DaemonNotRunning, RpcError
+
+__all__ = ["run_ctl"]
+
+# action → method (`legacy` picks legacy.get or legacy.set by its argument)
+_METHODS: dict[str, str] = {
+    "status": "status",
+    "refresh": "refresh",
+    "reload": "config.reload",
+    "config": "config.get",
+    "stop": "shutdown",
+}
+_STOP_WAIT = 20.0  # seconds `ctl stop` waits for the daemon to be gone
+
+
+def _out(text: str) -> None:
+    print(text, flush=True)
+
+
+def _fail(text: str) -> int:
+    print(f"argo-proxy ctl: {text}", file=sys.stderr, flush=True)
+    return 1
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours}h {minutes:02d}m"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+def _clock(at: float | None) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(at)) if at else "?"
+
+
+def _describe_reload(report: dict[str, Any]) -> str:
+    if not report["ok"]:
+        return f"refused at {_clock(report['at'])} ({report['trigger']}): {report['message']}"
+    return f"ok at {_clock(report['at'])} ({report['trigger']}): {report['message']}"
+
+
+def _print_status(result: dict[str, Any]) -> int:
+    models = result["models"]
+    counters = result["counters"]
+    rows = [
+        ("listening on", result["listen_url"] or "(not yet)"),
+        ("config", result["config_path"] or "none (built-in defaults)"),
+        ("ARGO", result["argo_base_url"]),
+        ("legacy mode", "on" if result["legacy"] else "off"),
+        (
+            "models",
+            f"{models['unique_models']} models, {models['total_aliases']} aliases "
+            f"({'from ARGO' if models['source'] == 'upstream' else 'built-in list'})",
+        ),
+        (
+            "requests",
+            f"{counters['requests']} ({counters['active_streams']} streams active, "
+            f"{counters['errors']} errors)",
+        ),
+        ("last reload", _describe_reload(result["last_reload"]) if result["last_reload"] else "-"),
+        ("control socket", result["control_socket"]),
+    ]
+    _out(
+        f"argo-proxy {result['version']}: {result['phase']} "
+        f"(pid {result['pid']}, up {_duration(result['uptime_s'])})"
+    )
+    for label, value in rows:
+        _out(f"  {label:<15} {value}")
+    return 0
+
+
+def _print_refresh(result: dict[str, Any]) -> int:
+    current, previous = result["current"], result["previous"]
+    if result["status"] != "ok":
+        return _fail(result["message"])
+    _out(
+        f"{result['message']}: {current['unique_models']} models, {current['total_aliases']} "
+        f"aliases (was {previous['unique_models']} models, {previous['total_aliases']} aliases)"
+    )
+    return 0
+
+
+def _print_legacy(result: dict[str, Any]) -> int:
+    state = "on" if result["enabled"] else "off"
+    if "changed" not in result:
+        _out(f"legacy mode is {state}")
+    elif result["changed"]:
+        _out(f"legacy mode {state} (from the next request; the config file is unchanged)")
+    else:
+        _out(f"legacy mode was already {state}")
+    return 0
+
+
+def _print_reload(result: dict[str, Any]) -> int:
+    if not result["ok"]:
+        return _fail(f"config not reloaded: {result['message']} (the last good config stays)")
+    if not result["changes"]:
+        _out(f"config reloaded from {result['path']}: no setting changed")
+        return 0
+    _out(f"config reloaded from {result['path']}:")
+    for change in result["changes"]:
+        _out(f"  {change['key']}: {change['old']!r} -> {change['new']!r}")
+    for action in result["actions"]:
+        _out(f"  {action}")
+    if result["restart_needed"]:
+        _out(f"  needs a restart to take effect: {', '.join(result['restart_needed'])}")
+    return 0
+
+
+def _print_config(result: dict[str, Any]) -> int:
+    _out(f"# {result['path'] or 'no config file: built-in defaults'}")
+    for key, value in result["config"].items():
+        _out(f"{key}: {json.dumps(value)}")
+    return 0
+
+
+def _print_stop(result: dict[str, Any]) -> int:
+    _out("the daemon has stopped")
+    return 0
+
+
+_PRINTERS: dict[str, Callable[[dict[str, Any]], int]] = {
+    "status": _print_status,
+    "refresh": _print_refresh,
+    "legacy": _print_legacy,
+    "reload": _print_reload,
+    "config": _print_config,
+    "stop": _print_stop,
+}
+
+
+async def _wait_gone(path: Path) -> bool:
+    """After `shutdown`: wait until nothing answers on the socket any more."""
+    deadline = time.monotonic() + _STOP_WAIT
+    while time.monotonic() < deadline:
+        try:
+            client = await ControlClient.connect(path, timeout=1)
+        except DaemonNotRunning:
+            return True
+        await client.close()
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def run_ctl(action: str, value: str | None, socket: Path | None, *, as_json: bool) -> int:
+    path = control_socket_path(socket)
+    method = _METHODS.get(action) or ("legacy.get" if value is None else "legacy.set")
+    params = {"enabled": value == "on"} if action == "legacy" and value is not None else None
+    try:
+        client = await ControlClient.connect(path)
+    except DaemonNotRunning as exc:
+        return _fail(exc.message)
+    try:
+        result = await client.call(method, params, timeout=120)
+    except RpcError as exc:
+        return _fail(f"the daemon refused {method}: {exc.message}")
+    except asyncio.TimeoutError:
+        return _fail(f"no answer to {method} within 120s")
+    finally:
+        await client.close()
+    if action == "stop" and not await _wait_gone(path):
+        return _fail(f"the daemon still answers on {path} after {_STOP_WAIT:g}s")
+    if as_json:
+        _out(json.dumps(result, indent=2))
+        ok = result.get("ok", True) and result.get("status", "ok") == "ok"
+        return 0 if ok else 1
+    return _PRINTERS[action](result)

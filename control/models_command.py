@@ -1,0 +1,92 @@
+"""`argo-proxy models [CONFIG] [--json]`: ARGO's models and their aliases, no daemon needed.
+
+Fetches `GET {openai_base}/models` from the configured ARGO and applies the same alias
+rules as the daemon (daemon/models.py). Output per behaviour.md §5: a table grouped by
+family, or with `--json` a list of `{"upstream_id", "type", "family", "aliases"}`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from typing import Any
+
+from argo_proxy.daemon import __version__
+from argo_proxy.daemon.config import load_config
+from argo_proxy.daemon.errors import ConfigError, UpstreamError
+from argo_proxy.daemon.models import Catalog, catalog_from_upstream, family_of
+from argo_proxy.daemon.routing import models_url
+from argo_proxy.daemon.upstream import Upstream
+
+__all__ = ["model_rows", "run_models"]
+
+_FAMILY_TITLES = (("openai", "OpenAI"), ("anthropic", "Anthropic"), ("google", "Google"))
+
+
+def model_rows(catalog: Catalog) -> list[dict[str, Any]]:
+    """One row per ARGO model: chat models first, each kind sorted by internal id."""
+    rows: list[dict[str, Any]] = []
+    for kind, table in (("chat", catalog.chat), ("embedding", catalog.embed)):
+        aliases: dict[str, list[str]] = defaultdict(list)
+        for alias, internal in table.items():
+            aliases[internal].append(alias)
+        for internal in sorted(aliases):
+            rows.append(
+                {
+                    "upstream_id": internal,
+                    "type": kind,
+                    # behaviour.md §5: argo-proxy lists every embedding model as openai's.
+                    "family": "openai" if kind == "embedding" else family_of(internal),
+                    "aliases": sorted(aliases[internal]),
+                }
+            )
+    return rows
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    total = sum(len(row["aliases"]) for row in rows)
+    print(f"Available models: {len(rows)} models, {total} aliases")
+
+    def section(title: str, selected: list[dict[str, Any]]) -> None:
+        if selected:
+            print(f"\n{title}")
+            for row in selected:
+                print(f"  {row['upstream_id']:<30} {', '.join(row['aliases'])}")
+
+    chat = [row for row in rows if row["type"] == "chat"]
+    known = {family for family, _ in _FAMILY_TITLES}
+    for family, title in _FAMILY_TITLES:
+        section(f"Chat: {title}", [row for row in chat if row["family"] == family])
+    section("Chat: Other", [row for row in chat if row["family"] not in known])
+    section("Embedding", [row for row in rows if row["type"] == "embedding"])
+
+
+async def run_models(path: str | None, *, as_json: bool) -> int:
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(f"argo-proxy models: {exc.message}", file=sys.stderr)
+        return 1
+    url = models_url(config)
+    upstream = Upstream(
+        connect_timeout=config.connect_timeout,
+        read_timeout=30,
+        user_agent=f"argo-proxy/{__version__}",
+    )
+    try:
+        catalog = catalog_from_upstream(await upstream.get_json(url, timeout=30))
+    except UpstreamError as exc:
+        print(f"argo-proxy models: {exc.message}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"argo-proxy models: the model list at {url} is unusable: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await upstream.aclose()
+    rows = model_rows(catalog)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+    else:
+        _print_table(rows)
+    return 0
