@@ -1,0 +1,91 @@
+"""The control plane over stdio, as an editor drives it: every method, the
+notifications, errors for malformed input, and a stdout that carries frames only."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from .conftest import StartStdioDaemon, parse_frames
+
+
+def test_every_method_over_stdio_and_stdout_is_frames_only(
+    start_stdio_daemon: StartStdioDaemon,
+) -> None:
+    daemon = start_stdio_daemon()
+    started = daemon.notification("state.changed", lambda p: p["reason"] == "started")
+    assert started["listen_url"] == daemon.url and started["phase"] == "running"
+
+    status = daemon.call("status")
+    assert status["pid"] == daemon.proc.popen.pid
+    assert status["listen_url"] == daemon.url
+    assert status["config_path"] == str(daemon.config)
+    assert status["legacy"] is False and status["phase"] == "running"
+    assert set(status["counters"]) == {"requests", "active_streams", "errors"}
+    assert {"version", "uptime_s", "models", "last_reload"} <= set(status)
+
+    refreshed = daemon.call("refresh")
+    assert refreshed["status"] == "ok" and refreshed["current"]["chat_models"] > 20
+    note = daemon.notification("models.refreshed")
+    assert note["status"] == "ok" and note["source"] == "upstream"
+
+    assert daemon.call("legacy.get") == {"enabled": False}
+    assert daemon.call("legacy.set", {"enabled": True}) == {"enabled": True, "changed": True}
+    assert daemon.notification("state.changed", lambda p: p["legacy"])["reason"].endswith(
+        "legacy.set"
+    )
+    assert daemon.call("legacy.get") == {"enabled": True}
+    assert daemon.call("legacy.set", {"enabled": True})["changed"] is False
+    daemon.call("legacy.set", {"enabled": False})
+    daemon.notification("state.changed", lambda p: p["legacy"] is False)
+
+    config = daemon.call("config.get")
+    assert config["path"] == str(daemon.config)
+    assert config["config"]["user"] == "j***"
+    assert "jdoe" not in json.dumps(config)
+
+    reload = daemon.call("config.reload")
+    assert reload["ok"] is True and reload["changes"] == []
+    assert reload["message"] == "no setting changed"
+
+    # The HTTP side is up all along.
+    assert httpx.get(f"{daemon.url}/health").json()["status"] == "healthy"
+
+    assert daemon.call("shutdown") == {"stopping": True}
+    daemon.notification("state.changed", lambda p: p["phase"] == "stopped")
+    assert daemon.wait() == 0
+    messages = parse_frames(bytes(daemon.raw))  # stdout: frames and nothing else
+    assert len(messages) >= 15
+
+
+def test_malformed_input_gets_json_rpc_errors_and_the_daemon_lives_on(
+    start_stdio_daemon: StartStdioDaemon,
+) -> None:
+    daemon = start_stdio_daemon()
+
+    def error_for(data: bytes) -> dict[str, object]:
+        daemon.send_raw(data)
+        error: dict[str, object] = daemon.response(None)["error"]  # unreadable: id null
+        return error
+
+    bad_json = error_for(b"Content-Length: 9\r\n\r\n{not json")
+    assert bad_json["code"] == -32700 and "not valid JSON" in str(bad_json["message"])
+    no_length = error_for(b"Content-Type: x\r\n\r\n")
+    assert no_length["code"] == -32700 and "Content-Length" in str(no_length["message"])
+    batch = error_for(b"Content-Length: 2\r\n\r\n[]")
+    assert batch["code"] == -32600 and "batch" in str(batch["message"])
+
+    unknown = daemon.request("no.such.method")["error"]
+    assert unknown["code"] == -32601 and "no.such.method" in unknown["message"]
+    bad_params = daemon.request("legacy.set", {"enabled": "yes"})["error"]
+    assert bad_params["code"] == -32602 and '{"enabled": true}' in bad_params["message"]
+    assert daemon.request("legacy.set", [True])["error"]["code"] == -32602
+    assert daemon.request("status", {"verbose": True})["error"]["code"] == -32602
+    daemon.send({"jsonrpc": "1.0", "id": 77, "method": "status"})
+    assert daemon.response(77)["error"]["code"] == -32600
+
+    assert daemon.call("status")["phase"] == "running"  # still serving
+    daemon.close_stdin()  # the editor went away
+    assert daemon.wait() == 0
+    parse_frames(bytes(daemon.raw))
