@@ -26,6 +26,7 @@ from .rosetta_fixes import (
     GOOGLE_SOURCE_SHIM,
     AnthropicBlockFixer,
     ResponsesDedup,
+    gather_late_system_messages,
     strip_provider_metadata,
 )
 
@@ -81,6 +82,7 @@ class Conversion:
                 max_tool_description_length=1024 if is_openai else None,
                 # Codex's custom tools (apply_patch) only work natively on GPT models
                 supports_custom_tools=family == "openai",
+                hoist_system_messages=False,  # late system text is folded in instead (B12)
             )
 
     def request(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -97,6 +99,8 @@ class Conversion:
         for warning in dropped:  # fields the target format has no place for
             log.info("conversion note: %s", warning.message)
         strip_provider_metadata(out)
+        if self.target == "openai_chat" and not self.same_format:
+            out = gather_late_system_messages(out)
         return out
 
     def response(self, upstream_json: dict[str, Any]) -> dict[str, Any]:

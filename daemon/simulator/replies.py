@@ -58,12 +58,17 @@ def ident(digest: bytes, salt: str, length: int, *, url_safe: bool = False) -> s
     return encoded[:length].decode()
 
 
+# Context a coding assistant (Claude Code) injects into user turns; not the user's words.
+_REMINDER = re.compile(r"<system-reminder>.*?</system-reminder>", re.DOTALL)
+
+
 def _is_tool_results(content: Any) -> bool:
-    return (
-        isinstance(content, list)
-        and bool(content)
-        and all(isinstance(b, Mapping) and b.get("type") == "tool_result" for b in content)
-    )
+    """A user turn that only hands back tool results (injected reminders aside)."""
+    if not isinstance(content, list) or not content:
+        return False
+    results = [b for b in content if isinstance(b, Mapping) and b.get("type") == "tool_result"]
+    others = [b for b in content if not (isinstance(b, Mapping) and b.get("type") == "tool_result")]
+    return bool(results) and not content_text(others).strip()
 
 
 def content_text(content: Any) -> str:
@@ -74,7 +79,7 @@ def content_text(content: Any) -> str:
     if content is None:
         return ""
     if isinstance(content, str):
-        return content
+        return _REMINDER.sub("", content).strip() if "<system-reminder>" in content else content
     if isinstance(content, Mapping):
         return str(content.get("text", ""))
     if not isinstance(content, list):
@@ -86,7 +91,7 @@ def content_text(content: Any) -> str:
         elif isinstance(part, Mapping):
             kind = part.get("type")
             if kind in _TEXT_PARTS or (kind is None and "text" in part):
-                parts.append(str(part.get("text", "")))
+                parts.append(_REMINDER.sub("", str(part.get("text", ""))).strip())
             elif kind == "tool_result":
                 parts.append(content_text(part.get("content")))
     return " ".join(p for p in parts if p)
@@ -125,7 +130,11 @@ def read_messages(messages: Any, system: Any = None) -> Conversation:
             trailing.append(content_text(message.get("content")))
         results = tuple(reversed(trailing))
     elif role == "user" and _is_tool_results(last.get("content")):
-        results = tuple(content_text(block.get("content")) for block in last["content"])
+        results = tuple(
+            content_text(block.get("content"))
+            for block in last["content"]
+            if isinstance(block, Mapping) and block.get("type") == "tool_result"
+        )
     user_raw = ""
     for message in reversed(messages):
         if (

@@ -295,6 +295,27 @@ def test_b12_long_tool_descriptions_are_capped_for_argo_openai() -> None:
     assert len(out["tools"][0]["function"]["description"]) <= 1024
 
 
+def test_b12_relocated_tool_manuals_join_the_system_prompt_not_the_last_turn() -> None:
+    tool = {
+        "name": "Bash",
+        "description": "Runs commands. " * 200,
+        "input_schema": {"type": "object"},
+    }
+    out = Conversion("anthropic", "openai_chat", "gpt4o", "openai").request(
+        {
+            "max_tokens": 10,
+            "system": "You are a coding agent.",
+            "messages": [{"role": "user", "content": "Say hi"}],
+            "tools": [tool],
+        }
+    )
+    roles = [m["role"] for m in out["messages"]]
+    assert roles == ["system", "user"]
+    assert out["messages"][-1]["content"] == "Say hi"
+    assert "You are a coding agent." in out["messages"][0]["content"]
+    assert "Runs commands." in out["messages"][0]["content"]
+
+
 def test_b1_importing_the_daemon_leaves_sys_path_alone() -> None:
     code = (
         "import sys; before = list(sys.path);"
