@@ -78,7 +78,8 @@ class Runtime:
         ]
         self.server: RunningServer | None = None
         self.last_reload: ReloadReport | None = None
-        self._draining: dict[RunningServer, asyncio.Task[None]] = {}
+        # Old listeners finishing their streams after a re-bind, each with its drain task.
+        self._draining: dict[int, tuple[RunningServer, asyncio.Task[None]]] = {}
         self._watcher: ConfigWatcher | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -107,12 +108,12 @@ class Runtime:
             for channel in self.channels:
                 await channel.start()
                 started.append(channel)
-            self.server = await start_server(create_app(self.state), self._bind(self.config))
-        except ChannelError as exc:
+            self.server = await start_server(create_app(self.state), await self._bind())
+        except BaseException as exc:
             await self._close_channels(started)
-            raise StartupError(exc.message) from exc
-        except BaseException:
-            await self._close_channels(started)
+            await self.state.aclose()
+            if isinstance(exc, ChannelError):
+                raise StartupError(exc.message) from exc
             raise
         log.info("listening on %s (ARGO at %s)", self.server.url, self.config.argo_base_url)
         if self.options.watch and self.config.source is not None:
@@ -127,17 +128,32 @@ class Runtime:
         self.phase = "running"
         self.control.state_changed("started")
 
-    def _bind(self, config: Config) -> Any:
+    async def _bind(self) -> Any:
+        config = self.config
         try:
             return bind_socket(config.host, config.port)
         except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
+            if exc.errno != errno.EADDRINUSE:
+                raise StartupError(f"Cannot listen on {config.host}:{config.port}: {exc}") from exc
+            url = config.listen_url.replace("://0.0.0.0:", "://127.0.0.1:")
+            try:
+                health = await self.state.upstream.get_json(
+                    f"{url}/health", timeout=2, service="the program on that port"
+                )
+            except ArgoProxyError:
+                health = None
+            if isinstance(health, dict) and health.get("status") == "healthy":
+                # We hold our control socket, so that daemon uses another one.
                 raise StartupError(
-                    f"Port {config.port} on {config.host} is already in use: is another "
-                    f"argo-proxy running? Try `curl {config.listen_url}/health`, or choose "
-                    "another port with --port."
+                    f"an argo-proxy daemon already listens on {config.listen_url} (with "
+                    "another control socket: reach it with `argo-proxy ctl status "
+                    "--control-socket ITS_SOCKET` or `curl "
+                    f"{url}/health`); stop it, or choose another port with --port"
                 ) from exc
-            raise StartupError(f"Cannot listen on {config.host}:{config.port}: {exc}") from exc
+            raise StartupError(
+                f"Port {config.port} on {config.host} is in use by another program; "
+                "choose another port with --port."
+            ) from exc
 
     @staticmethod
     async def _close_channels(channels: list[Channel]) -> None:
@@ -176,9 +192,12 @@ class Runtime:
     async def reload(self, trigger: Trigger) -> ReloadReport:
         """Re-read the config file and apply it whole, or refuse it whole."""
         async with self._reload_lock:
+            listening = self.listen_url
             report = await self._reload(trigger)
-        self.last_reload = report
-        self.control.config_reloaded(report)
+            self.last_reload = report
+            self.control.config_reloaded(report)
+            if self.listen_url != listening:  # told after config.changed: cause, then effect
+                self.control.state_changed("listen address changed")
         return report
 
     def _read_config(self) -> Config:
@@ -250,8 +269,7 @@ class Runtime:
         self.server = await start_server(create_app(self.state), sock)
         log.info("listening on %s", self.server.url)
         if old is not None:
-            self._draining[old] = asyncio.ensure_future(self._drain(old))
-        self.control.state_changed("listen address changed")
+            self._draining[id(old)] = (old, asyncio.ensure_future(self._drain(old)))
         was = f" (was {old.url}; requests in flight there finish first)" if old else ""
         return f"now listening on {self.server.url}{was}"
 
@@ -260,7 +278,7 @@ class Runtime:
             busy = await server.stop(REBIND_DRAIN)
             log.info("stopped listening on %s%s", server.url, f" ({busy} cut)" if busy else "")
         finally:
-            self._draining.pop(server, None)
+            self._draining.pop(id(server), None)
 
     # ------------------------------------------------------------------- stopping
 
@@ -272,9 +290,10 @@ class Runtime:
         """SIGINT/SIGTERM: stop; a second one while stopping cuts in-flight requests now."""
         if self._stop.is_set() and self.phase == "stopping":
             log.warning("stopping now: in-flight requests are cut")
-            for server in [self.server, *self._draining]:
-                if server is not None:
-                    server.hurry(0)
+            for server, _ in self._draining.values():
+                server.hurry(0)
+            if self.server is not None:
+                self.server.hurry(0)
         self.request_stop()
 
     async def serve(self) -> None:
@@ -304,13 +323,14 @@ class Runtime:
         await self.state.aclose()
 
     async def _stop_http(self, grace: float) -> None:
-        for server in self._draining:
+        for server, _ in self._draining.values():
             server.hurry(grace)
         if self.server is not None:
             busy = await self.server.stop(grace)
             log.info("HTTP server stopped%s", f" ({busy} request(s) cut)" if busy else "")
         if self._draining:
-            await asyncio.gather(*self._draining.values(), return_exceptions=True)
+            drains = [task for _, task in self._draining.values()]
+            await asyncio.gather(*drains, return_exceptions=True)
 
     async def run(self) -> None:
         """startup → serve until SIGINT/SIGTERM or request_stop() → shutdown."""

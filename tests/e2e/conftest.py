@@ -140,7 +140,7 @@ class StdioDaemon:
         self.raw = bytearray()
         self.responses: dict[int, dict[str, Any]] = {}
         self.notifications: list[dict[str, Any]] = []
-        self._seen = 0  # notifications before this index were consumed by a wait
+        self._taken: set[int] = set()  # indexes of notifications a wait has returned
         self._ids = itertools.count(1)
         self._cond = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -199,14 +199,15 @@ class StdioDaemon:
     def notification(
         self, method: str, match: Callable[[Any], bool] = lambda _: True, timeout: float = 10
     ) -> Any:
-        """The params of the next notification `method` that matches (skipping others)."""
+        """The params of the oldest notification `method` that matches and was not yet
+        returned (waiting for it if need be)."""
 
         def find() -> Any:
-            for index in range(self._seen, len(self.notifications)):
-                note = self.notifications[index]
-                if note["method"] == method and match(note.get("params")):
-                    self._seen = index + 1
-                    return note
+            for index, note in enumerate(self.notifications):
+                if index not in self._taken and note["method"] == method:
+                    if match(note.get("params")):
+                        self._taken.add(index)
+                        return note
             return None
 
         with self._cond:
