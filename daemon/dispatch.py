@@ -25,6 +25,7 @@ from .config import Config
 from .convert import Conversion
 from .errors import ArgoProxyError, ClientRequestError, ModelNotFoundError, UpstreamError
 from .formats import FORMATS, ClientFormat, FormatSpec
+from .model_rules import apply_model_rules
 from .relay import ConvertingShaper, SameFormatShaper, Shaper, relay
 from .routing import Route, embeddings_url, resolve_identity, route_chat, upstream_headers
 from .sse import SSEParser
@@ -219,6 +220,7 @@ class Dispatcher:
         conversion = Conversion(spec.name, route.upstream, model, route.family)
         user = resolve_identity(config, req.headers, req.query)
         out = conversion.request(body)
+        apply_model_rules(out, model, route.upstream)
         out["user"] = user
         if route.upstream == "anthropic":  # argo-upstream.md §2.1
             out["metadata"] = {**(out.get("metadata") or {}), "user_id": user}

@@ -58,8 +58,11 @@ def ident(digest: bytes, salt: str, length: int, *, url_safe: bool = False) -> s
     return encoded[:length].decode()
 
 
-# Context a coding assistant (Claude Code) injects into user turns; not the user's words.
-_REMINDER = re.compile(r"<system-reminder>.*?</system-reminder>", re.DOTALL)
+# Context coding assistants inject into user turns (Claude Code's reminders, Gemini CLI's
+# session context); not the user's words.
+_REMINDER = re.compile(
+    r"<(system-reminder|session_context)>.*?</\1>", re.DOTALL
+)
 
 
 def _is_tool_results(content: Any) -> bool:
@@ -79,7 +82,7 @@ def content_text(content: Any) -> str:
     if content is None:
         return ""
     if isinstance(content, str):
-        return _REMINDER.sub("", content).strip() if "<system-reminder>" in content else content
+        return _REMINDER.sub("", content).strip() if "</" in content else content
     if isinstance(content, Mapping):
         return str(content.get("text", ""))
     if not isinstance(content, list):

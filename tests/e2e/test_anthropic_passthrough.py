@@ -54,7 +54,9 @@ def test_messages_streaming_event_sequence(client: anthropic.Anthropic) -> None:
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_tool_use_round_trip(client: anthropic.Anthropic, stream: bool) -> None:
-    messages: list[dict] = [{"role": "user", "content": "What is the weather in Oslo? Use get_weather."}]
+    messages: list[dict] = [
+        {"role": "user", "content": "What is the weather in Oslo? Use get_weather."}
+    ]
     kwargs = {"model": "claude-opus-4-6", "max_tokens": 300, "tools": [WEATHER_TOOL_ANTHROPIC]}
     if stream:
         with client.messages.stream(messages=messages, **kwargs) as events:
@@ -121,3 +123,16 @@ def test_username_passthrough_uses_the_clients_key(
     assert upstream["headers"]["x-api-key"] == "alice"
     assert upstream["body"]["user"] == "alice"
     assert upstream["body"]["metadata"]["user_id"] == "alice"
+
+
+def test_parameters_argo_would_reject_are_adjusted(
+    client: anthropic.Anthropic, sim: httpx.Client
+) -> None:
+    reply = client.messages.create(
+        model="claude-sonnet-4-6", max_tokens=50,
+        messages=[{"role": "user", "content": "hi"}],
+        extra_body={"temperature": 0.2, "top_p": 0.9},  # as Gemini CLI-style clients send
+    )
+    assert reply.content[0].text == "Echo: hi"
+    sent_body = last_sent(sim, "/v1/messages")["body"]
+    assert sent_body["temperature"] == 0.2 and "top_p" not in sent_body

@@ -1,0 +1,109 @@
+"""Per-model parameter rules ARGO enforces, as data, applied to every upstream body.
+
+ARGO rejects some sampling and thinking settings per model (argo-upstream.md
+§5.3–5.4): Claude 4.5/4.6 take temperature or top_p but not both, Opus 4.7+ take
+neither, older Claude models reject adaptive thinking, GPT-5 and o-series take
+temperature 1 only and no top_p. Clients (Gemini CLI, Claude Code) send what their
+vendor accepts, so the daemon adjusts the body — on same-format and converted paths
+alike (argo-proxy bug #123: a fix-up missing on one path) — and logs what it changed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .formats import UpstreamFormat
+
+__all__ = ["apply_model_rules"]
+
+log = logging.getLogger(__name__)
+
+Body = dict[str, Any]
+
+
+def _drop(*keys: str) -> Callable[[Body], list[str]]:
+    def rule(body: Body) -> list[str]:
+        return [f"dropped {k}" for k in keys if body.pop(k, None) is not None]
+
+    return rule
+
+
+def _one_of_temperature_top_p(body: Body) -> list[str]:
+    if body.get("temperature") is not None and body.get("top_p") is not None:
+        del body["top_p"]
+        return ["dropped top_p (this model takes temperature or top_p, not both)"]
+    return []
+
+
+def _temperature_one_only(body: Body) -> list[str]:
+    notes = _drop("top_p")(body)
+    if body.get("temperature") not in (None, 1, 1.0):
+        notes.append(f"dropped temperature {body.pop('temperature')} (only 1 is accepted)")
+    return notes
+
+
+def _adaptive_only(body: Body) -> list[str]:
+    """Opus 4.7+: `thinking.type` must be adaptive, without a budget."""
+    thinking = body.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
+        body["thinking"] = {"type": "adaptive"}
+        return ["thinking enabled → adaptive (the only kind this model accepts)"]
+    if (
+        isinstance(thinking, dict)
+        and "budget_tokens" in thinking
+        and thinking.get("type") == "adaptive"
+    ):
+        body["thinking"] = {k: v for k, v in thinking.items() if k != "budget_tokens"}
+        return ["dropped thinking.budget_tokens (not allowed with adaptive)"]
+    return []
+
+
+def _enabled_only(body: Body) -> list[str]:
+    """Claude 4.5 and older: no adaptive thinking; `enabled` needs 1024 <= budget < max_tokens."""
+    thinking = body.get("thinking")
+    if not isinstance(thinking, dict) or thinking.get("type") != "adaptive":
+        return []
+    max_tokens = body.get("max_tokens")
+    budget = int(max_tokens * 0.8) if isinstance(max_tokens, int) else 0
+    if budget >= 1024:
+        body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+        return [f"thinking adaptive → enabled with budget {budget} (adaptive is rejected)"]
+    body.pop("thinking")
+    return ["dropped adaptive thinking (rejected; max_tokens too small for a budget)"]
+
+
+@dataclass(frozen=True)
+class _Rule:
+    upstream: UpstreamFormat
+    models: tuple[str, ...]  # fnmatch patterns on the ARGO internal id
+    adjust: Callable[[Body], list[str]]
+
+
+# argo-upstream.md §5.3 (2026-05-21 profile) and §5.4.
+_RULES: tuple[_Rule, ...] = (
+    _Rule("anthropic", ("claudeopus47*", "claudeopus48*"), _drop("temperature", "top_p")),
+    _Rule("anthropic", ("claudeopus47*", "claudeopus48*"), _adaptive_only),
+    _Rule(
+        "anthropic",
+        ("claudeopus45*", "claudeopus46*", "claudesonnet45*", "claudesonnet46*", "claudehaiku45*"),
+        _one_of_temperature_top_p,
+    ),
+    _Rule(
+        "anthropic",
+        ("claudeopus45*", "claudesonnet45*", "claudehaiku45*", "claudeopus41*", "claudesonnet4"),
+        _enabled_only,
+    ),
+    _Rule("openai_chat", ("gpt5*", "gpto*"), _temperature_one_only),
+)
+
+
+def apply_model_rules(body: Body, model: str, upstream: UpstreamFormat) -> None:
+    """Adjust `body` (ours to change at the top level) to what ARGO accepts for `model`."""
+    for rule in _RULES:
+        if rule.upstream == upstream and any(fnmatch.fnmatchcase(model, p) for p in rule.models):
+            for note in rule.adjust(body):
+                log.info("%s: %s", model, note)

@@ -1,0 +1,151 @@
+"""The real coding assistants, installed from npm, run non-interactively against the
+daemon: Claude Code (Anthropic Messages), Codex CLI (OpenAI Responses) and Gemini CLI
+(Google GenAI), each on a Claude, a GPT and a Gemini model on the simulated ARGO.
+
+The CLIs are installed once into `.cache/assistants` (pinned versions). The tests
+skip only when npm itself is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from .conftest import Process
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = Path(os.environ.get("ARGO_PROXY_ASSISTANTS_DIR", ROOT / ".cache" / "assistants"))
+PACKAGES = {  # versions these tests were written against
+    "claude": "@anthropic-ai/claude-code@2.1.197",
+    "codex": "@openai/codex@0.169.0",
+    "gemini": "@google/gemini-cli@0.61.0",
+}
+MODELS = ["claude-sonnet-4-6", "argo:gpt-4o", "gemini-2.5-flash"]
+
+
+@pytest.fixture(scope="session")
+def assistants() -> Path:
+    """The folder holding the CLIs' executables, installing them on first use."""
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("npm is not installed: the coding assistants come from npm")
+    bin_dir = CACHE / "node_modules" / ".bin"
+    if not all((bin_dir / name).exists() for name in PACKAGES):
+        CACHE.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                npm,
+                "install",
+                "--prefix",
+                str(CACHE),
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                *PACKAGES.values(),
+            ],
+            check=True,
+            timeout=900,
+        )
+    return bin_dir
+
+
+def _run(command: list[str], home: Path, env: dict[str, str], timeout: float = 120) -> str:
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ANTHROPIC_", "OPENAI_", "GEMINI_", "GOOGLE_"))
+    }
+    base.update(HOME=str(home), NO_COLOR="1", CI="1", **env)
+    done = subprocess.run(
+        command,
+        cwd=home,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, (
+        f"{command[0]} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+    )
+    return done.stdout
+
+
+def claude_code(bin_dir: Path, url: str, home: Path, model: str, prompt: str) -> str:
+    return _run(
+        [str(bin_dir / "claude"), "-p", prompt, "--model", model],
+        home,
+        {
+            "ANTHROPIC_BASE_URL": url,
+            "ANTHROPIC_API_KEY": "jdoe",
+            "CLAUDE_CODE_SKIP_ANTHROPIC_AUTH": "1",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            "DISABLE_AUTOUPDATER": "1",
+            "DISABLE_TELEMETRY": "1",
+        },
+    )
+
+
+def codex(bin_dir: Path, url: str, home: Path, model: str, prompt: str) -> str:
+    config = home / ".codex"
+    config.mkdir(exist_ok=True)
+    (config / "config.toml").write_text(
+        'model_provider = "argo"\n'
+        f'model = "{model}"\n'
+        "[model_providers.argo]\n"
+        'name = "ARGO via argo-proxy"\n'
+        f'base_url = "{url}/v1"\n'
+        'env_key = "ARGO_USERNAME"\n'
+        'wire_api = "responses"\n'
+    )
+    return _run(
+        [str(bin_dir / "codex"), "exec", "--skip-git-repo-check", prompt],
+        home,
+        {"CODEX_HOME": str(config), "ARGO_USERNAME": "jdoe"},
+    )
+
+
+def gemini_cli(bin_dir: Path, url: str, home: Path, model: str, prompt: str) -> str:
+    settings = home / ".gemini"
+    settings.mkdir(exist_ok=True)
+    (settings / "settings.json").write_text(
+        json.dumps(
+            {
+                "security": {"auth": {"selectedType": "gemini-api-key"}},
+                "general": {"disableAutoUpdate": True},
+                "privacy": {"usageStatisticsEnabled": False},
+            }
+        )
+    )
+    return _run(
+        [str(bin_dir / "gemini"), "-p", prompt, "-m", model],
+        home,
+        {
+            "GEMINI_API_KEY": "jdoe",
+            "GOOGLE_GEMINI_BASE_URL": url,
+            "GEMINI_CLI_TRUST_WORKSPACE": "true",
+        },
+    )
+
+
+ASSISTANTS: dict[str, Callable[[Path, str, Path, str, str], str]] = {
+    "claude-code": claude_code,
+    "codex": codex,
+    "gemini-cli": gemini_cli,
+}
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("assistant", list(ASSISTANTS))
+def test_assistant_prints_the_models_answer(
+    assistants: Path, daemon: Process, tmp_path: Path, assistant: str, model: str
+) -> None:
+    prompt = f"Say hello from {assistant} to {model}"
+    output = ASSISTANTS[assistant](assistants, daemon.url, tmp_path, model, prompt)
+    assert f"Echo: {prompt}" in output

@@ -1,0 +1,57 @@
+"""ARGO's per-model parameter rules (argo-upstream.md §5.3–5.4), applied to bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from argo_proxy.daemon.model_rules import apply_model_rules
+
+
+def adjusted(body: dict[str, Any], model: str, upstream: str = "anthropic") -> dict[str, Any]:
+    out = dict(body)
+    apply_model_rules(out, model, upstream)  # type: ignore[arg-type]
+    return out
+
+
+@pytest.mark.parametrize(
+    "model", ["claudesonnet46", "claudeopus46", "claudesonnet45", "claudehaiku45"]
+)
+def test_claude_takes_temperature_or_top_p_not_both(model: str) -> None:
+    assert adjusted({"temperature": 0.3, "top_p": 0.9}, model) == {"temperature": 0.3}
+    assert adjusted({"top_p": 0.9}, model) == {"top_p": 0.9}
+
+
+def test_opus_47_takes_no_sampling_and_only_adaptive_thinking() -> None:
+    body = {
+        "temperature": 0.3,
+        "top_p": 0.9,
+        "max_tokens": 8000,
+        "thinking": {"type": "enabled", "budget_tokens": 4000},
+    }
+    assert adjusted(body, "claudeopus47") == {"max_tokens": 8000, "thinking": {"type": "adaptive"}}
+
+
+def test_claude_45_gets_enabled_thinking_with_a_valid_budget() -> None:
+    out = adjusted({"max_tokens": 10000, "thinking": {"type": "adaptive"}}, "claudesonnet45")
+    assert out["thinking"] == {"type": "enabled", "budget_tokens": 8000}
+    small = adjusted({"max_tokens": 500, "thinking": {"type": "adaptive"}}, "claudehaiku45")
+    assert "thinking" not in small
+
+
+def test_adaptive_thinking_is_kept_where_accepted() -> None:
+    body = {"max_tokens": 1000, "thinking": {"type": "adaptive"}}
+    assert adjusted(body, "claudeopus46") == body
+
+
+@pytest.mark.parametrize("model", ["gpt5", "gpt5mini", "gpt55", "gpto3"])
+def test_gpt5_and_o_series_take_temperature_one_and_no_top_p(model: str) -> None:
+    assert adjusted({"temperature": 0.2, "top_p": 0.5}, model, "openai_chat") == {}
+    assert adjusted({"temperature": 1}, model, "openai_chat") == {"temperature": 1}
+
+
+def test_other_models_are_untouched() -> None:
+    body = {"temperature": 0.2, "top_p": 0.5}
+    assert adjusted(body, "gpt4o", "openai_chat") == body
+    assert adjusted(body, "gemini25pro", "openai_chat") == body
