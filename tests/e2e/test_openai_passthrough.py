@@ -72,7 +72,9 @@ def test_developer_role_is_sent_as_system(client: openai.OpenAI, sim: httpx.Clie
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_tool_call_round_trip(client: openai.OpenAI, stream: bool) -> None:
-    messages: list[dict] = [{"role": "user", "content": "What is the weather in Paris? Use get_weather."}]
+    messages: list[dict] = [
+        {"role": "user", "content": "What is the weather in Paris? Use get_weather."}
+    ]
     kwargs = {"model": "argo:gpt-4o", "tools": [WEATHER_TOOL_OPENAI]}
     if stream:
         calls: dict[int, dict] = {}

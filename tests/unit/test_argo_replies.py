@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from argo_proxy.daemon.argo_replies import (
     NoticeWatch,
     aggregate_anthropic_stream,

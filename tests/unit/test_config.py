@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from argo_proxy.daemon.config import Config, config_search_paths, load_config
 from argo_proxy.daemon.errors import ConfigError
 

@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 import pytest
+
 from argo_proxy.daemon import models
 from argo_proxy.daemon.models import (
     BUILTIN_CHAT,

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+
 from argo_proxy.daemon.serving import bind_socket, start_server
 from argo_proxy.daemon.simulator import SimulatorSettings, create_simulator_app
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from argo_proxy.daemon.simulator.catalogue import load_catalogue
 from argo_proxy.daemon.simulator.faults import FaultBook, select_faults
 from argo_proxy.daemon.simulator.markers import NO_MARKERS, read_markers

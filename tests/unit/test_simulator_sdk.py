@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import anthropic
 import openai
 import pytest
+
 from argo_proxy.daemon.serving import bind_socket, start_server
 from argo_proxy.daemon.simulator import SimulatorSettings, create_simulator_app
 
