@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
+
 from argo_proxy.daemon.config import (
     DEFAULT_BASE_URL,
     DEFAULT_PORT,

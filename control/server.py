@@ -24,10 +24,11 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
+
 from argo_proxy.daemon import __version__
 from argo_proxy.daemon.models import CatalogStats, RefreshResult
 from argo_proxy.daemon.state import ModelsRefreshed
-from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
 
 from .framing import FrameReader
 from .reload import ReloadReport

@@ -1,0 +1,115 @@
+"""control/runtime.py in-process: reload edge cases, the instance lock, notifications."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from argo_proxy.control.client import ControlClient
+from argo_proxy.control.reload import diff_configs
+from argo_proxy.control.runtime import Runtime, RuntimeOptions, StartupError
+from argo_proxy.daemon.config import Config, load_config
+
+BASE = (
+    "user: jdoe\nhost: 127.0.0.1\nargo_base_url: http://127.0.0.1:9\n"
+    "model_refresh_interval_hours: 0\n"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture()
+async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
+    path = tmp_path / "config.yaml"
+    path.write_text(BASE + f"port: {_free_port()}\n")
+    options = RuntimeOptions(control_socket=tmp_path / "c.sock", watch=False, shutdown_grace=1)
+    runtime = Runtime(load_config(path, environ={}), options)
+    await runtime.startup()
+    yield runtime
+    if runtime.phase != "stopped":
+        await runtime.shutdown()
+
+
+def edit(runtime: Runtime, text: str) -> None:
+    source = runtime.config.source
+    assert source is not None
+    source.write_text(text)
+
+
+async def test_a_port_in_use_refuses_the_whole_reload(runtime: Runtime) -> None:
+    url = runtime.listen_url
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        edit(runtime, BASE + f"port: {port}\nverbose: true\n")
+        report = await runtime.reload("rpc")
+    assert not report.ok and f"cannot listen on 127.0.0.1:{port}" in report.message
+    assert f"still listening on {url}" in report.message
+    assert runtime.listen_url == url and runtime.config.verbose is False  # all or nothing
+    async with httpx.AsyncClient() as client:  # the server runs in this test's loop
+        assert (await client.get(f"{url}/health")).status_code == 200
+
+
+async def test_host_alone_and_body_limit_wait_for_a_restart(runtime: Runtime) -> None:
+    assert runtime.server is not None
+    port = runtime.server.port
+    edit(runtime, BASE.replace("127.0.0.1\n", "0.0.0.0\n", 1) + f"port: {port}\nmax_body_mb: 5\n")
+    report = await runtime.reload("rpc")
+    assert report.ok and set(report.restart_needed) == {"host", "max_body_mb"}
+    assert runtime.config.host == "0.0.0.0" and runtime.server.port == port
+
+
+async def test_an_empty_file_is_a_save_in_progress_not_the_defaults(runtime: Runtime) -> None:
+    edit(runtime, "")
+    report = await runtime.reload("watch")
+    assert not report.ok and "the file is empty" in report.message
+    assert runtime.last_reload is report
+
+
+async def test_notifications_reach_socket_clients(runtime: Runtime) -> None:
+    client = await ControlClient.connect(runtime.control_socket)
+    try:
+        await client.call("status")  # the daemon has accepted us: notifications come now
+        assert runtime.state.set_legacy(True, "legacy.set")
+        method, params = await client.notification(2)
+        assert (method, params["legacy"]) == ("state.changed", True)
+        edit(runtime, BASE.replace("jdoe", "jane") + f"port: {runtime.server.port}\n")  # type: ignore[union-attr]
+        report = await runtime.reload("rpc")
+        assert report.actions == ("refreshing the model list",)
+        method, params = await client.notification(2)
+        assert method == "config.changed" and params["changes"][0]["key"] == "user"
+        method, params = await client.notification(5)
+        assert method == "models.refreshed" and params["status"] == "error"  # nothing at :9
+    finally:
+        await client.close()
+
+
+async def test_one_runtime_per_socket_and_the_lock_is_released(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    config = load_config(runtime.config.source, overrides={"port": 0}, environ={})
+    second = Runtime(config, RuntimeOptions(control_socket=runtime.control_socket, watch=False))
+    with pytest.raises(StartupError, match="a daemon is already running \\(pid \\d+, listening"):
+        await second.startup()
+    await runtime.shutdown()
+    assert not runtime.control_socket.exists()
+    third = Runtime(config, RuntimeOptions(control_socket=runtime.control_socket, watch=False))
+    await third.startup()
+    await third.shutdown(grace=0)
+
+
+def test_diff_names_changed_keys_without_the_username() -> None:
+    old = Config(user="jdoe", port=1)
+    changes = diff_configs(old, Config(user="jane", port=2))
+    assert [(c.key, c.old, c.new) for c in changes] == [("user", "j***", "j***"), ("port", 1, 2)]
+    assert diff_configs(old, Config(user="jdoe", port=1)) == ()
