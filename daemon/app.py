@@ -17,6 +17,7 @@ from sanic.response import HTTPResponse, html, json, raw
 from .dispatch import ClientRequest, Dispatcher, JSONResult, Result
 from .errors import ArgoProxyError
 from .formats import FORMATS, ClientFormat, FormatSpec
+from .models import ModelEntry
 from .state import DaemonState
 from .versions import VersionChecker
 
@@ -48,17 +49,33 @@ def _client_request(request: Request, **path: Any) -> ClientRequest:
     return ClientRequest(body=request.body, headers=request.headers, query=query, **path)
 
 
-def _google_method(model_path: str) -> tuple[str, bool]:
-    """`argo:gemini-2.5-flash:streamGenerateContent` → (model, stream)."""
+_GOOGLE_METHODS = ("generateContent", "streamGenerateContent", "countTokens")
+
+
+def _google_method(model_path: str) -> tuple[str, str]:
+    """`argo:gemini-2.5-flash:streamGenerateContent` → (model, method)."""
     model, _, method = model_path.rpartition(":")
-    if method == "generateContent":
-        return model, False
-    if method == "streamGenerateContent":
-        return model, True
+    if model.startswith("models/"):
+        model = model[len("models/") :]
+    if method in _GOOGLE_METHODS and model:
+        return model, method
     raise ArgoProxyError(
-        f"Unknown method in '{model_path}': use :generateContent or :streamGenerateContent.",
+        f"Unknown method in '{model_path}': use :" + ", :".join(_GOOGLE_METHODS) + ".",
         status=400,
     )
+
+
+def _google_model(entry: ModelEntry) -> dict[str, Any]:
+    """One model in Google's `models.list` shape."""
+    methods = ["embedContent"] if entry.kind == "embed" else list(_GOOGLE_METHODS)
+    return {
+        "name": f"models/{entry.alias}",
+        "baseModelId": entry.internal_id,
+        "version": "argo",
+        "displayName": entry.alias,
+        "description": f"{entry.internal_id} on ARGO ({entry.family})",
+        "supportedGenerationMethods": methods,
+    }
 
 
 def create_app(state: DaemonState) -> Sanic[Any, Any]:
@@ -120,15 +137,44 @@ def create_app(state: DaemonState) -> Sanic[Any, Any]:
 
     async def google(request: Request, model_path: str) -> HTTPResponse | None:
         try:
-            model, stream = _google_method(model_path)
+            model, method = _google_method(model_path)
         except ArgoProxyError as exc:
             return json(FORMATS["google"].error(exc.status, exc.message), status=exc.status)
-        req = _client_request(request, path_model=model, path_stream=stream)
+        req = _client_request(
+            request, path_model=model, path_stream=method == "streamGenerateContent"
+        )
+        if method == "countTokens":
+            return await respond(request, dispatcher.count_tokens("google", req))
         return await respond(request, await dispatcher.chat("google", req))
 
     # google-genai 3.x defaults to /v1, Gemini CLI calls /v1beta (issue: both prefixes).
     app.add_route(google, "/v1beta/models/<model_path:path>", methods=["POST"], name="google_beta")
     app.add_route(google, "/v1/models/<model_path:path>", methods=["POST"], name="google_v1")
+
+    @app.get("/v1beta/models")
+    async def google_models(request: Request) -> HTTPResponse:
+        entries = state.registry.catalog.listing()
+        return json({"models": [_google_model(e) for e in entries]})
+
+    @app.get("/v1beta/models/<model_path:path>")  # same parameter name as the POST route
+    async def google_model(request: Request, model_path: str) -> HTTPResponse:
+        wanted = model_path.removeprefix("models/")
+        for entry in state.registry.catalog.listing():
+            if wanted in (entry.alias, entry.internal_id):
+                return json(_google_model(entry))
+        message = f"Model '{wanted}' is not available on ARGO; GET /v1beta/models lists them."
+        return json(FORMATS["google"].error(404, message), status=404)
+
+    @app.post("/v1/messages/count_tokens")
+    async def anthropic_count_tokens(request: Request) -> HTTPResponse | None:
+        return await respond(
+            request, dispatcher.count_tokens("anthropic", _client_request(request))
+        )
+
+    @app.post("/v1/responses/input_tokens")
+    async def responses_input_tokens(request: Request) -> HTTPResponse | None:
+        req = _client_request(request)
+        return await respond(request, dispatcher.count_tokens("openai_responses", req))
 
     @app.post("/v1/embeddings")
     async def embeddings(request: Request) -> HTTPResponse | None:

@@ -30,6 +30,7 @@ from .relay import ConvertingShaper, SameFormatShaper, Shaper, relay
 from .routing import Route, embeddings_url, resolve_identity, route_chat, upstream_headers
 from .sse import SSEParser
 from .state import DaemonState
+from .tokens import count_request_tokens
 from .upstream import UpstreamReply
 
 __all__ = ["ClientRequest", "Dispatcher", "JSONResult", "Result", "StreamResult"]
@@ -69,6 +70,15 @@ _REQUIRED_LIST: dict[ClientFormat, str] = {
     "anthropic": "messages",
     "openai_responses": "input",
     "google": "contents",
+}
+
+
+# How each API answers a token count.
+_COUNT_SHAPES: dict[ClientFormat, Any] = {
+    "anthropic": lambda n: {"input_tokens": n},
+    "google": lambda n: {"totalTokens": n},
+    "openai_responses": lambda n: {"object": "response.input_tokens", "input_tokens": n},
+    "openai_chat": lambda n: {"input_tokens": n},
 }
 
 
@@ -173,6 +183,21 @@ class Dispatcher:
             )
             reply = await self._post(embeddings_url(config), body, headers, timeout)
             return JSONResult(200, check_reply(reply.json(), "openai_chat"), reply.body)
+        except ArgoProxyError as exc:
+            return self.error(spec, exc)
+
+    def count_tokens(self, fmt: ClientFormat, req: ClientRequest) -> JSONResult:
+        """A local estimate of a request's input tokens (tokens.py); ARGO is not asked."""
+        spec = FORMATS[fmt]
+        try:
+            body = parse_body(req.body)
+            # Google's countTokens may wrap the request it counts.
+            inner = body.get("generateContentRequest")
+            body = inner if isinstance(inner, dict) else body
+            name = _REQUIRED_LIST[fmt]
+            if not isinstance(body.get(name), (list, str)) or not body.get(name):
+                raise ClientRequestError(f"Missing '{name}' field: send what you want counted.")
+            return JSONResult(200, _COUNT_SHAPES[fmt](count_request_tokens(body)))
         except ArgoProxyError as exc:
             return self.error(spec, exc)
 
