@@ -210,7 +210,7 @@ class Runtime:
 
     async def _reload(self, trigger: Trigger) -> ReloadReport:
         old = self.config
-        path = str(old.source) if old.source else None
+        path = str(old.source.absolute()) if old.source else None
         now = time.time()
         try:
             new = self._read_config()
@@ -335,15 +335,16 @@ class Runtime:
     async def run(self) -> None:
         """startup → serve until SIGINT/SIGTERM or request_stop() → shutdown."""
         loop = asyncio.get_running_loop()
-        await self.startup()
+        # Installed before startup, so a signal while starting also stops in order.
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._on_signal)
         try:
-            await self.serve()
-            log.info("stopping (up to %gs for requests in flight)", self.options.shutdown_grace)
-        finally:
+            await self.startup()
             try:
-                await self.shutdown()
+                await self.serve()
+                log.info("stopping (up to %gs for requests in flight)", self.options.shutdown_grace)
             finally:
-                for sig in (signal.SIGINT, signal.SIGTERM):
-                    loop.remove_signal_handler(sig)
+                await self.shutdown()
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)

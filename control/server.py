@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
 
 from argo_proxy.daemon import __version__
+from argo_proxy.daemon.config import Config
 from argo_proxy.daemon.models import CatalogStats, RefreshResult
 from argo_proxy.daemon.state import ModelsRefreshed
 
@@ -103,6 +104,11 @@ def _models_refreshed_payload(event: ModelsRefreshed) -> dict[str, Any]:
     return {**refresh_payload(event.result), "source": event.source, "at": event.at}
 
 
+def _source(config: Config) -> str | None:
+    """The config file's absolute path: a client may run in another directory."""
+    return str(config.source.absolute()) if config.source else None
+
+
 def _status_payload(runtime: Runtime) -> dict[str, Any]:
     state = runtime.state
     counters = state.counters
@@ -115,7 +121,7 @@ def _status_payload(runtime: Runtime) -> dict[str, Any]:
         "listen_url": runtime.listen_url,
         "control_socket": str(runtime.control_socket),
         "uptime_s": round(time.time() - state.started_at, 1),
-        "config_path": str(state.config.source) if state.config.source else None,
+        "config_path": _source(state.config),
         "argo_base_url": state.config.argo_base_url,
         "legacy": state.legacy,
         "models": {"source": catalog.source, **_stats(catalog.stats())},
@@ -269,7 +275,8 @@ class ControlServer:
         state = self._runtime.state
         config = state.config.public_dict()
         config["use_legacy_argo"] = state.legacy  # the live flag (legacy.set is not saved)
-        return {"path": config.pop("source"), "config": config}
+        del config["source"]
+        return {"path": _source(state.config), "config": config}
 
     async def _shutdown(self, params: Any) -> dict[str, Any]:
         _no_params("shutdown", params)
