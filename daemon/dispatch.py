@@ -25,6 +25,7 @@ from .config import Config
 from .convert import Conversion
 from .errors import ArgoProxyError, ClientRequestError, ModelNotFoundError, UpstreamError
 from .formats import FORMATS, ClientFormat, FormatSpec
+from .images import inline_images, needs_inlining
 from .model_rules import apply_model_rules
 from .relay import ConvertingShaper, SameFormatShaper, Shaper, relay
 from .routing import Route, embeddings_url, resolve_identity, route_chat, upstream_headers
@@ -241,6 +242,15 @@ class Dispatcher:
         route = route_chat(model, config)
         stream = req.path_stream if req.path_stream is not None else body.get("stream") is True
         _refuse_unsupported(spec.name, body)
+        if needs_inlining(req.body):
+            await inline_images(
+                spec.name,
+                body,
+                self.state.upstream.fetch,
+                max_mb=config.max_payload_size,
+                timeout=config.image_timeout,
+                concurrency=config.concurrent_downloads,
+            )
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         conversion = Conversion(spec.name, route.upstream, model, route.family)
         user = resolve_identity(config, req.headers, req.query)

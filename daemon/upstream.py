@@ -149,6 +149,23 @@ class Upstream:
             )
         return reply.json()
 
+    async def fetch(self, url: str, max_bytes: int, timeout: float) -> bytes:
+        """GET a file (an image a client linked to), at most `max_bytes` of it."""
+        try:
+            async with self._client.stream("GET", url, timeout=self._timeout(timeout)) as response:
+                if response.status_code != 200:
+                    raise UpstreamError(f"HTTP {response.status_code}", status=400)
+                data = bytearray()
+                async for chunk in response.aiter_bytes():
+                    data += chunk
+                    if len(data) > max_bytes:
+                        raise UpstreamError(
+                            f"larger than {max_bytes // (1024 * 1024)} MiB", status=413
+                        )
+                return bytes(data)
+        except httpx.HTTPError as exc:
+            raise _map_error(exc, url, timeout, "the image host") from exc
+
     async def post(
         self,
         url: str,
