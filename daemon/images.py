@@ -126,8 +126,11 @@ async def inline_images(
             try:
                 data = await fetch(url, limit, timeout)
             except UpstreamError as exc:
+                too_big = exc.status == 413
+                hint = " (`max_payload_size`)" if too_big else ""
                 raise ClientRequestError(
-                    f"Could not fetch the image at {url}: {exc.message}"
+                    f"Could not fetch the image at {url}: {exc.message}{hint}",
+                    status=413 if too_big else 400,
                 ) from exc
         mime = _mime_of(data)
         if mime is None:

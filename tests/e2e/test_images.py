@@ -137,5 +137,5 @@ def test_oversized_image_is_refused(start_daemon: StartDaemon, files: str) -> No
     daemon = start_daemon("max_payload_size: 1\n")
     path, body = request_with_image("anthropic", f"{files}/big.png")
     response = httpx.post(daemon.url + path, json=body, timeout=30)
-    assert response.status_code == 413
+    assert response.status_code == 413, response.text
     assert "1 MiB" in response.json()["error"]["message"]
