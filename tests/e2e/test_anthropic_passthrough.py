@@ -129,10 +129,40 @@ def test_parameters_argo_would_reject_are_adjusted(
     client: anthropic.Anthropic, sim: httpx.Client
 ) -> None:
     reply = client.messages.create(
-        model="claude-sonnet-4-6", max_tokens=50,
+        model="claude-sonnet-4-6",
+        max_tokens=50,
         messages=[{"role": "user", "content": "hi"}],
         extra_body={"temperature": 0.2, "top_p": 0.9},  # as Gemini CLI-style clients send
     )
     assert reply.content[0].text == "Echo: hi"
     sent_body = last_sent(sim, "/v1/messages")["body"]
     assert sent_body["temperature"] == 0.2 and "top_p" not in sent_body
+
+
+def test_thinking_blocks_and_signatures_pass_through_verbatim(
+    client: anthropic.Anthropic, sim: httpx.Client
+) -> None:
+    with client.messages.stream(
+        model="claude-opus-4-6",
+        max_tokens=2000,
+        thinking={"type": "adaptive"},
+        messages=[{"role": "user", "content": "think first"}],
+    ) as events:
+        reply = events.get_final_message()
+    thinking = next(b for b in reply.content if b.type == "thinking")
+    assert thinking.signature and thinking.thinking
+    # the next turn sends the signed block back: ARGO must get it byte for byte
+    history = [
+        {"role": "user", "content": "think first"},
+        {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in reply.content]},
+        {"role": "user", "content": "and now?"},
+    ]
+    client.messages.create(
+        model="claude-opus-4-6", max_tokens=2000, thinking={"type": "adaptive"}, messages=history
+    )
+    sent_back = last_sent(sim, "/v1/messages")["body"]["messages"][1]["content"][0]
+    assert sent_back == {
+        "type": "thinking",
+        "thinking": thinking.thinking,
+        "signature": thinking.signature,
+    }
