@@ -65,6 +65,17 @@ class StreamResult:
 
 Result = JSONResult | StreamResult
 
+
+@dataclass(frozen=True)
+class _Leg:
+    """One request to ARGO: where, what, with which headers, how long to wait."""
+
+    route: Route
+    body: dict[str, Any]
+    headers: dict[str, str]
+    timeout: float | None
+
+
 # Fields each format must carry, and what they must be (behaviour.md §2.2 errors).
 _REQUIRED_LIST: dict[ClientFormat, str] = {
     "openai_chat": "messages",
@@ -277,37 +288,29 @@ class Dispatcher:
                     spec, conversion.stream(include_usage=include_usage), json_array=json_array
                 )
             )
-            result = await self._open_stream(route, out, headers, timeout, shaper)
-            return StreamResult(
-                result.chunks, "application/json" if json_array else result.content_type
-            )
+            chunks = await self._open_stream(_Leg(route, out, headers, timeout), shaper)
+            return StreamResult(chunks, "application/json" if json_array else "text/event-stream")
         out.pop("stream_options", None)
-        reply, raw = await self._complete(route, out, headers, timeout, config)
+        reply, raw = await self._complete(_Leg(route, out, headers, timeout), config)
         answer = conversion.response(check_reply(reply, route.upstream))
         # A same-format answer usually comes back untouched: skip serialising it again.
         return JSONResult(200, answer, raw if answer is reply else None)
 
-    async def _complete(
-        self,
-        route: Route,
-        body: dict[str, Any],
-        headers: dict[str, str],
-        timeout: float | None,
-        config: Config,
-    ) -> tuple[Any, bytes | None]:
+    async def _complete(self, leg: _Leg, config: Config) -> tuple[Any, bytes | None]:
         """A non-streamed answer (and its raw bytes, if ARGO sent it as one JSON body).
 
         Claude may need a streamed upstream leg (argo-upstream.md §5.2).
         """
-        mode = config.anthropic_stream_mode if route.upstream == "anthropic" else "passthrough"
+        upstream = leg.route.upstream
+        mode = config.anthropic_stream_mode if upstream == "anthropic" else "passthrough"
         if mode == "force":
-            return await self._aggregate(route, body, headers, timeout), None
+            return await self._aggregate(leg), None
         try:
-            reply = await self._post(route.url, body, headers, timeout)
+            reply = await self._post(leg.route.url, leg.body, leg.headers, leg.timeout)
         except UpstreamError as exc:
             if mode == "retry" and is_streaming_required(exc):
-                log.info("ARGO asked for streaming; retrying %s as a stream", route.model)
-                return await self._aggregate(route, body, headers, timeout), None
+                log.info("ARGO asked for streaming; retrying %s as a stream", leg.route.model)
+                return await self._aggregate(leg), None
             raise
         return reply.json(), reply.body
 
@@ -319,13 +322,12 @@ class Dispatcher:
             raise error_from_status(reply.status, reply.body)
         return reply
 
-    async def _aggregate(
-        self, route: Route, body: dict[str, Any], headers: dict[str, str], timeout: float | None
-    ) -> Any:
-        stream_headers = {**headers, "Accept": "text/event-stream", "Accept-Encoding": "identity"}
-        body = {**body, "stream": True}
+    async def _aggregate(self, leg: _Leg) -> Any:
+        """Ask for a stream and fold it into one Anthropic message (anthropic_stream_mode)."""
+        headers = {**leg.headers, "Accept": "text/event-stream", "Accept-Encoding": "identity"}
+        body = _dumps({**leg.body, "stream": True})
         async with self.state.upstream.stream(
-            route.url, _dumps(body), stream_headers, timeout=timeout
+            leg.route.url, body, headers, timeout=leg.timeout
         ) as upstream:
             if upstream.status != 200:
                 raise error_from_status(upstream.status, (await upstream.read()).body)
@@ -338,32 +340,19 @@ class Dispatcher:
             events.extend(parser.close())
         return aggregate_anthropic_stream(events)
 
-    async def _open_stream(
-        self,
-        route: Route,
-        body: dict[str, Any],
-        headers: dict[str, str],
-        timeout: float | None,
-        shaper: Shaper,
-    ) -> StreamResult:
-        chunks = self._stream_chunks(route, body, headers, timeout, shaper)
+    async def _open_stream(self, leg: _Leg, shaper: Shaper) -> AsyncGenerator[bytes, None]:
+        chunks = self._stream_chunks(leg, shaper)
         try:
             first = await chunks.__anext__()  # errors before any byte become a JSON answer
         except BaseException:
             await chunks.aclose()
             raise
-        return StreamResult(_prepend(first, chunks))
+        return _prepend(first, chunks)
 
-    async def _stream_chunks(
-        self,
-        route: Route,
-        body: dict[str, Any],
-        headers: dict[str, str],
-        timeout: float | None,
-        shaper: Shaper,
-    ) -> AsyncGenerator[bytes, None]:
+    async def _stream_chunks(self, leg: _Leg, shaper: Shaper) -> AsyncGenerator[bytes, None]:
+        route = leg.route
         async with self.state.upstream.stream(
-            route.url, _dumps(body), headers, timeout=timeout
+            route.url, _dumps(leg.body), leg.headers, timeout=leg.timeout
         ) as upstream:
             if upstream.status != 200:
                 raise error_from_status(upstream.status, (await upstream.read()).body)

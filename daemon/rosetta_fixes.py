@@ -208,10 +208,19 @@ def _drop_budget_on_adaptive(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def _builtin_shim(name: str) -> ProviderShim:
+    shim = get_shim(name)
+    if shim is None:  # pragma: no cover - llm-rosetta 0.13 registers both ARGO shims
+        raise RuntimeError(f"llm-rosetta has no {name!r} shim; argo-proxy needs 0.13")
+    return shim
+
+
 def _fixed_anthropic_shim() -> ProviderShim:
     """B11: Claude 4.5 models and haiku reject adaptive thinking (argo-upstream.md §5.3):
     map auto/enabled to `enabled` with a budget for them; never send adaptive+budget."""
-    base = get_shim("argo--anthropic")
+    base = _builtin_shim("argo--anthropic")
+    if base.reasoning is None:  # pragma: no cover - set for ARGO's Anthropic shim in 0.13
+        raise RuntimeError("llm-rosetta's argo--anthropic shim has no reasoning settings")
     enabled_only = dataclasses.replace(
         base.reasoning,
         thinking_modes={"auto": "enabled", "enabled": "enabled", "disabled": "disabled"},
@@ -235,4 +244,4 @@ def _fixed_anthropic_shim() -> ProviderShim:
 
 
 ARGO_ANTHROPIC_SHIM = _fixed_anthropic_shim()
-ARGO_OPENAI_SHIM = get_shim("argo--openai_chat")
+ARGO_OPENAI_SHIM = _builtin_shim("argo--openai_chat")
