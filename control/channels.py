@@ -108,12 +108,15 @@ class SocketChannel:
 
     async def _claim(self) -> None:
         """Take the instance lock, or explain which daemon holds it."""
-        _make_private_dirs(self.path.parent)
         lock_path = self.path.with_name(self.path.name + ".lock")
         try:
+            _make_private_dirs(self.path.parent)
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise ChannelError(f"cannot create {lock_path}: {exc.strerror}") from exc
+            raise ChannelError(
+                f"cannot create {lock_path}: {exc.strerror}; put the control socket "
+                "elsewhere with --control-socket PATH or ARGO_PROXY_CONTROL_SOCKET"
+            ) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

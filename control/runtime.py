@@ -82,7 +82,7 @@ class Runtime:
         self._draining: dict[int, tuple[RunningServer, asyncio.Task[None]]] = {}
         self._watcher: ConfigWatcher | None = None
         self._stop = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: list[asyncio.Future[Any]] = []
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
         self._reload_lock = asyncio.Lock()
         self._unsubscribe = self.state.subscribe(self._on_state_event)
@@ -90,10 +90,6 @@ class Runtime:
     @property
     def config(self) -> Config:
         return self.state.config
-
-    @property
-    def url(self) -> str:
-        return self.listen_url or self.config.listen_url
 
     @property
     def listen_url(self) -> str | None:
@@ -119,7 +115,7 @@ class Runtime:
         if self.options.watch and self.config.source is not None:
             self._watcher = ConfigWatcher(self.config.source, self._reload_from_watch)
             self._watcher.start()
-        self._spawn(self._first_refresh())
+        self._spawn(self.state.refresh_models())
         self._spawn(
             self.state.registry.run_periodic(
                 self.state.fetch_models, lambda: self.state.config.model_refresh_interval_hours
@@ -165,16 +161,10 @@ class Runtime:
         self._on_stop.append(hook)
 
     def _spawn(self, coro: Awaitable[Any]) -> None:
+        """Run `coro` in the background until it ends or shutdown cancels it."""
         task = asyncio.ensure_future(coro)
         self._tasks.append(task)
-        task.add_done_callback(self._forget)
-
-    def _forget(self, task: asyncio.Task[None]) -> None:
-        if task in self._tasks and not task.cancelled():
-            self._tasks.remove(task)
-
-    async def _first_refresh(self) -> None:
-        await self.state.refresh_models()
+        task.add_done_callback(self._tasks.remove)
 
     def _on_state_event(self, event: StateEvent) -> None:
         if isinstance(event, ModelsRefreshed):
@@ -308,9 +298,10 @@ class Runtime:
         for channel in self.channels:
             channel.stop_accepting()
         await self._stop_http(grace)
-        for task in self._tasks:
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        for task in list(self._tasks):
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         for hook in reversed(self._on_stop):
