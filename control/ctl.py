@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -138,7 +139,7 @@ def _print_config(result: dict[str, Any]) -> int:
 
 
 def _print_stop(result: dict[str, Any]) -> int:
-    _out("the daemon has stopped")
+    _out(f"the daemon (pid {result['pid']}) has stopped")
     return 0
 
 
@@ -152,15 +153,27 @@ _PRINTERS: dict[str, Callable[[dict[str, Any]], int]] = {
 }
 
 
-async def _wait_gone(path: Path) -> bool:
-    """After `shutdown`: wait until nothing answers on the socket any more."""
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def _wait_gone(path: Path, pid: int) -> bool:
+    """After `shutdown`: wait for the daemon to finish stopping.
+
+    Its last step removes the socket file (it stops accepting much earlier, while
+    requests in flight finish); a daemon that died instead is gone from the process
+    table (a zombie not yet reaped by its parent keeps its pid, hence both checks).
+    """
     deadline = time.monotonic() + _STOP_WAIT
     while time.monotonic() < deadline:
-        try:
-            client = await ControlClient.connect(path, timeout=1)
-        except DaemonNotRunning:
+        if not path.exists() or not _alive(pid):
             return True
-        await client.close()
         await asyncio.sleep(0.1)
     return False
 
@@ -174,6 +187,7 @@ async def run_ctl(action: str, value: str | None, socket: Path | None, *, as_jso
     except DaemonNotRunning as exc:
         return _fail(exc.message)
     try:
+        pid = (await client.call("status"))["pid"] if action == "stop" else 0
         result = await client.call(method, params, timeout=120)
     except RpcError as exc:
         return _fail(f"the daemon refused {method}: {exc.message}")
@@ -181,8 +195,10 @@ async def run_ctl(action: str, value: str | None, socket: Path | None, *, as_jso
         return _fail(f"no answer to {method} within 120s")
     finally:
         await client.close()
-    if action == "stop" and not await _wait_gone(path):
-        return _fail(f"the daemon still answers on {path} after {_STOP_WAIT:g}s")
+    if action == "stop":
+        if not await _wait_gone(path, pid):
+            return _fail(f"the daemon (pid {pid}) is still stopping after {_STOP_WAIT:g}s")
+        result = {**result, "pid": pid}
     if as_json:
         _out(json.dumps(result, indent=2))
         ok = result.get("ok", True) and result.get("status", "ok") == "ok"

@@ -85,7 +85,7 @@ def test_two_ctl_clients_at_once_and_legacy_switching_seen_by_a_listener(
     code, out, _ = run_ctl(sock, "config", "--json")
     assert code == 0 and json.loads(out)["config"]["user"] == "j***" and "jdoe" not in out
     code, out, _ = run_ctl(sock, "stop")
-    assert (code, out.strip()) == (0, "the daemon has stopped")
+    assert (code, out.strip()) == (0, f"the daemon (pid {daemon.popen.pid}) has stopped")
     assert daemon.popen.wait(10) == 0
     assert not sock.exists()
 
