@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from sanic import Request, Sanic
@@ -17,6 +18,7 @@ from sanic.response import HTTPResponse, html, json, raw
 from .dispatch import ClientRequest, Dispatcher, JSONResult, Result
 from .errors import ArgoProxyError
 from .formats import FORMATS, ClientFormat, FormatSpec
+from .legacy import LEGACY_PATHS, DirectEndpoint, LegacyGateway
 from .models import ModelEntry
 from .state import DaemonState
 from .versions import VersionChecker
@@ -97,6 +99,7 @@ def create_app(state: DaemonState) -> Sanic[Any, Any]:
         }
     )
     dispatcher = Dispatcher(state)
+    legacy = dispatcher.legacy = LegacyGateway(dispatcher)
     versions = VersionChecker(
         lambda url: state.upstream.get_json(url, timeout=5, service="PyPI"),
         lambda: state.config.pypi_url,
@@ -179,6 +182,18 @@ def create_app(state: DaemonState) -> Sanic[Any, Any]:
     @app.post("/v1/embeddings")
     async def embeddings(request: Request) -> HTTPResponse | None:
         return await respond(request, await dispatcher.embeddings(_client_request(request)))
+
+    # --- legacy mode (behaviour.md §6.1): always registered, unlike argo-proxy (which
+    # needed an env var); each request checks the live flag and is a 404 while it is off.
+    def legacy_route(endpoint: DirectEndpoint) -> Callable[[Request], Coroutine[Any, Any, Any]]:
+        async def handler(request: Request) -> HTTPResponse | None:
+            return await respond(request, await legacy.direct(endpoint, _client_request(request)))
+
+        return handler
+
+    for path, endpoint in LEGACY_PATHS.items():
+        app.add_route(legacy_route(endpoint), path, methods=["POST"], name=f"legacy_{endpoint}")
+    # --- end legacy mode
 
     @app.get("/v1/models")
     async def list_models(request: Request) -> HTTPResponse:

@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .argo_replies import (
     aggregate_anthropic_stream,
@@ -33,6 +33,9 @@ from .sse import SSEParser
 from .state import DaemonState
 from .tokens import count_request_tokens
 from .upstream import UpstreamReply
+
+if TYPE_CHECKING:
+    from .legacy import LegacyGateway  # legacy.py builds on this module
 
 __all__ = ["ClientRequest", "Dispatcher", "JSONResult", "Result", "StreamResult"]
 
@@ -164,6 +167,7 @@ class Dispatcher:
 
     def __init__(self, state: DaemonState) -> None:
         self.state = state
+        self.legacy: LegacyGateway | None = None  # set by app.py (behaviour.md §6)
 
     # ---------------------------------------------------------------- entry points
 
@@ -171,6 +175,10 @@ class Dispatcher:
         spec = FORMATS[fmt]
         config = self.state.config  # this request keeps this config, even across a reload
         self.state.counters.requests += 1
+        # --- legacy mode (daemon/legacy.py): the flag is read per request, switched live
+        if self.state.legacy and self.legacy is not None and fmt in self.legacy.formats:
+            return await self.legacy.chat(fmt, req)
+        # --- end legacy mode
         try:
             return await self._chat(spec, config, req)
         except ArgoProxyError as exc:
@@ -180,6 +188,10 @@ class Dispatcher:
         spec = FORMATS["openai_chat"]
         config = self.state.config
         self.state.counters.requests += 1
+        # --- legacy mode (daemon/legacy.py): the flag is read per request, switched live
+        if self.state.legacy and self.legacy is not None:
+            return await self.legacy.embeddings(req)
+        # --- end legacy mode
         try:
             body = parse_body(req.body)
             model = self.resolve_model(_model_name(req, body), "embed", config)

@@ -1,0 +1,377 @@
+"""Legacy mode: ARGO's gateway API (`/api/v1/resource/chat|streamchat|embed/`).
+
+With legacy mode on (config, `--legacy-argo`, or `ctl legacy on`, read per request),
+`/v1/chat` forwards its body to `chat/` (`streamchat/` when streamed, relayed as raw
+text), `/v1/embed` to `embed/`, and `/v1/completions`, `/v1/chat/completions`,
+`/v1/responses` and `/v1/embeddings` are served through the gateway too
+(behaviour.md §6). One path serves every chat-like endpoint; what differs is data, a
+`ChatEndpoint` (`legacy_requests.py`) that builds the gateway request and says how the
+client gets the answer (`legacy_shapes.py`). This module talks to the gateway and
+reads what it sends back.
+
+The gateway's quirks (argo-upstream.md §3.6–3.8, §5.11): identity is the body `user`
+only; complaints about the request shape and the authentication notice come back with
+HTTP 200 as answer text (here a 400 and a 403); `streamchat` sends raw UTF-8 in
+arbitrary byte chunks and cannot call tools, so requests with tools go to `chat/` and
+are replayed as a stream. It reports no usage: usage is the offline estimate.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import logging
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING, Any, Literal
+
+from .argo_replies import NoticeWatch, auth_error, error_from_status, is_streaming_required
+from .config import Config
+from .dispatch import (
+    ClientRequest,
+    JSONResult,
+    Result,
+    StreamResult,
+    _model_name,
+    _pop_timeout,
+    _prepend,
+    parse_body,
+)
+from .errors import ArgoProxyError, ClientRequestError, UpstreamError
+from .formats import FORMATS, ClientFormat
+from .images import inline_images, needs_inlining
+from .legacy_requests import CHAT_ENDPOINTS, ChatEndpointName, Plan, embed_prompts, prompt_tokens
+from .legacy_shapes import (
+    Framer,
+    LegacyAnswer,
+    Meta,
+    answer_chunks,
+    chunk,
+    embedding_list,
+    new_meta,
+    usage,
+)
+from .legacy_tools import read_response
+from .models import family_of
+from .routing import resolve_identity
+from .tokens import estimate_text_tokens
+from .upstream import UpstreamReply
+
+if TYPE_CHECKING:
+    from .dispatch import Dispatcher
+
+__all__ = ["LEGACY_PATHS", "DirectEndpoint", "LegacyGateway"]
+
+log = logging.getLogger(__name__)
+
+DirectEndpoint = Literal["chat", "embed", "completions"]
+
+# The legacy-only routes (behaviour.md §6.1), always registered: each request checks the flag.
+LEGACY_PATHS: dict[str, DirectEndpoint] = {
+    "/v1/chat": "chat",
+    "/v1/embed": "embed",
+    "/v1/completions": "completions",
+}
+
+# The gateway's HTTP-200 refusals of a request's shape (argo-upstream.md §3.6, §5.8).
+_COMPLAINTS = ("You passed a messages field along with a system and or prompt field",)
+# --------------------------------------------------------------------- reading ARGO
+
+
+def _is_notice(text: str) -> bool:
+    notice = NoticeWatch()
+    notice.feed(text)
+    return notice.is_notice
+
+
+def _refusal(text: str) -> ArgoProxyError | None:
+    """The error an answer text really is: the auth notice, or a request complaint."""
+    if _is_notice(text):
+        return auth_error()
+    head = text.lstrip()
+    if any(head.startswith(opening) for opening in _COMPLAINTS):
+        return ClientRequestError(f"ARGO's legacy gateway refused the request: {head.strip()}")
+    return None
+
+
+def _status_error(status: int, raw: bytes) -> UpstreamError:
+    if _is_notice(raw.decode("utf-8", errors="replace")):
+        return auth_error()  # the legacy embed endpoint may send the notice as an error
+    return error_from_status(status, raw)
+
+
+def _read_answer(reply: UpstreamReply) -> LegacyAnswer:
+    body = reply.json()
+    if not isinstance(body, dict) or body.get("response") is None:
+        if isinstance(body, dict) and ("error" in body or "detail" in body):
+            raise error_from_status(reply.status, reply.body)
+        raise UpstreamError(
+            "ARGO's legacy gateway answered without a response; try other request "
+            f"parameters. It sent: {reply.text()[:200]!r}"
+        )
+    text, calls = read_response(body["response"])
+    refusal = None if calls else _refusal(text)
+    if refusal is not None:
+        raise refusal
+    return LegacyAnswer(text, calls, body, reply.body)
+
+
+def _opening_undecided(text: str, notice: NoticeWatch) -> bool:
+    """Whether the first text of a stream may still become the notice or a complaint
+    (a complaint is held whole, to be reported whole)."""
+    head = text.lstrip()
+    return not notice.decided or any(
+        opening.startswith(head) or head.startswith(opening) for opening in _COMPLAINTS
+    )
+
+
+async def _screened(fragments: AsyncGenerator[str, None]) -> AsyncGenerator[str, None]:
+    """Text released once it cannot be a refusal; a refusal is raised before any byte
+    goes out, so the client gets a proper 403/400 (argo-upstream.md §3.7: the notice
+    arrives as ordinary text at the start of the body)."""
+    notice = NoticeWatch()
+    held: str | None = ""
+    try:
+        async for text in fragments:
+            if held is None:
+                yield text
+                continue
+            held += text
+            notice.feed(text)
+            if _opening_undecided(held, notice):
+                continue
+            refusal = _refusal(held)
+            if refusal is not None:
+                raise refusal
+            yield held
+            held = None
+        if held:
+            refusal = _refusal(held)
+            if refusal is not None:
+                raise refusal
+            yield held
+    finally:
+        await fragments.aclose()
+
+
+def _url(config: Config, resource: str) -> str:
+    return f"{config.argo_base_url}/api/v1/resource/{resource}/"  # the slash is part of it
+
+
+def _dumps(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+# §6.1: JSON in; no auth header, identity is the body's `user`.
+_HEADERS = {"Content-Type": "application/json"}
+_STREAM_HEADERS = {**_HEADERS, "Accept": "text/plain"}
+
+
+class LegacyGateway:
+    """Serves the legacy endpoints, and the universal ones while legacy mode is on."""
+
+    formats: frozenset[ClientFormat] = frozenset(("openai_chat", "openai_responses"))
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self.state = dispatcher.state
+
+    # ---------------------------------------------------------------- entry points
+
+    async def chat(self, fmt: ClientFormat, req: ClientRequest) -> Result:
+        """`/v1/chat/completions` or `/v1/responses` in legacy mode (behaviour.md §6.2)."""
+        name: ChatEndpointName = "openai_responses" if fmt == "openai_responses" else "openai_chat"
+        return await self._serve_chat(name, req)
+
+    async def embeddings(self, req: ClientRequest) -> Result:
+        """`/v1/embeddings` in legacy mode: OpenAI's list shape from `embed/`."""
+        try:
+            config = self.state.config
+            body = parse_body(req.body)
+            model, out, timeout = self._embed_request(config, req, body)
+            for name in ("dimensions", "encoding_format"):
+                out.pop(name, None)
+            if body.get("dimensions") is not None:
+                raise ClientRequestError(
+                    "'dimensions' cannot be served by the legacy ARGO gateway: it returns "
+                    "each model's full vectors."
+                )
+            encoding = body.get("encoding_format") or "float"
+            if encoding not in ("float", "base64"):
+                raise ClientRequestError(
+                    f"'encoding_format' must be float or base64; got {encoding!r}."
+                )
+            vectors = (await self._embed(config, out, timeout)).json()["embedding"]
+            tokens = sum(estimate_text_tokens(p) for p in out["prompt"])
+            shaped = embedding_list(vectors, model, tokens, base64_floats=encoding == "base64")
+            return JSONResult(200, shaped)
+        except ArgoProxyError as exc:
+            return self.dispatcher.error(FORMATS["openai_chat"], exc)
+
+    async def direct(self, endpoint: DirectEndpoint, req: ClientRequest) -> Result:
+        """`/v1/chat`, `/v1/embed`, `/v1/completions`: served only in legacy mode."""
+        self.state.counters.requests += 1
+        if not self.state.legacy:
+            path = next(p for p, e in LEGACY_PATHS.items() if e == endpoint)
+            off = ClientRequestError(
+                f"{path} is served only in legacy mode, and legacy mode is off. Turn it on "
+                "with `argo-proxy ctl legacy on`, `use_legacy_argo: true` in the config "
+                "file, or `argo-proxy serve --legacy-argo`.",
+                status=404,
+            )
+            return self.dispatcher.error(FORMATS["openai_chat"], off)
+        if endpoint != "embed":
+            return await self._serve_chat(endpoint, req)
+        try:
+            config = self.state.config
+            _, out, timeout = self._embed_request(config, req, parse_body(req.body))
+            reply = await self._embed(config, out, timeout)
+            return JSONResult(200, reply.json(), reply.body)
+        except ArgoProxyError as exc:
+            return self.dispatcher.error(FORMATS["openai_chat"], exc)
+
+    # ------------------------------------------------------------------------ chat
+
+    async def _serve_chat(self, name: ChatEndpointName, req: ClientRequest) -> Result:
+        spec = FORMATS["openai_responses" if name == "openai_responses" else "openai_chat"]
+        endpoint = CHAT_ENDPOINTS[name]
+        config = self.state.config  # this request keeps this config, even across a reload
+        try:
+            body = parse_body(req.body)
+            model_name = _model_name(req, body)
+            timeout = _pop_timeout(body)
+            endpoint.check(body)
+            model = self.dispatcher.resolve_model(model_name, "chat", config)
+            if endpoint.images is not None and needs_inlining(req.body):
+                # behaviour.md §6.2 step 1: the gateway gets images inline, as ARGO does.
+                await inline_images(
+                    endpoint.images,
+                    body,
+                    self.state.upstream.fetch,
+                    max_mb=config.max_payload_size,
+                    timeout=config.image_timeout,
+                    concurrency=config.concurrent_downloads,
+                )
+            user = resolve_identity(config, req.headers, req.query)
+            plan = endpoint.plan(body, model, family_of(model), user)
+            meta = new_meta(plan.id_prefix, model, prompt_tokens(plan.body))
+            log.debug("legacy %s → %s stream=%s", name, model, plan.stream)
+            if plan.stream and not plan.tools:
+                chunks = self._text_stream(config, plan, meta, timeout)
+                try:
+                    first = await chunks.__anext__()  # errors before any byte become JSON
+                except BaseException:
+                    await chunks.aclose()
+                    raise
+                return StreamResult(_prepend(first, chunks), plan.content_type)
+            answer = await self._ask(config, plan, timeout)
+            if plan.stream:
+                events = answer_chunks(meta, answer.text, answer.calls, answer.completion_tokens)
+                return StreamResult(_replay(plan.framer(), events), plan.content_type)
+            shaped = plan.answer(answer, meta)
+            return JSONResult(200, shaped, answer.raw if shaped is answer.body else None)
+        except ArgoProxyError as exc:
+            return self.dispatcher.error(spec, exc)
+
+    async def _ask(self, config: Config, plan: Plan, timeout: float | None) -> LegacyAnswer:
+        """One answer from `chat/`; a Claude answer too long for it comes from `streamchat/`."""
+        reply = await self.state.upstream.post(
+            _url(config, "chat"), _dumps(plan.body), _HEADERS, timeout=timeout
+        )
+        if reply.status < 400:
+            return _read_answer(reply)
+        error = _status_error(reply.status, reply.body)
+        if plan.tools or not is_streaming_required(error):
+            raise error
+        # argo-upstream.md §5.2: ARGO asks for streaming; argo-proxy capped max_tokens
+        # instead (behaviour.md §6.2 step 8), which changes the request.
+        log.info("ARGO asked for streaming; asking %s through streamchat", plan.body["model"])
+        fragments = _screened(self._fragments(config, plan.body, timeout))
+        text = "".join([part async for part in fragments])
+        return LegacyAnswer(text, [], {"response": text}, None)
+
+    async def _fragments(
+        self, config: Config, body: dict[str, Any], timeout: float | None
+    ) -> AsyncGenerator[str, None]:
+        """The text of a `streamchat/` answer, decoded as it arrives.
+
+        §3.7: chunks end anywhere, inside a multi-byte character too, so the bytes go
+        through one incremental decoder (never a per-chunk decode); gzip is undone below.
+        """
+        async with self.state.upstream.stream(
+            _url(config, "streamchat"), _dumps(body), _STREAM_HEADERS, timeout=timeout
+        ) as upstream:
+            if upstream.status != 200:
+                raise _status_error(upstream.status, (await upstream.read()).body)
+            if "json" in upstream.content_type:  # an error or notice sent as one JSON body
+                yield _read_answer(await upstream.read()).text
+                return
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            async for data in upstream.chunks():
+                text = decoder.decode(data)
+                if text:
+                    yield text
+            text = decoder.decode(b"", final=True)
+            if text:
+                yield text
+
+    async def _text_stream(
+        self, config: Config, plan: Plan, meta: Meta, timeout: float | None
+    ) -> AsyncGenerator[bytes, None]:
+        """Each decoded fragment as one chunk (the role on the first), then the finish
+        chunk, the usage chunk and the end of the client's stream."""
+        framer = plan.framer()
+        fragments = _screened(self._fragments(config, plan.body, timeout))
+        parts: list[str] = []
+        self.state.counters.active_streams += 1
+        try:
+            async for text in fragments:
+                delta = {"content": text} if parts else {"role": "assistant", "content": text}
+                parts.append(text)
+                yield framer.frame([chunk(meta, delta)])
+        except UpstreamError as exc:
+            if not parts:
+                raise  # nothing sent yet: the client gets a proper HTTP error instead
+            log.warning("legacy stream failed: %s", exc.message)
+            yield framer.fail(exc.status, f"The stream from ARGO broke off: {exc.message}")
+            return
+        finally:
+            self.state.counters.active_streams -= 1
+            await fragments.aclose()
+        tail = [] if parts else [chunk(meta, {"role": "assistant", "content": ""})]
+        tokens = estimate_text_tokens("".join(parts))
+        tail += [chunk(meta, {}, "stop"), {**chunk(meta, None), "usage": usage(meta, tokens)}]
+        yield framer.frame(tail) + framer.end()
+
+    # ------------------------------------------------------------------ embeddings
+
+    def _embed_request(
+        self, config: Config, req: ClientRequest, body: dict[str, Any]
+    ) -> tuple[str, dict[str, Any], float | None]:
+        """(model, the `embed/` body, timeout): OpenAI's `input` becomes `prompt` (§3.8)."""
+        name = _model_name(req, body)
+        timeout = _pop_timeout(body)
+        model = self.dispatcher.resolve_model(name, "embed", config)
+        out = {k: v for k, v in body.items() if k != "input"}
+        out["prompt"] = embed_prompts(body.get("prompt", body.get("input")))
+        out.update(model=model, user=resolve_identity(config, req.headers, req.query))
+        return model, out, timeout
+
+    async def _embed(
+        self, config: Config, body: dict[str, Any], timeout: float | None
+    ) -> UpstreamReply:
+        reply = await self.state.upstream.post(
+            _url(config, "embed"), _dumps(body), _HEADERS, timeout=timeout
+        )
+        if reply.status >= 400:
+            raise _status_error(reply.status, reply.body)
+        answer = reply.json()
+        vectors = answer.get("embedding") if isinstance(answer, dict) else None
+        if not isinstance(vectors, list) or len(vectors) != len(body["prompt"]):
+            raise UpstreamError(
+                f"ARGO's legacy embed endpoint sent no usable vectors: {reply.text()[:200]!r}"
+            )
+        return reply
+
+
+async def _replay(framer: Framer, events: list[dict[str, Any]]) -> AsyncGenerator[bytes, None]:
+    yield framer.frame(events) + framer.end()
