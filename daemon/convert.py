@@ -27,6 +27,7 @@ from .rosetta_fixes import (
     AnthropicBlockFixer,
     ResponsesDedup,
     gather_late_system_messages,
+    join_tool_result_turns,
     strip_provider_metadata,
 )
 
@@ -99,8 +100,13 @@ class Conversion:
         for warning in dropped:  # fields the target format has no place for
             log.info("conversion note: %s", warning.message)
         strip_provider_metadata(out)
-        if self.target == "openai_chat" and not self.same_format:
-            out = gather_late_system_messages(out)
+        if not self.same_format:
+            fix = (
+                gather_late_system_messages
+                if self.target == "openai_chat"
+                else join_tool_result_turns
+            )
+            out = fix(out)
         return out
 
     def response(self, upstream_json: dict[str, Any]) -> dict[str, Any]:

@@ -1,11 +1,12 @@
 """Per-model parameter rules ARGO enforces, as data, applied to every upstream body.
 
 ARGO rejects some sampling and thinking settings per model (argo-upstream.md
-§5.3–5.4): Claude 4.5/4.6 take temperature or top_p but not both, Opus 4.7+ take
+§5.3–5.5): Claude 4.5/4.6 take temperature or top_p but not both, Opus 4.7+ take
 neither, older Claude models reject adaptive thinking, GPT-5 and o-series take
-temperature 1 only and no top_p. Clients (Gemini CLI, Claude Code) send what their
-vendor accepts, so the daemon adjusts the body — on same-format and converted paths
-alike (argo-proxy bug #123: a fix-up missing on one path) — and logs what it changed.
+temperature 1 only and no top_p, Gemini takes one tool call per turn. Clients
+(Gemini CLI, Claude Code) send what their vendor accepts, so the daemon adjusts the
+body — on same-format and converted paths alike (argo-proxy bug #123: a fix-up
+missing on one path) — and logs what it changed.
 """
 
 from __future__ import annotations
@@ -76,6 +77,51 @@ def _enabled_only(body: Body) -> list[str]:
     return ["dropped adaptive thinking (rejected; max_tokens too small for a budget)"]
 
 
+def _unwind_parallel_tool_calls(body: Body) -> list[str]:
+    """Gemini via ARGO refuses a turn with several tool calls ("number of function
+    response parts is equal to the number of function call parts", argo-proxy #109):
+    [assistant(c1, c2), tool(c1), tool(c2)] → [assistant(c1), tool(c1), assistant(c2),
+    tool(c2)], results matched by id, else by position."""
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return []
+    out: list[Any] = []
+    unwound = 0
+    i = 0
+    while i < len(messages):
+        message = messages[i]
+        calls = message.get("tool_calls") if isinstance(message, dict) else None
+        if message.get("role") != "assistant" or not isinstance(calls, list) or len(calls) < 2:
+            out.append(message)
+            i += 1
+            continue
+        results = []
+        j = i + 1
+        while (
+            j < len(messages)
+            and isinstance(messages[j], dict)
+            and messages[j].get("role") == "tool"
+        ):
+            results.append(messages[j])
+            j += 1
+        ids = {call.get("id") for call in calls}
+        matched = {r.get("tool_call_id"): r for r in results if r.get("tool_call_id") in ids}
+        spare = [r for r in results if r.get("tool_call_id") not in ids]  # matched by position
+        for n, call in enumerate(calls):
+            text = message.get("content") if n == 0 else ""
+            out.append({**message, "content": text or "", "tool_calls": [call]})
+            result = matched.get(call.get("id")) or (spare.pop(0) if spare else None)
+            if result is not None:
+                out.append(result)
+        out.extend(spare)
+        unwound += 1
+        i = j
+    if not unwound:
+        return []
+    body["messages"] = out
+    return [f"unwound {unwound} turn(s) of parallel tool calls (one call per turn)"]
+
+
 @dataclass(frozen=True)
 class _Rule:
     upstream: UpstreamFormat
@@ -98,6 +144,7 @@ _RULES: tuple[_Rule, ...] = (
         _enabled_only,
     ),
     _Rule("openai_chat", ("gpt5*", "gpto*"), _temperature_one_only),
+    _Rule("openai_chat", ("gemini*",), _unwind_parallel_tool_calls),  # argo-upstream.md §5.5
 )
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "AnthropicBlockFixer",
     "ResponsesDedup",
     "gather_late_system_messages",
+    "join_tool_result_turns",
     "strip_provider_metadata",
 ]
 
@@ -68,6 +69,34 @@ def gather_late_system_messages(body: dict[str, Any]) -> dict[str, Any]:
     system = {"role": "system", "content": "\n\n".join(t for t in texts if t)}
     rest = [m for m in messages[lead:] if not (isinstance(m, dict) and m.get("role") == "system")]
     return {**body, "messages": [system, *rest]}
+
+
+def _only_tool_results(message: Any) -> bool:
+    content = message.get("content") if isinstance(message, dict) else None
+    return (
+        isinstance(message, dict)
+        and message.get("role") == "user"
+        and isinstance(content, list)
+        and bool(content)
+        and all(isinstance(b, dict) and b.get("type") == "tool_result" for b in content)
+    )
+
+
+def join_tool_result_turns(body: dict[str, Any]) -> dict[str, Any]:
+    """Found here: OpenAI `tool` messages answering one turn's parallel calls become one
+    Anthropic user turn *each*; Anthropic wants every `tool_result` of a turn in the one
+    user message right after it ("tool_use ids were found without tool_result blocks
+    immediately after"). Join such consecutive result-only turns. Copies what it changes."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or len(messages) < 2:
+        return body
+    joined: list[Any] = []
+    for message in messages:
+        if joined and _only_tool_results(joined[-1]) and _only_tool_results(message):
+            joined[-1] = {**joined[-1], "content": [*joined[-1]["content"], *message["content"]]}
+        else:
+            joined.append(message)
+    return body if len(joined) == len(messages) else {**body, "messages": joined}
 
 
 class AnthropicBlockFixer:

@@ -55,3 +55,34 @@ def test_other_models_are_untouched() -> None:
     body = {"temperature": 0.2, "top_p": 0.5}
     assert adjusted(body, "gpt4o", "openai_chat") == body
     assert adjusted(body, "gemini25pro", "openai_chat") == body
+
+
+def test_gemini_gets_one_tool_call_per_turn() -> None:
+    calls = [
+        {"id": f"c{i}", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+        for i in (1, 2)
+    ]
+    body = {
+        "messages": [
+            {"role": "user", "content": "go"},
+            {"role": "assistant", "content": "two calls", "tool_calls": calls},
+            {"role": "tool", "tool_call_id": "c2", "content": "r2"},
+            {"role": "tool", "tool_call_id": "c1", "content": "r1"},
+            {"role": "user", "content": "thanks"},
+        ]
+    }
+    out = adjusted(body, "gemini25pro", "openai_chat")
+    shape = [
+        (m["role"], m.get("tool_call_id") or [c["id"] for c in m.get("tool_calls", [])])
+        for m in out["messages"]
+    ]
+    assert shape == [
+        ("user", []),
+        ("assistant", ["c1"]),
+        ("tool", "c1"),
+        ("assistant", ["c2"]),
+        ("tool", "c2"),
+        ("user", []),
+    ]
+    assert out["messages"][1]["content"] == "two calls" and out["messages"][3]["content"] == ""
+    assert adjusted(body, "gpt4o", "openai_chat") == body  # GPT takes parallel calls

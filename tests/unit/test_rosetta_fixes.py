@@ -316,6 +316,40 @@ def test_b12_relocated_tool_manuals_join_the_system_prompt_not_the_last_turn() -
     assert "Runs commands." in out["messages"][0]["content"]
 
 
+def test_parallel_tool_results_reach_claude_in_one_user_turn() -> None:
+    out = Conversion("openai_chat", "anthropic", "claudesonnet46", "anthropic").request(
+        {
+            "messages": [
+                {"role": "user", "content": "weather in Oslo and Rome"},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "c1",
+                            "type": "function",
+                            "function": {"name": "w", "arguments": "{}"},
+                        },
+                        {
+                            "id": "c2",
+                            "type": "function",
+                            "function": {"name": "w", "arguments": "{}"},
+                        },
+                    ],
+                },
+                {"role": "tool", "tool_call_id": "c1", "content": "5 C"},
+                {"role": "tool", "tool_call_id": "c2", "content": "20 C"},
+            ],
+            "tools": [
+                {"type": "function", "function": {"name": "w", "parameters": {"type": "object"}}}
+            ],
+        }
+    )
+    assert [m["role"] for m in out["messages"]] == ["user", "assistant", "user"]
+    results = [b["tool_use_id"] for b in out["messages"][-1]["content"]]
+    assert results == ["c1", "c2"]
+
+
 def test_b1_importing_the_daemon_leaves_sys_path_alone() -> None:
     code = (
         "import sys; before = list(sys.path);"
