@@ -37,7 +37,19 @@ from .upstream import UpstreamReply
 if TYPE_CHECKING:
     from .legacy import LegacyGateway  # legacy.py builds on this module
 
-__all__ = ["ClientRequest", "Dispatcher", "JSONResult", "Result", "StreamResult"]
+__all__ = [
+    "ClientRequest",
+    "Dispatcher",
+    "JSONResult",
+    "Result",
+    "StreamResult",
+    "check_fields",
+    "model_name_of",
+    "parse_body",
+    "pop_timeout",
+    "prepend_chunk",
+    "refuse_unsupported",
+]
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +127,7 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def _check_fields(fmt: ClientFormat, body: dict[str, Any]) -> None:
+def check_fields(fmt: ClientFormat, body: dict[str, Any]) -> None:
     name = _REQUIRED_LIST[fmt]
     value = body.get(name)
     if value is None:
@@ -134,7 +146,7 @@ def _check_fields(fmt: ClientFormat, body: dict[str, Any]) -> None:
         raise ClientRequestError(f"'stream' must be true or false; got {body['stream']!r}.")
 
 
-def _pop_timeout(body: dict[str, Any]) -> float | None:
+def pop_timeout(body: dict[str, Any]) -> float | None:
     """A `timeout` body field (seconds) overrides the upstream timeout for this request."""
     if "timeout" not in body:
         return None
@@ -144,7 +156,7 @@ def _pop_timeout(body: dict[str, Any]) -> float | None:
     return float(value)
 
 
-def _refuse_unsupported(fmt: ClientFormat, body: dict[str, Any]) -> None:
+def refuse_unsupported(fmt: ClientFormat, body: dict[str, Any]) -> None:
     """Requests that would silently lose meaning are refused with a clear reason."""
     if fmt == "openai_responses" and body.get("previous_response_id"):
         raise ClientRequestError(
@@ -153,7 +165,7 @@ def _refuse_unsupported(fmt: ClientFormat, body: dict[str, Any]) -> None:
         )
 
 
-def _model_name(req: ClientRequest, body: dict[str, Any]) -> str:
+def model_name_of(req: ClientRequest, body: dict[str, Any]) -> str:
     name = req.path_model if req.path_model is not None else body.get("model")
     if name is None or name == "":
         raise ClientRequestError("Missing 'model' field.")
@@ -194,12 +206,12 @@ class Dispatcher:
         # --- end legacy mode
         try:
             body = parse_body(req.body)
-            model = self.resolve_model(_model_name(req, body), "embed", config)
+            model = self.resolve_model(model_name_of(req, body), "embed", config)
             if body.get("input") in (None, "", []):
                 raise ClientRequestError(
                     "Missing 'input' field: send a string or a list of strings."
                 )
-            timeout = _pop_timeout(body)
+            timeout = pop_timeout(body)
             user = resolve_identity(config, req.headers, req.query)
             body = {**body, "model": model, "user": user}
             headers = upstream_headers(
@@ -258,13 +270,13 @@ class Dispatcher:
 
     async def _chat(self, spec: FormatSpec, config: Config, req: ClientRequest) -> Result:
         body = parse_body(req.body)
-        name = _model_name(req, body)
-        _check_fields(spec.name, body)
-        timeout = _pop_timeout(body)
+        name = model_name_of(req, body)
+        check_fields(spec.name, body)
+        timeout = pop_timeout(body)
         model = self.resolve_model(name, "chat", config)
         route = route_chat(model, config)
         stream = req.path_stream if req.path_stream is not None else body.get("stream") is True
-        _refuse_unsupported(spec.name, body)
+        refuse_unsupported(spec.name, body)
         if needs_inlining(req.body):
             await inline_images(
                 spec.name,
@@ -359,7 +371,7 @@ class Dispatcher:
         except BaseException:
             await chunks.aclose()
             raise
-        return _prepend(first, chunks)
+        return prepend_chunk(first, chunks)
 
     async def _stream_chunks(self, leg: _Leg, shaper: Shaper) -> AsyncGenerator[bytes, None]:
         route = leg.route
@@ -380,7 +392,9 @@ class Dispatcher:
                 self.state.counters.active_streams -= 1
 
 
-async def _prepend(first: bytes, rest: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
+async def prepend_chunk(
+    first: bytes, rest: AsyncGenerator[bytes, None]
+) -> AsyncGenerator[bytes, None]:
     try:
         yield first
         async for chunk in rest:

@@ -31,10 +31,10 @@ from .dispatch import (
     JSONResult,
     Result,
     StreamResult,
-    _model_name,
-    _pop_timeout,
-    _prepend,
+    model_name_of,
     parse_body,
+    pop_timeout,
+    prepend_chunk,
 )
 from .errors import ArgoProxyError, ClientRequestError, UpstreamError
 from .formats import FORMATS, ClientFormat
@@ -237,8 +237,8 @@ class LegacyGateway:
         config = self.state.config  # this request keeps this config, even across a reload
         try:
             body = parse_body(req.body)
-            model_name = _model_name(req, body)
-            timeout = _pop_timeout(body)
+            model_name = model_name_of(req, body)
+            timeout = pop_timeout(body)
             endpoint.check(body)
             model = self.dispatcher.resolve_model(model_name, "chat", config)
             if endpoint.images is not None and needs_inlining(req.body):
@@ -262,7 +262,7 @@ class LegacyGateway:
                 except BaseException:
                     await chunks.aclose()
                     raise
-                return StreamResult(_prepend(first, chunks), plan.content_type)
+                return StreamResult(prepend_chunk(first, chunks), plan.content_type)
             answer = await self._ask(config, plan, timeout)
             if plan.stream:
                 events = answer_chunks(meta, answer.text, answer.calls, answer.completion_tokens)
@@ -348,8 +348,8 @@ class LegacyGateway:
         self, config: Config, req: ClientRequest, body: dict[str, Any]
     ) -> tuple[str, dict[str, Any], float | None]:
         """(model, the `embed/` body, timeout): OpenAI's `input` becomes `prompt` (§3.8)."""
-        name = _model_name(req, body)
-        timeout = _pop_timeout(body)
+        name = model_name_of(req, body)
+        timeout = pop_timeout(body)
         model = self.dispatcher.resolve_model(name, "embed", config)
         out = {k: v for k, v in body.items() if k != "input"}
         out["prompt"] = embed_prompts(body.get("prompt", body.get("input")))

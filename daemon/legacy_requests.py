@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from .convert import Conversion
-from .dispatch import _check_fields, _refuse_unsupported
+from .dispatch import check_fields, refuse_unsupported
 from .errors import ClientRequestError
 from .formats import ClientFormat
 from .legacy_shapes import (
@@ -156,13 +156,13 @@ def _check_stream_flag(body: dict[str, Any]) -> None:
 
 
 def _check_chat(body: dict[str, Any]) -> None:
-    _check_fields("openai_chat", body)
+    check_fields("openai_chat", body)
     _refuse_unservable(body, _CHAT_UNSERVABLE)
 
 
 def _check_responses(body: dict[str, Any]) -> None:
-    _check_fields("openai_responses", body)
-    _refuse_unsupported("openai_responses", body)
+    check_fields("openai_responses", body)
+    refuse_unsupported("openai_responses", body)
 
 
 def _check_completions(body: dict[str, Any]) -> None:
