@@ -12,6 +12,7 @@ missing on one path) — and logs what it changed.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -148,9 +149,18 @@ _RULES: tuple[_Rule, ...] = (
 )
 
 
+@functools.lru_cache(maxsize=256)
+def _rules_for(model: str, upstream: UpstreamFormat) -> tuple[Callable[[Body], list[str]], ...]:
+    """The adjustments for one model, looked up once (this runs on every request)."""
+    return tuple(
+        rule.adjust
+        for rule in _RULES
+        if rule.upstream == upstream and any(fnmatch.fnmatchcase(model, p) for p in rule.models)
+    )
+
+
 def apply_model_rules(body: Body, model: str, upstream: UpstreamFormat) -> None:
     """Adjust `body` (ours to change at the top level) to what ARGO accepts for `model`."""
-    for rule in _RULES:
-        if rule.upstream == upstream and any(fnmatch.fnmatchcase(model, p) for p in rule.models):
-            for note in rule.adjust(body):
-                log.info("%s: %s", model, note)
+    for adjust in _rules_for(model, upstream):
+        for note in adjust(body):
+            log.info("%s: %s", model, note)
