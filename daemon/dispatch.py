@@ -266,6 +266,20 @@ class Dispatcher:
             f"set `default_model` in the config to fall back instead."
         )
 
+    async def inline_images(
+        self, fmt: ClientFormat, req: ClientRequest, body: dict[str, Any], config: Config
+    ) -> None:
+        """Fetch and inline the request's image URLs (images.py), if it has any."""
+        if needs_inlining(req.body):
+            await inline_images(
+                fmt,
+                body,
+                self.state.upstream.fetch,
+                max_mb=config.max_payload_size,
+                timeout=config.image_timeout,
+                concurrency=config.concurrent_downloads,
+            )
+
     # ----------------------------------------------------------------------- chat
 
     async def _chat(self, spec: FormatSpec, config: Config, req: ClientRequest) -> Result:
@@ -277,15 +291,7 @@ class Dispatcher:
         route = route_chat(model, config)
         stream = req.path_stream if req.path_stream is not None else body.get("stream") is True
         refuse_unsupported(spec.name, body)
-        if needs_inlining(req.body):
-            await inline_images(
-                spec.name,
-                body,
-                self.state.upstream.fetch,
-                max_mb=config.max_payload_size,
-                timeout=config.image_timeout,
-                concurrency=config.concurrent_downloads,
-            )
+        await self.inline_images(spec.name, req, body, config)
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         conversion = Conversion(spec.name, route.upstream, model, route.family)
         user = resolve_identity(config, req.headers, req.query)

@@ -38,7 +38,6 @@ from .dispatch import (
 )
 from .errors import ArgoProxyError, ClientRequestError, UpstreamError
 from .formats import FORMATS, ClientFormat
-from .images import inline_images, needs_inlining
 from .legacy_requests import CHAT_ENDPOINTS, ChatEndpointName, Plan, embed_prompts, prompt_tokens
 from .legacy_shapes import (
     Framer,
@@ -241,16 +240,9 @@ class LegacyGateway:
             timeout = pop_timeout(body)
             endpoint.check(body)
             model = self.dispatcher.resolve_model(model_name, "chat", config)
-            if endpoint.images is not None and needs_inlining(req.body):
+            if endpoint.images is not None:
                 # behaviour.md §6.2 step 1: the gateway gets images inline, as ARGO does.
-                await inline_images(
-                    endpoint.images,
-                    body,
-                    self.state.upstream.fetch,
-                    max_mb=config.max_payload_size,
-                    timeout=config.image_timeout,
-                    concurrency=config.concurrent_downloads,
-                )
+                await self.dispatcher.inline_images(endpoint.images, req, body, config)
             user = resolve_identity(config, req.headers, req.query)
             plan = endpoint.plan(body, model, family_of(model), user)
             meta = new_meta(plan.id_prefix, model, prompt_tokens(plan.body))
