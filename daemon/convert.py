@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from llm_rosetta import ConversionError, ConversionPipeline
 
-from .errors import ClientRequestError, UpstreamError
+from .errors import ArgoProxyError, ClientRequestError, UpstreamError
 from .formats import ClientFormat, UpstreamFormat
 from .models import Family
 from .rosetta_fixes import (
@@ -57,6 +58,29 @@ def _without_builtin_tools(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "tools": kept} if kept else {k: v for k, v in body.items() if k != "tools"}
 
 
+def _library_step(
+    step: Callable[[Any], Any],
+    arg: Any,
+    failure: Callable[[Exception], ArgoProxyError],
+    *,
+    log_notes: bool = False,
+) -> Any:
+    """Run one llm-rosetta step: its errors become ours (the one boundary, style.md),
+    the fields it drops are logged (it reports them as warnings, llm-rosetta.md §5), and
+    its `_provider_metadata` is stripped (B9). Sync, on the loop thread, as it must be."""
+    try:
+        with warnings.catch_warnings(record=True) as dropped:
+            warnings.simplefilter("always")
+            out = step(arg)
+    except (ConversionError, ValueError, TypeError, KeyError) as exc:
+        raise failure(exc) from exc
+    if log_notes:
+        for warning in dropped:
+            log.info("conversion note: %s", warning.message)
+    strip_provider_metadata(out)
+    return out
+
+
 class Conversion:
     """One request's conversion, client format ↔ ARGO format; build one per request."""
 
@@ -91,15 +115,14 @@ class Conversion:
         body["model"] = self.model  # shim transforms read the model (llm-rosetta.md §0 rule 2)
         if self.source == "openai_responses":
             body = _without_builtin_tools(body)
-        try:
-            with warnings.catch_warnings(record=True) as dropped:
-                warnings.simplefilter("always")
-                out = dict(self._pipeline.convert_request(body))
-        except (ConversionError, ValueError, TypeError, KeyError) as exc:
-            raise ClientRequestError(f"Cannot convert this request for ARGO: {exc}") from exc
-        for warning in dropped:  # fields the target format has no place for
-            log.info("conversion note: %s", warning.message)
-        strip_provider_metadata(out)
+        out = dict(
+            _library_step(
+                self._pipeline.convert_request,
+                body,
+                lambda exc: ClientRequestError(f"Cannot convert this request for ARGO: {exc}"),
+                log_notes=True,
+            )
+        )
         if not self.same_format:
             fix = (
                 gather_late_system_messages
@@ -111,13 +134,11 @@ class Conversion:
 
     def response(self, upstream_json: dict[str, Any]) -> dict[str, Any]:
         """ARGO's non-streamed answer, in the client's format."""
-        try:
-            with warnings.catch_warnings(record=True):
-                warnings.simplefilter("always")
-                out = self._pipeline.convert_response(upstream_json)
-        except (ConversionError, ValueError, TypeError, KeyError) as exc:
-            raise UpstreamError(f"ARGO's answer could not be converted: {exc}") from exc
-        strip_provider_metadata(out)
+        out: dict[str, Any] = _library_step(
+            self._pipeline.convert_response,
+            upstream_json,
+            lambda exc: UpstreamError(f"ARGO's answer could not be converted: {exc}"),
+        )
         return out
 
     def stream(self, *, include_usage: bool) -> StreamConverter:
@@ -145,12 +166,11 @@ class StreamConverter:
         return bool(self._proc.source_context.is_ended)
 
     def feed(self, chunk: Event) -> list[Event]:
-        try:
-            with warnings.catch_warnings(record=True):
-                warnings.simplefilter("always")
-                events = self._proc.process_chunk(chunk)
-        except (ConversionError, ValueError, TypeError, KeyError) as exc:
-            raise UpstreamError(f"ARGO's stream could not be converted: {exc}") from exc
+        events: list[Event] = _library_step(
+            self._proc.process_chunk,
+            chunk,
+            lambda exc: UpstreamError(f"ARGO's stream could not be converted: {exc}"),
+        )
         return self._fix(events)
 
     def finish(self) -> list[Event]:
@@ -183,7 +203,6 @@ class StreamConverter:
     def _fix(self, events: list[Event]) -> list[Event]:
         out: list[Event] = []
         for event in events:
-            strip_provider_metadata(event)
             fixed = self._blocks.feed(event) if self._blocks else [event]
             for item in fixed:
                 if self._dedup is not None and not self._dedup.keep(item):
