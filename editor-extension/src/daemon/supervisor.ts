@@ -1,0 +1,489 @@
+// One DaemonSupervisor owns the daemon: it attaches to one already running for
+// this user (its control socket answers) or starts `argo-proxy serve --control
+// stdio`, speaks JSON-RPC with vscode-jsonrpc, restarts a daemon that died with
+// backoff, gives up after repeated fast crashes (saying why: the stderr tail),
+// and stops the daemon it started. Plain Node: no `vscode` import.
+import { ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import {
+  createMessageConnection,
+  MessageConnection,
+  SocketMessageReader,
+  SocketMessageWriter,
+  StreamMessageReader,
+  StreamMessageWriter,
+} from "vscode-jsonrpc/node";
+import { Emitter } from "./events";
+import {
+  ConfigGetResult,
+  DaemonNotification,
+  LegacySetResult,
+  Methods,
+  Notifications,
+  RefreshResult,
+  ReloadReport,
+  StatusResult,
+} from "./protocol";
+import { controlSocketPath, defaultSocketDeps } from "./socket";
+
+export type SupervisorPhase = "stopped" | "starting" | "running" | "stopping" | "error";
+export type DaemonMode = "spawned" | "attached";
+
+export interface SupervisorState {
+  phase: SupervisorPhase;
+  mode?: DaemonMode;
+  pid?: number;
+  listenUrl?: string;
+  legacy?: boolean;
+  /** Why the phase is `error` (or why a restart is pending). */
+  message?: string;
+}
+
+export interface LogLine {
+  source: "daemon" | "supervisor";
+  line: string;
+}
+
+export interface SupervisorOptions {
+  executable: string;
+  configPath?: string;
+  extraArgs?: readonly string[];
+  /** Passed as `--control-socket`; also where to look for a running daemon. */
+  controlSocket?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Attach to a daemon already running on the control socket (default true). */
+  attach?: boolean;
+  /** Give up after this many crashes in a row, each within `fastCrashMs` of its start. */
+  maxFastCrashes?: number;
+  fastCrashMs?: number;
+  restartDelay?: (attempt: number) => number;
+  startTimeoutMs?: number;
+  stopTimeoutMs?: number;
+  stderrTailLines?: number;
+}
+
+/** Backoff before restart number `attempt` (0-based): 0.5 s, 1 s, 2 s, … up to 30 s. */
+export function restartDelay(attempt: number): number {
+  return Math.min(500 * 2 ** Math.max(0, attempt), 30_000);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+function exitText(exit: ExitInfo): string {
+  return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+}
+
+export class DaemonSupervisor {
+  private readonly opts: SupervisorOptions;
+  private stateValue: SupervisorState = { phase: "stopped" };
+  private connection?: MessageConnection;
+  private child?: ChildProcess;
+  private childExit?: Promise<ExitInfo>;
+  private socket?: net.Socket;
+  private startPromise?: Promise<SupervisorState>;
+  private restartTimer?: NodeJS.Timeout;
+  private stopping = false;
+  private fastCrashes = 0;
+  private startedAt = 0;
+  private stderrTail: string[] = [];
+
+  private readonly stateEmitter = new Emitter<SupervisorState>();
+  private readonly notificationEmitter = new Emitter<DaemonNotification>();
+  private readonly logEmitter = new Emitter<LogLine>();
+  readonly onState = this.stateEmitter.event;
+  readonly onNotification = this.notificationEmitter.event;
+  readonly onLog = this.logEmitter.event;
+
+  constructor(options: SupervisorOptions) {
+    this.opts = options;
+  }
+
+  get state(): SupervisorState {
+    return this.stateValue;
+  }
+
+  /** The control socket this supervisor attaches to (and the daemon it starts listens on). */
+  get socketPath(): string {
+    return controlSocketPath(this.opts.controlSocket, { ...defaultSocketDeps(), env: this.opts.env ?? process.env });
+  }
+
+  /** The last lines the daemon wrote to stderr. */
+  get lastStderr(): readonly string[] {
+    return this.stderrTail;
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /** Attach or start; resolves when the daemon listens. Rejects (phase `error`) when it cannot start. */
+  start(): Promise<SupervisorState> {
+    if (this.startPromise) return this.startPromise;
+    if (this.stateValue.phase === "running") return Promise.resolve(this.stateValue);
+    this.clearRestartTimer();
+    this.stopping = false;
+    this.fastCrashes = 0;
+    this.startPromise = this.attachOrSpawn()
+      .catch((error: unknown) => {
+        this.setState({ phase: "error", message: errorText(error) });
+        throw error;
+      })
+      .finally(() => {
+        this.startPromise = undefined;
+      });
+    return this.startPromise;
+  }
+
+  /**
+   * Stop: the daemon this supervisor started gets `shutdown`, then is waited for
+   * (killed after a timeout). A daemon it attached to keeps running unless
+   * `shutdownAttached`. Resolves to the exit code of a started daemon.
+   */
+  async stop(options: { shutdownAttached?: boolean } = {}): Promise<number | null> {
+    this.stopping = true;
+    this.clearRestartTimer();
+    if (this.startPromise) await this.startPromise.catch(() => undefined);
+    const { connection, child, socket } = this;
+    if (!connection && !child) {
+      this.setState({ phase: "stopped" });
+      return null;
+    }
+    this.setState({ ...this.stateValue, phase: "stopping" });
+    if (socket) {
+      if (options.shutdownAttached && connection) {
+        await withTimeout(connection.sendRequest(Methods.shutdown), 3000, "shutdown").catch(() => undefined);
+      }
+      this.dropConnection();
+      this.setState({ phase: "stopped" });
+      this.log("supervisor", "detached from the daemon");
+      return null;
+    }
+    let code: number | null = null;
+    if (child && this.childExit) {
+      const exited = this.childExit;
+      if (connection) {
+        await withTimeout(connection.sendRequest(Methods.shutdown), 3000, "shutdown").catch(() => undefined);
+      }
+      const stopTimeout = this.opts.stopTimeoutMs ?? 15_000;
+      const exit = await withTimeout(exited, stopTimeout, "stop").catch(() => {
+        this.log("supervisor", `the daemon did not stop within ${stopTimeout} ms; killing it`);
+        child.kill("SIGKILL");
+        return exited;
+      });
+      code = exit.code;
+      this.log("supervisor", `the daemon (pid ${child.pid}) ${exitText(exit)}`);
+    }
+    this.dropConnection();
+    this.setState({ phase: "stopped" });
+    return code;
+  }
+
+  async restart(): Promise<SupervisorState> {
+    await this.stop();
+    return this.start();
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop().catch(() => undefined);
+    this.stateEmitter.dispose();
+    this.notificationEmitter.dispose();
+    this.logEmitter.dispose();
+  }
+
+  // ------------------------------------------------------------------ requests
+
+  status(): Promise<StatusResult> {
+    return this.request((c) => c.sendRequest(Methods.status)).then((s) => {
+      this.updateFromStatus(s);
+      return s;
+    });
+  }
+
+  refresh(): Promise<RefreshResult> {
+    return this.request((c) => c.sendRequest(Methods.refresh));
+  }
+
+  getLegacy(): Promise<{ enabled: boolean }> {
+    return this.request((c) => c.sendRequest(Methods.legacyGet));
+  }
+
+  setLegacy(enabled: boolean): Promise<LegacySetResult> {
+    return this.request((c) => c.sendRequest(Methods.legacySet, { enabled }));
+  }
+
+  reloadConfig(): Promise<ReloadReport> {
+    return this.request((c) => c.sendRequest(Methods.configReload));
+  }
+
+  getConfig(): Promise<ConfigGetResult> {
+    return this.request((c) => c.sendRequest(Methods.configGet));
+  }
+
+  private request<T>(send: (c: MessageConnection) => Promise<T>): Promise<T> {
+    if (!this.connection) {
+      return Promise.reject(new Error("argo-proxy is not running (start it first)"));
+    }
+    return send(this.connection);
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private setState(state: SupervisorState): void {
+    this.stateValue = state;
+    this.stateEmitter.fire(state);
+  }
+
+  private log(source: LogLine["source"], line: string): void {
+    this.logEmitter.fire({ source, line });
+  }
+
+  private updateFromStatus(s: StatusResult): void {
+    const listenUrl = s.listen_url ?? undefined;
+    if (this.stateValue.listenUrl !== listenUrl || this.stateValue.legacy !== s.legacy) {
+      this.setState({ ...this.stateValue, listenUrl, legacy: s.legacy });
+    }
+  }
+
+  private clearRestartTimer(): void {
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+  }
+
+  private async attachOrSpawn(): Promise<SupervisorState> {
+    this.setState({ phase: "starting" });
+    if (this.opts.attach !== false && (await this.tryAttach())) return this.stateValue;
+    return this.spawnDaemon();
+  }
+
+  private wire(connection: MessageConnection): void {
+    const forward = (n: DaemonNotification): void => {
+      if (n.method === "state.changed" && this.connection === connection && this.stateValue.phase === "running") {
+        this.setState({
+          ...this.stateValue,
+          listenUrl: n.params.listen_url ?? undefined,
+          legacy: n.params.legacy,
+        });
+      }
+      this.notificationEmitter.fire(n);
+    };
+    connection.onNotification(Notifications.configChanged, (params) => forward({ method: "config.changed", params }));
+    connection.onNotification(Notifications.configError, (params) => forward({ method: "config.error", params }));
+    connection.onNotification(Notifications.modelsRefreshed, (params) =>
+      forward({ method: "models.refreshed", params }),
+    );
+    connection.onNotification(Notifications.stateChanged, (params) => forward({ method: "state.changed", params }));
+    connection.onError(([error]) => this.log("supervisor", `JSON-RPC error: ${error.message}`));
+    connection.listen();
+  }
+
+  /** Whether a daemon answers on the control socket; if so, this supervisor is attached to it. */
+  private async tryAttach(): Promise<boolean> {
+    const path = this.socketPath;
+    if (!fs.existsSync(path)) return false;
+    const socket = net.connect(path);
+    try {
+      await withTimeout(
+        new Promise<void>((resolve, reject) => {
+          socket.once("connect", resolve);
+          socket.once("error", reject);
+        }),
+        1000,
+        "connecting to the control socket",
+      );
+    } catch (error) {
+      socket.destroy();
+      this.log("supervisor", `no daemon answers on ${path} (${errorText(error)}); starting one`);
+      return false;
+    }
+    const connection = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+    this.wire(connection);
+    let status: StatusResult;
+    try {
+      status = await withTimeout(connection.sendRequest(Methods.status), 5000, "status");
+    } catch (error) {
+      connection.dispose();
+      socket.destroy();
+      this.log("supervisor", `the daemon on ${path} did not answer status (${errorText(error)}); starting one`);
+      return false;
+    }
+    this.connection = connection;
+    this.socket = socket;
+    connection.onClose(() => {
+      if (this.connection !== connection || this.stopping) return;
+      this.dropConnection();
+      this.log("supervisor", `the daemon on ${path} went away`);
+      this.setState({ phase: "stopped", message: "the daemon this editor attached to has stopped" });
+    });
+    this.setState({
+      phase: "running",
+      mode: "attached",
+      pid: status.pid,
+      listenUrl: status.listen_url ?? undefined,
+      legacy: status.legacy,
+    });
+    this.log("supervisor", `attached to the daemon (pid ${status.pid}) on ${path}, listening on ${status.listen_url}`);
+    return true;
+  }
+
+  private spawnArgs(): string[] {
+    const args = ["serve"];
+    if (this.opts.configPath) args.push(this.opts.configPath);
+    args.push("--control", "stdio");
+    if (this.opts.controlSocket) args.push("--control-socket", this.opts.controlSocket);
+    args.push(...(this.opts.extraArgs ?? []));
+    return args;
+  }
+
+  private async spawnDaemon(): Promise<SupervisorState> {
+    const args = this.spawnArgs();
+    this.log("supervisor", `starting ${this.opts.executable} ${args.join(" ")}`);
+    this.stderrTail = [];
+    this.startedAt = Date.now();
+    const child = spawn(this.opts.executable, args, {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...(this.opts.env ?? process.env), PYTHONUNBUFFERED: "1" },
+    });
+    this.child = child;
+    const exited = new Promise<ExitInfo>((resolve) => {
+      child.once("exit", (code, signal) => resolve({ code, signal }));
+      child.once("error", (error) => {
+        this.log("supervisor", `could not run ${this.opts.executable}: ${error.message}`);
+        this.stderrTail.push(error.message);
+        resolve({ code: null, signal: null });
+      });
+    });
+    this.childExit = exited;
+    child.stdin?.on("error", () => undefined); // EPIPE when it dies; the exit handler reports it
+    this.readStderr(child);
+    const connection = createMessageConnection(
+      new StreamMessageReader(child.stdout!),
+      new StreamMessageWriter(child.stdin!),
+    );
+    this.connection = connection;
+    this.wire(connection);
+    void exited.then((exit) => this.onChildExit(child, exit));
+
+    const ready = this.waitUntilListening(connection);
+    const died = exited.then((exit) => {
+      throw new Error(`argo-proxy ${exitText(exit)} while starting${this.tailText()}`);
+    });
+    const status = await withTimeout(Promise.race([ready, died]), this.opts.startTimeoutMs ?? 30_000, "start").catch(
+      (error: unknown) => {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+        throw error;
+      },
+    );
+    this.setState({
+      phase: "running",
+      mode: "spawned",
+      pid: child.pid,
+      listenUrl: status.listen_url ?? undefined,
+      legacy: status.legacy,
+    });
+    this.log("supervisor", `argo-proxy ${status.version} (pid ${child.pid}) listens on ${status.listen_url}`);
+    return this.stateValue;
+  }
+
+  private async waitUntilListening(connection: MessageConnection): Promise<StatusResult> {
+    for (;;) {
+      try {
+        const status = await connection.sendRequest(Methods.status);
+        if (status.phase === "running" && status.listen_url) return status;
+      } catch {
+        // -32001 while starting, or the process died (the exit promise reports it)
+      }
+      if (this.connection !== connection) throw new Error("start abandoned");
+      await delay(100);
+    }
+  }
+
+  private readStderr(child: ChildProcess): void {
+    let pending = "";
+    const keep = this.opts.stderrTailLines ?? 20;
+    child.stderr?.setEncoding("utf8");
+    child.stderr?.on("data", (chunk: string) => {
+      pending += chunk;
+      const lines = pending.split(/\r?\n/);
+      pending = lines.pop() ?? "";
+      for (const line of lines) {
+        this.stderrTail.push(line);
+        if (this.stderrTail.length > keep) this.stderrTail.shift();
+        this.log("daemon", line);
+      }
+    });
+  }
+
+  private tailText(): string {
+    const tail = this.stderrTail.filter((l) => l.trim() !== "");
+    return tail.length ? `; its last output:\n${tail.join("\n")}` : "";
+  }
+
+  private dropConnection(): void {
+    this.connection?.dispose();
+    this.connection = undefined;
+    this.socket?.destroy();
+    this.socket = undefined;
+    this.child = undefined;
+    this.childExit = undefined;
+  }
+
+  private onChildExit(child: ChildProcess, exit: ExitInfo): void {
+    if (child !== this.child) return;
+    this.dropConnection();
+    if (this.stopping) return; // stop() reports it
+    const wasRunning = this.stateValue.phase === "running";
+    if (!wasRunning && this.startPromise) return; // the first start rejects with the reason
+    this.log("supervisor", `the daemon (pid ${child.pid}) ${exitText(exit)}`);
+    this.crashed(`argo-proxy ${exitText(exit)}`);
+  }
+
+  /** Count a crash (fast when within `fastCrashMs` of its start); restart with backoff or give up. */
+  private crashed(what: string): void {
+    const ranMs = Date.now() - this.startedAt;
+    const fastMs = this.opts.fastCrashMs ?? 10_000;
+    this.fastCrashes = ranMs < fastMs ? this.fastCrashes + 1 : 1;
+    const max = this.opts.maxFastCrashes ?? 3;
+    if (this.fastCrashes >= max) {
+      const message =
+        `${what}; it crashed ${this.fastCrashes} times in a row, ` +
+        `each within ${fastMs / 1000} s of starting, so it is not restarted again${this.tailText()}`;
+      this.log("supervisor", message);
+      this.setState({ phase: "error", message });
+      return;
+    }
+    const wait = (this.opts.restartDelay ?? restartDelay)(this.fastCrashes - 1);
+    this.log("supervisor", `${what} after ${ranMs} ms; restarting in ${wait} ms`);
+    this.setState({ phase: "starting", message: `${what}; restarting` });
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.stopping) return;
+      this.startPromise = this.attachOrSpawn()
+        .catch((error: unknown) => {
+          this.startPromise = undefined;
+          this.crashed(`restart failed: ${errorText(error).split("\n")[0]}`);
+          return this.stateValue;
+        })
+        .finally(() => {
+          this.startPromise = undefined;
+        });
+    }, wait);
+  }
+}

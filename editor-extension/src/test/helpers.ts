@@ -1,0 +1,122 @@
+// Shared by the tests: the real `argo-proxy` executable, a simulated ARGO, and
+// a temp home with a config file and a control socket of its own.
+import { ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { DaemonSupervisor, SupervisorOptions, SupervisorState } from "../daemon/supervisor";
+
+/** $ARGO_PROXY_EXE, else the repository's ../.venv/bin/argo-proxy. */
+export const EXE = process.env.ARGO_PROXY_EXE ?? path.resolve(__dirname, "..", "..", "..", ".venv", "bin", "argo-proxy");
+
+export interface Simulator {
+  url: string;
+  stop(): Promise<void>;
+}
+
+function waitExit(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once("exit", () => resolve()));
+}
+
+export function startSimulator(): Promise<Simulator> {
+  const child = spawn(EXE, ["simulate", "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    const timer = setTimeout(() => reject(new Error(`simulator did not start: ${seen}`)), 20_000);
+    child.stderr!.setEncoding("utf8");
+    child.stderr!.on("data", (chunk: string) => {
+      seen += chunk;
+      const match = /argo-proxy simulate: listening on (http:\/\/\S+)/.exec(seen);
+      if (match) {
+        clearTimeout(timer);
+        resolve({
+          url: match[1],
+          stop: async () => {
+            child.kill("SIGTERM");
+            await waitExit(child);
+          },
+        });
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`simulator exited with ${code}: ${seen}`));
+    });
+  });
+}
+
+export interface Sandbox {
+  dir: string;
+  configPath: string;
+  socketPath: string;
+  env: NodeJS.ProcessEnv;
+  writeConfig(extra?: string): void;
+  options(overrides?: Partial<SupervisorOptions>): SupervisorOptions;
+  remove(): void;
+}
+
+export function makeSandbox(argoUrl: string): Sandbox {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "argo-ext-"));
+  const runtime = path.join(dir, "run");
+  fs.mkdirSync(runtime, { mode: 0o700 });
+  const configPath = path.join(dir, "config.yaml");
+  const socketPath = path.join(dir, "c.sock");
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: dir, XDG_RUNTIME_DIR: runtime };
+  delete env.ARGO_PROXY_CONTROL_SOCKET;
+  const writeConfig = (extra = ""): void => {
+    const text =
+      "config_version: '3'\nuser: jdoe\nport: 0\n" +
+      `argo_base_url: ${argoUrl}\npypi_url: http://127.0.0.1:9/pypi\n${extra}`;
+    // write then rename, as editors do, so that the watcher never sees half a file
+    fs.writeFileSync(`${configPath}.tmp`, text);
+    fs.renameSync(`${configPath}.tmp`, configPath);
+  };
+  writeConfig();
+  return {
+    dir,
+    configPath,
+    socketPath,
+    env,
+    writeConfig,
+    options: (overrides = {}) => ({
+      executable: EXE,
+      configPath,
+      controlSocket: socketPath,
+      env,
+      ...overrides,
+    }),
+    remove: () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Resolves with the first value `register` hands over that satisfies `pred`. */
+export function waitFor<T>(
+  register: (listener: (value: T) => void) => { dispose(): void },
+  pred: (value: T) => boolean,
+  timeoutMs = 20_000,
+  what = "event",
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const sub = register((value) => {
+      if (pred(value)) {
+        clearTimeout(timer);
+        sub.dispose();
+        resolve(value);
+      }
+    });
+    const timer = setTimeout(() => {
+      sub.dispose();
+      reject(new Error(`timed out waiting for ${what}`));
+    }, timeoutMs);
+  });
+}
+
+export function waitForState(
+  sup: DaemonSupervisor,
+  pred: (s: SupervisorState) => boolean,
+  timeoutMs = 20_000,
+): Promise<SupervisorState> {
+  if (pred(sup.state)) return Promise.resolve(sup.state);
+  return waitFor(sup.onState, pred, timeoutMs, "supervisor state");
+}
