@@ -1,0 +1,70 @@
+// The status bar item, owned here alone: phase, port, legacy mode and active
+// streams; the tooltip has version, models, requests and errors. Clicking it
+// opens the command menu.
+import * as vscode from "vscode";
+import { StatusResult } from "./daemon/protocol";
+import { SupervisorState } from "./daemon/supervisor";
+
+const ICONS: Record<SupervisorState["phase"], string> = {
+  running: "$(radio-tower)",
+  starting: "$(sync~spin)",
+  stopping: "$(sync~spin)",
+  stopped: "$(circle-slash)",
+  error: "$(error)",
+};
+
+function port(url: string | undefined): string {
+  if (!url) return "";
+  try {
+    return new URL(url).port;
+  } catch {
+    return "";
+  }
+}
+
+export class StatusItem implements vscode.Disposable {
+  private readonly item: vscode.StatusBarItem;
+
+  constructor(command: string) {
+    this.item = vscode.window.createStatusBarItem("argoProxy.status", vscode.StatusBarAlignment.Right, 100);
+    this.item.name = "argo-proxy";
+    this.item.command = command;
+    this.update({ phase: "stopped" });
+    this.item.show();
+  }
+
+  update(state: SupervisorState, status?: StatusResult): void {
+    const parts = [`${ICONS[state.phase]} argo-proxy`];
+    if (state.phase === "running") {
+      const p = port(state.listenUrl);
+      if (p) parts.push(`:${p}`);
+      if (state.legacy) parts.push("legacy");
+      const streams = status?.counters.active_streams ?? 0;
+      if (streams > 0) parts.push(`$(pulse) ${streams}`);
+    } else {
+      parts.push(state.phase);
+    }
+    this.item.text = parts.join(" ");
+    this.item.backgroundColor =
+      state.phase === "error" ? new vscode.ThemeColor("statusBarItem.errorBackground") : undefined;
+
+    const tip = new vscode.MarkdownString(undefined, true);
+    tip.appendMarkdown(`**argo-proxy**: ${state.phase}`);
+    if (state.mode) tip.appendMarkdown(` (${state.mode === "attached" ? "attached to a running daemon" : "started here"})`);
+    tip.appendMarkdown("\n\n");
+    if (state.listenUrl) tip.appendMarkdown(`Listening on \`${state.listenUrl}\`\n\n`);
+    if (status) {
+      tip.appendMarkdown(`Version ${status.version}, pid ${status.pid}\n\n`);
+      tip.appendMarkdown(`Models: ${status.models.unique_models} (${status.models.total_aliases} aliases)\n\n`);
+      tip.appendMarkdown(`Requests: ${status.counters.requests}, errors: ${status.counters.errors}, `);
+      tip.appendMarkdown(`active streams: ${status.counters.active_streams}\n\n`);
+      tip.appendMarkdown(`Legacy mode: ${status.legacy ? "on" : "off"}\n\n`);
+    }
+    if (state.message) tip.appendText(state.message.split("\n")[0]);
+    this.item.tooltip = tip;
+  }
+
+  dispose(): void {
+    this.item.dispose();
+  }
+}
