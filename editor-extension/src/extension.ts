@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
+import { configTemplate, withClaudeCodeVariables, withCodexProvider } from "./daemon/assistantSettings";
 import { Assistant, ASSISTANT_LABELS, ASSISTANTS, clientSetup, terminalEnv } from "./daemon/env";
 import { findExecutable } from "./daemon/executable";
 import { StatusResult } from "./daemon/protocol";
@@ -200,8 +201,10 @@ const COMMANDS: { id: string; label: string; run: () => Promise<void> }[] = [
     run: async () => {
       const configured = getSettings().configFile || lastStatus?.config_path || defaultConfigPath();
       if (!fs.existsSync(configured)) {
-        void api.showWarning(`No config file at ${configured}; create one with \`argo-proxy config init\`.`);
-        return;
+        // a commented template; the daemon picks it up when it is saved (hot reload)
+        fs.mkdirSync(path.dirname(configured), { recursive: true });
+        fs.writeFileSync(configured, configTemplate(getSettings().username), { mode: 0o600 });
+        traceInfo(`created ${configured} from the template`);
       }
       await api.openFile(configured);
     },
@@ -243,6 +246,43 @@ const COMMANDS: { id: string; label: string; run: () => Promise<void> }[] = [
         if (!picked || !sup.state.listenUrl) return;
         await api.copyToClipboard(clientSetup(picked.value, sup.state.listenUrl, getSettings().username));
         void api.showInfo(`Copied the ${picked.label} set-up`);
+      }),
+  },
+  {
+    id: "argoProxy.wireClaudeCode",
+    label: "Point the Claude Code extension at argo-proxy",
+    run: () =>
+      withDaemon(async (sup) => {
+        const url = sup.state.listenUrl;
+        if (!url) throw new Error("the daemon has no listen address yet");
+        const value = withClaudeCodeVariables(
+          api.getGlobalSetting("claudeCode", "environmentVariables"),
+          url,
+          getSettings().username,
+        );
+        const detail = value.map((e) => `${e.name}=${e.value}`).join("\n");
+        if (!(await api.confirm("Write these to your user setting claudeCode.environmentVariables?", detail, "Write"))) return;
+        await api.updateGlobalSetting("claudeCode", "environmentVariables", value);
+        void api.showInfo("Claude Code now uses argo-proxy (other variables kept).");
+      }),
+  },
+  {
+    id: "argoProxy.wireCodex",
+    label: "Point Codex CLI at argo-proxy (~/.codex/config.toml)",
+    run: () =>
+      withDaemon(async (sup) => {
+        const url = sup.state.listenUrl;
+        if (!url) throw new Error("the daemon has no listen address yet");
+        const home = process.env.CODEX_HOME || path.join(os.homedir(), ".codex");
+        const file = path.join(home, "config.toml");
+        const before = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+        const after = withCodexProvider(before, url);
+        const detail = `${file}\nmodel_provider = "argo" and a [model_providers.argo] table with wire_api = "responses"; the rest is kept${before ? ` (a copy goes to ${file}.bak)` : ""}.`;
+        if (!(await api.confirm("Update Codex's config to use argo-proxy?", detail, "Write"))) return;
+        fs.mkdirSync(home, { recursive: true });
+        if (before) fs.writeFileSync(`${file}.bak`, before);
+        fs.writeFileSync(file, after);
+        void api.showInfo(`Codex now uses argo-proxy; set ARGO_USERNAME=${getSettings().username} in its environment.`);
       }),
   },
 ];

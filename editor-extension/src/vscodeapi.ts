@@ -90,3 +90,17 @@ export function setTerminalEnv(
   collection.description = description;
   for (const [name, value] of Object.entries(env)) collection.replace(name, value);
 }
+
+/** A modal question; true only if the user picked `action`. */
+export async function confirm(message: string, detail: string, action: string): Promise<boolean> {
+  const choice = await vscode.window.showWarningMessage(message, { modal: true, detail }, action);
+  return choice === action;
+}
+
+export function getGlobalSetting(section: string, key: string): unknown {
+  return vscode.workspace.getConfiguration(section).inspect(key)?.globalValue;
+}
+
+export function updateGlobalSetting(section: string, key: string, value: unknown): Thenable<void> {
+  return vscode.workspace.getConfiguration(section).update(key, value, vscode.ConfigurationTarget.Global);
+}
