@@ -24,6 +24,7 @@ from .argo_replies import (
 from .config import Config
 from .convert import Conversion
 from .errors import ArgoProxyError, ClientRequestError, ModelNotFoundError, UpstreamError
+from .field_rules import BodyKind
 from .formats import FORMATS, ClientFormat, FormatSpec
 from .images import inline_images, needs_inlining
 from .model_rules import apply_model_rules
@@ -33,6 +34,7 @@ from .sse import SSEParser
 from .state import DaemonState
 from .tokens import count_request_tokens
 from .upstream import UpstreamReply
+from .validation import check_body, check_nesting, too_deep
 
 if TYPE_CHECKING:
     from .legacy import LegacyGateway  # legacy.py builds on this module
@@ -113,37 +115,36 @@ def _dumps(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def parse_body(raw: bytes) -> dict[str, Any]:
+def parse_body(raw: bytes, kind: BodyKind) -> dict[str, Any]:
+    """The request body as a JSON object whose fields have the types `kind` allows
+    (field_rules.py); nulls that mean "not sent" are gone."""
     if not raw.strip():
         raise ClientRequestError("The request body is empty: send a JSON object.")
+    check_nesting(raw)
     try:
         body = json.loads(raw)
+    except RecursionError:  # deep *and* unbalanced: left to the parser, which gave up
+        raise too_deep() from None
     except ValueError as exc:
         raise ClientRequestError(f"Invalid JSON body: {exc}") from None
     if not isinstance(body, dict):
         raise ClientRequestError(
             f"The request body must be a JSON object, not a JSON {type(body).__name__}."
         )
+    check_body(kind, body)
     return body
 
 
 def check_fields(fmt: ClientFormat, body: dict[str, Any]) -> None:
+    """What a chat request must carry (the types were checked by `parse_body`)."""
     name = _REQUIRED_LIST[fmt]
     value = body.get(name)
     if value is None:
         raise ClientRequestError(f"Missing '{name}' field.")
-    if fmt == "openai_responses" and isinstance(value, str):
-        return
-    if not isinstance(value, list) or not value:
-        raise ClientRequestError(f"'{name}' must be a non-empty list.")
-    for key in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
-        limit = body.get(key)
-        if limit is not None and (type(limit) is not int or limit < 1):
-            raise ClientRequestError(f"'{key}' must be a positive integer; got {limit!r}.")
+    if not value:
+        raise ClientRequestError(f"'{name}' must not be empty.")
     if fmt == "anthropic" and "max_tokens" not in body:
         raise ClientRequestError("Missing 'max_tokens' field: the Messages API requires it.")
-    if "stream" in body and body["stream"] is not None and not isinstance(body["stream"], bool):
-        raise ClientRequestError(f"'stream' must be true or false; got {body['stream']!r}.")
 
 
 def pop_timeout(body: dict[str, Any]) -> float | None:
@@ -205,7 +206,7 @@ class Dispatcher:
             return await self.legacy.embeddings(req)
         # --- end legacy mode
         try:
-            body = parse_body(req.body)
+            body = parse_body(req.body, "embeddings")
             model = self.resolve_model(model_name_of(req, body), "embed", config)
             if body.get("input") in (None, "", []):
                 raise ClientRequestError(
@@ -226,7 +227,7 @@ class Dispatcher:
         """A local estimate of a request's input tokens (tokens.py); ARGO is not asked."""
         spec = FORMATS[fmt]
         try:
-            body = parse_body(req.body)
+            body = parse_body(req.body, fmt)
             # Google's countTokens may wrap the request it counts.
             inner = body.get("generateContentRequest")
             body = inner if isinstance(inner, dict) else body
@@ -283,7 +284,7 @@ class Dispatcher:
     # ----------------------------------------------------------------------- chat
 
     async def _chat(self, spec: FormatSpec, config: Config, req: ClientRequest) -> Result:
-        body = parse_body(req.body)
+        body = parse_body(req.body, spec.name)
         name = model_name_of(req, body)
         check_fields(spec.name, body)
         timeout = pop_timeout(body)
@@ -292,7 +293,10 @@ class Dispatcher:
         stream = req.path_stream if req.path_stream is not None else body.get("stream") is True
         refuse_unsupported(spec.name, body)
         await self.inline_images(spec.name, req, body, config)
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        # Only Chat Completions has `stream_options` (field_rules.py); in other formats'
+        # bodies the name is just an unknown field and may hold anything.
+        options = body.get("stream_options")
+        include_usage = isinstance(options, dict) and options.get("include_usage") is True
         conversion = Conversion(spec.name, route.upstream, model, route.family)
         user = resolve_identity(config, req.headers, req.query)
         out = conversion.request(body)

@@ -185,7 +185,7 @@ class LegacyGateway:
         """`/v1/embeddings` in legacy mode: OpenAI's list shape from `embed/`."""
         try:
             config = self.state.config
-            body = parse_body(req.body)
+            body = parse_body(req.body, "embeddings")
             model, out, timeout = self._embed_request(config, req, body)
             for name in ("dimensions", "encoding_format"):
                 out.pop(name, None)
@@ -222,7 +222,9 @@ class LegacyGateway:
             return await self._serve_chat(endpoint, req)
         try:
             config = self.state.config
-            _, out, timeout = self._embed_request(config, req, parse_body(req.body))
+            _, out, timeout = self._embed_request(
+                config, req, parse_body(req.body, "gateway_embed")
+            )
             reply = await self._embed(config, out, timeout)
             return JSONResult(200, reply.json(), reply.body)
         except ArgoProxyError as exc:
@@ -235,7 +237,7 @@ class LegacyGateway:
         endpoint = CHAT_ENDPOINTS[name]
         config = self.state.config  # this request keeps this config, even across a reload
         try:
-            body = parse_body(req.body)
+            body = parse_body(req.body, endpoint.body)
             model_name = model_name_of(req, body)
             timeout = pop_timeout(body)
             endpoint.check(body)

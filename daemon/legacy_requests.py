@@ -18,6 +18,7 @@ from typing import Any, Literal
 from .convert import Conversion
 from .dispatch import check_fields, refuse_unsupported
 from .errors import ClientRequestError
+from .field_rules import BodyKind
 from .formats import ClientFormat
 from .legacy_shapes import (
     ChatFramer,
@@ -101,6 +102,7 @@ class Plan:
 
 @dataclass(frozen=True)
 class ChatEndpoint:
+    body: BodyKind  # the field types its client's request may have (field_rules.py)
     check: Callable[[dict[str, Any]], None]
     images: ClientFormat | None  # the format to find image URLs in, if it takes images
     plan: Callable[[dict[str, Any], str, Family, str], Plan]
@@ -145,14 +147,9 @@ def _legacy_message(message: Any) -> Any:
     content = out.get("content")
     if content is None:
         out["content"] = ""
-    elif out["role"] == "system" and isinstance(content, list):
+    elif out.get("role") == "system" and isinstance(content, list):
         out["content"] = "\n\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
     return out
-
-
-def _check_stream_flag(body: dict[str, Any]) -> None:
-    if body.get("stream") is not None and not isinstance(body["stream"], bool):
-        raise ClientRequestError(f"'stream' must be true or false; got {body['stream']!r}.")
 
 
 def _check_chat(body: dict[str, Any]) -> None:
@@ -166,7 +163,6 @@ def _check_responses(body: dict[str, Any]) -> None:
 
 
 def _check_completions(body: dict[str, Any]) -> None:
-    _check_stream_flag(body)
     prompt = body.get("prompt")
     if isinstance(prompt, list) and len(prompt) == 1:
         prompt = prompt[0]
@@ -252,11 +248,17 @@ def _plan_direct(body: dict[str, Any], model: str, family: Family, user: str) ->
     )
 
 
+def _no_check(body: dict[str, Any]) -> None:
+    """`/v1/chat` takes the gateway's own body; its field types are all there is to check."""
+
+
 CHAT_ENDPOINTS: dict[ChatEndpointName, ChatEndpoint] = {
-    "openai_chat": ChatEndpoint(_check_chat, "openai_chat", _plan_chat),
-    "openai_responses": ChatEndpoint(_check_responses, "openai_responses", _plan_responses),
-    "completions": ChatEndpoint(_check_completions, None, _plan_completions),
-    "chat": ChatEndpoint(_check_stream_flag, "openai_chat", _plan_direct),
+    "openai_chat": ChatEndpoint("openai_chat", _check_chat, "openai_chat", _plan_chat),
+    "openai_responses": ChatEndpoint(
+        "openai_responses", _check_responses, "openai_responses", _plan_responses
+    ),
+    "completions": ChatEndpoint("completions", _check_completions, None, _plan_completions),
+    "chat": ChatEndpoint("gateway_chat", _no_check, "openai_chat", _plan_direct),
 }
 
 

@@ -48,7 +48,7 @@ CASES: list[tuple[str, Any, int, str]] = [
     ("missing model", {"messages": CHAT["messages"]}, 400, "'model'"),
     ("model not a string", {**CHAT, "model": 42}, 400, "'model' must be a string"),
     ("missing messages", {"model": "argo:gpt-4o"}, 400, "'messages'"),
-    ("messages not a list", {**CHAT, "messages": "hi"}, 400, "'messages' must be a non-empty list"),
+    ("messages not a list", {**CHAT, "messages": "hi"}, 400, "'messages' must be a list"),
     ("max_tokens wrong type", {**CHAT, "max_tokens": "many"}, 400, "'max_tokens'"),
     ("stream wrong type", {**CHAT, "stream": "yes"}, 400, "'stream'"),
     ("timeout wrong type", {**CHAT, "timeout": "soon"}, 400, "'timeout'"),

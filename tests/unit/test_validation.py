@@ -1,0 +1,169 @@
+"""The field type rules (validation.py): what a wrong type, a null and a deep body become."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from argo_proxy.daemon.errors import ClientRequestError
+from argo_proxy.daemon.field_rules import BodyKind
+from argo_proxy.daemon.validation import MAX_DEPTH, check_body, check_nesting
+
+CHAT: dict[str, Any] = {"model": "gpt4o", "messages": [{"role": "user", "content": "hi"}]}
+
+
+def refusal(kind: BodyKind, body: dict[str, Any]) -> str:
+    with pytest.raises(ClientRequestError) as caught:
+        check_body(kind, body)
+    assert caught.value.status == 400
+    return caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "message"),
+    [
+        (
+            "openai_chat",
+            {**CHAT, "stream_options": 5},
+            "'stream_options' must be an object; got 5.",
+        ),
+        (
+            "openai_responses",
+            {"input": "hi", "stream_options": "x"},
+            """'stream_options' must be an object; got "x".""",
+        ),
+        (
+            "anthropic",
+            {"max_tokens": 5, "messages": [], "metadata": "x"},
+            """'metadata' must be an object; got "x".""",
+        ),
+        (
+            "openai_chat",
+            {"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]},
+            "'messages[0].content[0].text' must be a string; got 5.",
+        ),
+        ("openai_chat", {"messages": [None]}, "'messages[0]' must be an object; got null."),
+        ("openai_chat", {"max_tokens": 0}, "'max_tokens' must be a positive integer; got 0."),
+        ("openai_chat", {"max_tokens": True}, "'max_tokens' must be a positive integer; got true."),
+        ("openai_chat", {"temperature": "hot"}, """'temperature' must be a number; got "hot"."""),
+        ("openai_chat", {"stream": "yes"}, """'stream' must be true or false; got "yes"."""),
+        ("openai_chat", {"stop": 5}, "'stop' must be a string or a list; got 5."),
+        ("openai_chat", {"messages": [{"content": "hi"}]}, "'messages[0].role' is required."),
+        (
+            "openai_chat",
+            {"tools": [{"type": "function", "function": {"parameters": {}}}]},
+            "'tools[0].function.name' is required.",
+        ),
+        (
+            "openai_responses",
+            {"tools": [{"type": "function", "parameters": {}}]},
+            "'tools[0].name' is required.",
+        ),
+        (
+            "google",
+            {"generation_config": {"max_output_tokens": "many"}},
+            """'generation_config.max_output_tokens' must be a positive integer; got "many".""",
+        ),
+        (
+            "google",
+            {"generateContentRequest": {"contents": [{"parts": [{"text": 1}]}]}},
+            "'generateContentRequest.contents[0].parts[0].text' must be a string; got 1.",
+        ),
+        (
+            "embeddings",
+            {"input": {"a": 1}},
+            """'input' must be a string or a list; got {"a": 1}.""",
+        ),
+        ("gateway_chat", {"prompt": 5}, "'prompt' must be a string or a list; got 5."),
+    ],
+)
+def test_a_wrong_type_is_a_400_naming_the_field(
+    kind: BodyKind, body: dict[str, Any], message: str
+) -> None:
+    assert refusal(kind, body) == message
+
+
+def test_a_long_value_is_shortened_in_the_message() -> None:
+    message = refusal("openai_chat", {**CHAT, "user": ["x" * 500]})
+    assert len(message) < 150 and message.endswith("....")
+
+
+def test_null_in_an_optional_field_is_as_if_not_sent() -> None:
+    body = {**CHAT, "tools": None, "stream_options": {"include_usage": None}, "user": None}
+    check_body("openai_chat", body)
+    assert body == {**CHAT, "stream_options": {}}
+
+
+def test_null_that_means_something_is_kept() -> None:
+    calls = [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]
+    body = {**CHAT, "messages": [{"role": "assistant", "content": None, "tool_calls": calls}]}
+    check_body("openai_chat", body)
+    assert body["messages"][0]["content"] is None
+
+
+def test_unknown_fields_pass_unchecked() -> None:
+    body = {**CHAT, "some_new_option": {"any": ["thing", 1]}, "tools": [{"type": "web_search"}]}
+    check_body("openai_chat", dict(body))
+    check_body("openai_responses", {"input": "hi", "tools": [{"type": "web_search"}]})
+
+
+def test_google_names_in_either_case() -> None:
+    body = {"contents": [{"parts": [{"inline_data": {"mime_type": "image/png", "data": "x"}}]}]}
+    check_body("google", body)
+    assert refusal("google", {"tools": [{"function_declarations": [{}]}]}) == (
+        "'tools[0].function_declarations[0].name' is required."
+    )
+
+
+# ---------------------------------------------------------------- nesting
+
+
+def nested(depth: int) -> bytes:
+    return b'{"a":' + b"[" * (depth - 1) + b"]" * (depth - 1) + b"}"
+
+
+def test_a_body_nested_deeper_than_the_limit_is_a_400_naming_it() -> None:
+    with pytest.raises(ClientRequestError, match=f"more than {MAX_DEPTH} levels deep"):
+        check_nesting(nested(100_000))
+    with pytest.raises(ClientRequestError):
+        check_nesting(nested(MAX_DEPTH + 1))
+    check_nesting(nested(MAX_DEPTH))
+
+
+def test_brackets_and_quotes_inside_strings_are_text() -> None:
+    text = json.dumps({"a": ["[" * 300, '"]' * 300, "\\" * 7 + '"{', "\\"], "b": {}})
+    check_nesting(text.encode(), limit=2)
+    with pytest.raises(ClientRequestError):
+        check_nesting(text.encode(), limit=1)
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+# Strings made of the characters that could fool a scan of the raw bytes.
+_TRICKY = st.text(alphabet='[]{}"\\:, a\n', max_size=6)
+_JSON = st.recursive(
+    st.none() | st.integers() | _TRICKY,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TRICKY, inner, max_size=3),
+    max_leaves=30,
+)
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(value=_JSON, limit=st.integers(min_value=0, max_value=8))
+def test_nesting_is_measured_exactly(value: Any, limit: int) -> None:
+    raw = json.dumps(value, ensure_ascii=False).encode()
+    if _depth(value) > limit:
+        with pytest.raises(ClientRequestError):
+            check_nesting(raw, limit)
+    else:
+        check_nesting(raw, limit)
