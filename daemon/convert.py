@@ -72,7 +72,9 @@ def _library_step(
         with warnings.catch_warnings(record=True) as dropped:
             warnings.simplefilter("always")
             out = step(arg)
-    except (ConversionError, ValueError, TypeError, KeyError) as exc:
+    except (ConversionError, ValueError, TypeError, LookupError, AttributeError) as exc:
+        # The library trusts its input's shape: on a shape it does not expect it fails
+        # with whatever Python raises (an AttributeError on a str, an IndexError ...).
         raise failure(exc) from exc
     if log_notes:
         for warning in dropped:

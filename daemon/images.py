@@ -72,19 +72,22 @@ def _parts(fmt: ClientFormat, body: dict[str, Any]) -> Iterator[list[Any]]:
                     yield part["content"]
 
 
+def _field(value: Any, name: str) -> Any:
+    # A part of one format may sit in another's request: never assume an object.
+    return value.get(name) if isinstance(value, dict) else None
+
+
 def _url_of(part: Any) -> str | None:
-    if not isinstance(part, dict):
-        return None
-    kind = part.get("type")
+    kind = _field(part, "type")
     if kind == "image_url":
-        url = (part.get("image_url") or {}).get("url")
+        url = _field(_field(part, "image_url"), "url")
     elif kind == "input_image":
-        url = part.get("image_url")
+        url = _field(part, "image_url")
     elif kind == "image":
-        source = part.get("source") or {}
-        url = source.get("url") if source.get("type") == "url" else None
+        source = _field(part, "source")
+        url = _field(source, "url") if _field(source, "type") == "url" else None
     else:
-        url = (part.get("fileData") or part.get("file_data") or {}).get("fileUri")
+        url = _field(_field(part, "fileData") or _field(part, "file_data"), "fileUri")
     return url if _is_http(url) else None
 
 

@@ -33,7 +33,7 @@ _TEXT_KEYS = (
     "description",
     "name",
 )
-_IMAGE_TYPES = {"image", "image_url", "input_image"}
+_IMAGE_KINDS = ("image", "image_url", "input_image")
 
 
 def estimate_text_tokens(text: str) -> int:
@@ -60,7 +60,8 @@ def _walk(value: Any) -> tuple[int, int]:
         return sum(t for t, _ in totals), sum(i for _, i in totals)
     if not isinstance(value, dict):
         return 0, 0
-    if value.get("type") in _IMAGE_TYPES or "inlineData" in value or "inline_data" in value:
+    kind = value.get("type")  # any JSON value: a list would not hash
+    if kind in _IMAGE_KINDS or "inlineData" in value or "inline_data" in value:
         return 0, 1
     tokens = images = 0
     for key, item in value.items():
