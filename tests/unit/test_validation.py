@@ -158,7 +158,7 @@ _JSON = st.recursive(
 )
 
 
-@settings(derandomize=True, max_examples=300, deadline=None)
+@settings(derandomize=True, max_examples=300, deadline=None, database=None)
 @given(value=_JSON, limit=st.integers(min_value=0, max_value=8))
 def test_nesting_is_measured_exactly(value: Any, limit: int) -> None:
     raw = json.dumps(value, ensure_ascii=False).encode()
