@@ -60,7 +60,7 @@ class Field:
     null: Null = "absent"
     fields: Mapping[str, Field] | None = None  # an object's known fields
     items: Field | None = None  # each item of a list
-    required: tuple[str, ...] = ()  # an object's fields that must be there, not null
+    required: tuple[str, ...] = ()  # an object's fields that must be there, not null or ""
     variants: Mapping[str, Field] | None = None  # more rules for an object, by its "type"
     minimum: int | None = None  # for numbers
     expect: str = ""  # how the error names what is expected, if not by the types

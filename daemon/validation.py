@@ -71,8 +71,9 @@ def _check(value: Any, rule: Field) -> None:
         if rule.fields is not None:
             _check_fields(value, rule.fields)
         for name in rule.required:
-            if value.get(name) is None:
-                missing = _Mismatch("is required")
+            got = value.get(name)
+            if got is None or got == "":  # a tool named "" is no more use than none
+                missing = _Mismatch("is required" if got is None else "must not be empty")
                 missing.steps.append(name)
                 raise missing
         if rule.variants is not None:

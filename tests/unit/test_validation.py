@@ -64,6 +64,11 @@ def refusal(kind: BodyKind, body: dict[str, Any]) -> str:
             "'tools[0].name' is required.",
         ),
         (
+            "anthropic",
+            {"tools": [{"name": "", "input_schema": {}}]},
+            "'tools[0].name' must not be empty.",
+        ),
+        (
             "google",
             {"generation_config": {"max_output_tokens": "many"}},
             """'generation_config.max_output_tokens' must be a positive integer; got "many".""",
