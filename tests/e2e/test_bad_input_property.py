@@ -227,18 +227,18 @@ class Case:
     model_in_body: bool = True
 
 
-_GOOGLE_PATHS = tuple(
-    f"/v1beta/models/{{model}}:{method}"
-    for method in (
-        "generateContent",
-        "streamGenerateContent?alt=sse",
-        "streamGenerateContent",
-        "countTokens",
-    )
+_GOOGLE_PATHS = (
+    "/v1beta/models/{model}:generateContent",
+    "/v1beta/models/{model}:streamGenerateContent?alt=sse",
+    "/v1beta/models/{model}:streamGenerateContent",  # one JSON array
+    "/v1beta/models/{model}:countTokens",
+    "/v1/models/{model}:generateContent",
 )
 CASES = {
     "openai_chat": Case(("/v1/chat/completions",), _openai_chat, "openai_chat"),
-    "openai_responses": Case(("/v1/responses",), _responses, "openai_responses"),
+    "openai_responses": Case(
+        ("/v1/responses", "/v1/responses/input_tokens"), _responses, "openai_responses"
+    ),
     "anthropic": Case(("/v1/messages", "/v1/messages/count_tokens"), _anthropic, "anthropic"),
     "google": Case(_GOOGLE_PATHS, _google, "google", model_in_body=False),
     "embeddings": Case(("/v1/embeddings",), _embeddings, "openai_chat", (EMBED_MODEL,)),
