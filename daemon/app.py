@@ -13,8 +13,9 @@ from typing import Any
 
 from sanic import Request, Sanic
 from sanic.exceptions import SanicException
-from sanic.response import HTTPResponse, html, json, raw
+from sanic.response import BaseHTTPResponse, HTTPResponse, html, json, raw
 
+from .access import Denial
 from .dispatch import ClientRequest, Dispatcher, JSONResult, Result
 from .errors import ArgoProxyError
 from .formats import FORMATS, ClientFormat, FormatSpec
@@ -80,7 +81,28 @@ def _google_model(entry: ModelEntry) -> dict[str, Any]:
     }
 
 
-def create_app(state: DaemonState) -> Sanic[Any, Any]:
+# What a browser may send when an allowed origin calls the API (CORS preflight).
+_CORS_HEADERS = {
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": (
+        "authorization, content-type, x-api-key, x-goog-api-key, anthropic-version, "
+        "anthropic-beta, openai-organization, openai-project, x-stainless-arch, "
+        "x-stainless-lang, x-stainless-os, x-stainless-package-version, "
+        "x-stainless-runtime, x-stainless-runtime-version, x-stainless-retry-count"
+    ),
+    "Access-Control-Max-Age": "600",
+    "Vary": "Origin",
+}
+
+
+def _refusal(path: str, denial: Denial) -> HTTPResponse:
+    headers = {"WWW-Authenticate": 'Bearer realm="argo-proxy"'} if denial.status == 401 else None
+    body = _format_of_path(path).error(denial.status, denial.message)
+    return json(body, status=denial.status, headers=headers)
+
+
+def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, Any]:
+    """The daemon's app; `local_socket` when it serves the owner-only Unix socket."""
     app = Sanic(f"argo_proxy_{next(_app_ids)}", configure_logging=False)
     app.config.update(
         {
@@ -105,6 +127,25 @@ def create_app(state: DaemonState) -> Sanic[Any, Any]:
         lambda: state.config.pypi_url,
     )
     app.ctx.state = state
+
+    @app.on_request
+    async def guard(request: Request) -> HTTPResponse | None:
+        """The first stage of every request: who is asking (daemon/access.py)."""
+        args: Any = request.args  # first value per name, as a mapping
+        denial = state.access.check(request.path, request.headers, args, local_socket=local_socket)
+        if denial is None:
+            return None
+        log.info("refused %s %s: %s", request.method, request.path, denial.reason)
+        return _refusal(request.path, denial)
+
+    async def allow_origin(request: Request, response: BaseHTTPResponse) -> HTTPResponse | None:
+        origin = state.access.cors_origin(request.headers) if "origin" in request.headers else None
+        if origin is not None:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+        return None
+
+    app.register_middleware(allow_origin, "response")
 
     async def respond(request: Request, result: Result) -> HTTPResponse | None:
         if isinstance(result, JSONResult):
@@ -261,6 +302,16 @@ def create_app(state: DaemonState) -> Sanic[Any, Any]:
     async def sanic_error(request: Request, exc: SanicException) -> HTTPResponse:
         spec = _format_of_path(request.path)
         status = exc.status_code
+        if status == 405 and request.method == "OPTIONS":
+            # A CORS preflight: only allowed origins hear which methods and headers work.
+            origin = state.access.cors_origin(request.headers)
+            if origin is None:
+                denial = state.access.check(request.path, request.headers, {})
+                denial = denial or Denial(403, "This origin is not allowed.", "preflight")
+                return _refusal(request.path, denial)
+            return HTTPResponse(
+                status=204, headers={**_CORS_HEADERS, "Access-Control-Allow-Origin": origin}
+            )
         if status == 404:
             message = f"No endpoint {request.method} {request.path}. See {_DOCS} for the API."
         elif status == 405:

@@ -9,15 +9,19 @@ that the real port can be reported (design.md pitfalls).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import socket
+import stat
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sanic import Sanic
 from sanic.server.async_server import AsyncioServer
 
-__all__ = ["RunningServer", "bind_socket", "start_server"]
+__all__ = ["RunningServer", "bind_socket", "bind_unix_socket", "start_server"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,40 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def bind_unix_socket(path: Path) -> socket.socket:
+    """Listen on a Unix socket only its owner can use (mode 0600, as argo-proxy 3.1.2 did).
+
+    A stale socket file (no one accepts on it) is replaced; a live one is an OSError
+    (EADDRINUSE), as a taken port is.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(FileNotFoundError):
+        if not stat.S_ISSOCK(path.lstat().st_mode):
+            raise FileExistsError(17, f"{path} exists and is not a socket")
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            path.unlink()  # nobody is listening: a leftover of a daemon that died
+        else:
+            raise OSError(98, f"another process serves on {path}")
+        finally:
+            probe.close()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o177)  # the file is born 0600: no moment when others can connect
+    try:
+        sock.bind(str(path))
+        sock.listen(1024)
+    except OSError:
+        sock.close()
+        raise
+    finally:
+        os.umask(old_umask)
+    path.chmod(0o600)
+    sock.setblocking(False)
+    return sock
+
+
 @dataclass
 class RunningServer:
     """A started Sanic server; `url` carries the port actually bound."""
@@ -50,6 +88,8 @@ class RunningServer:
 
     @property
     def url(self) -> str:
+        if self.port < 0:  # a Unix socket: `host` is its path
+            return f"unix:{self.host}"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
@@ -97,5 +137,7 @@ async def start_server(app: Sanic[Any, Any], sock: socket.socket) -> RunningServ
     await server.startup()  # type: ignore[no-untyped-call]
     await server.before_start()  # type: ignore[no-untyped-call]
     await server.after_start()  # type: ignore[no-untyped-call]
+    if sock.family == socket.AF_UNIX:
+        return RunningServer(app=app, server=server, host=sock.getsockname(), port=-1)
     host, port = sock.getsockname()[:2]
     return RunningServer(app=app, server=server, host=host, port=port)

@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
+from . import api
+
 _LISTENING = re.compile(r"listening on (http://\S+)")
 _EXE = shutil.which("argo-proxy", path=str(Path(sys.executable).parent)) or "argo-proxy"
 
@@ -70,6 +72,10 @@ def clean_env(home: Path) -> dict[str, str]:
             "USE_LEGACY_ARGO",
             "ANTHROPIC_STREAM_MODE",
             "ARGO_PROXY_CONTROL_SOCKET",
+            "ARGO_PROXY_HOST",
+            "ARGO_PROXY_AUTH",
+            "ARGO_PROXY_TOKEN_FILE",
+            "ARGO_PROXY_SOCKET",
         }
     }
     # XDG_RUNTIME_DIR: the default control socket lives there; never the real user's.
@@ -273,7 +279,13 @@ def parse_frames(data: bytes) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("home")
+    """The home directory of every daemon the tests start, with their access token."""
+    home = tmp_path_factory.mktemp("home")
+    token_file = home / ".config" / "argo-proxy" / "token"
+    token_file.parent.mkdir(parents=True)
+    token_file.write_text(api.TOKEN + "\n")
+    token_file.chmod(0o600)
+    return home
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 
-import httpx
-
+from . import api
 from .conftest import StartStdioDaemon, parse_frames
 
 
@@ -50,7 +49,7 @@ def test_every_method_over_stdio_and_stdout_is_frames_only(
     assert reload["message"] == "no setting changed"
 
     # The HTTP side is up all along.
-    assert httpx.get(f"{daemon.url}/health").json()["status"] == "healthy"
+    assert api.get(f"{daemon.url}/health").json()["status"] == "healthy"
 
     assert daemon.call("shutdown") == {"stopping": True}
     daemon.notification("state.changed", lambda p: p["phase"] == "stopped")
