@@ -148,10 +148,10 @@ class Runtime:
             if isinstance(exc, ChannelError):
                 raise StartupError(exc.message) from exc
             raise
+        self._warn_if_reachable(self.config)  # before "listening on": what readers wait for
         for server in (self.server, self.unix_server):
             if server is not None:
                 log.info("listening on %s (ARGO at %s)", server.url, self.config.argo_base_url)
-        self._warn_if_reachable(self.config)
         if self.options.watch and self.config.source is not None:
             self._watcher = ConfigWatcher(self.config.source, self._reload_from_watch)
             self._watcher.start()
@@ -173,7 +173,8 @@ class Runtime:
                 else "WITHOUT authentication (allow_insecure_network)"
             )
             log.warning(
-                "listening on %s, which other machines can reach: %s (docs/security.md)",
+                "the daemon listens on %s, which other machines can reach: %s "
+                "(docs/security.md)",
                 config.listen_url,
                 guard,
             )

@@ -95,6 +95,10 @@ _CORS_HEADERS = {
 }
 
 
+# All of a request's header lines together; Sanic's own ceiling (its default is 8 KiB).
+_MAX_HEADER_BYTES = 16 * 1024
+
+
 def _refusal(path: str, denial: Denial) -> HTTPResponse:
     headers = {"WWW-Authenticate": 'Bearer realm="argo-proxy"'} if denial.status == 401 else None
     body = _format_of_path(path).error(denial.status, denial.message)
@@ -107,6 +111,7 @@ def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, 
     app.config.update(
         {
             "REQUEST_MAX_SIZE": state.config.max_body_mb * 1024 * 1024,
+            "REQUEST_MAX_HEADER_SIZE": _MAX_HEADER_BYTES,
             # LLM calls and streams can legitimately run for many minutes (design.md pitfalls).
             "RESPONSE_TIMEOUT": max(state.config.request_timeout * 3, 3600),
             "REQUEST_TIMEOUT": 120,
@@ -131,8 +136,19 @@ def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, 
     @app.on_request
     async def guard(request: Request) -> HTTPResponse | None:
         """The first stage of every request: who is asking (daemon/access.py)."""
+        if request.method == "NONE":
+            # Sanic's stand-in for a request it could not read (headers too large): no
+            # headers to check, and only its error answer follows.
+            return None
+        access = state.access
+        if request.method == "OPTIONS" and "origin" in request.headers:
+            # A CORS preflight carries no key: only allowed origins hear what works.
+            origin = access.cors_origin(request.headers)
+            if origin is not None:
+                cors = {**_CORS_HEADERS, "Access-Control-Allow-Origin": origin}
+                return HTTPResponse(status=204, headers=cors)
         args: Any = request.args  # first value per name, as a mapping
-        denial = state.access.check(request.path, request.headers, args, local_socket=local_socket)
+        denial = access.check(request.path, request.headers, args, local_socket=local_socket)
         if denial is None:
             return None
         log.info("refused %s %s: %s", request.method, request.path, denial.reason)
@@ -302,20 +318,17 @@ def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, 
     async def sanic_error(request: Request, exc: SanicException) -> HTTPResponse:
         spec = _format_of_path(request.path)
         status = exc.status_code
-        if status == 405 and request.method == "OPTIONS":
-            # A CORS preflight: only allowed origins hear which methods and headers work.
-            origin = state.access.cors_origin(request.headers)
-            if origin is None:
-                denial = state.access.check(request.path, request.headers, {})
-                denial = denial or Denial(403, "This origin is not allowed.", "preflight")
-                return _refusal(request.path, denial)
-            return HTTPResponse(
-                status=204, headers={**_CORS_HEADERS, "Access-Control-Allow-Origin": origin}
-            )
+
         if status == 404:
             message = f"No endpoint {request.method} {request.path}. See {_DOCS} for the API."
         elif status == 405:
             message = f"{request.method} is not allowed on {request.path}."
+        elif status == 413 and "header" in str(exc).lower():
+            status = 431  # the limit hit was the headers', not the body's
+            message = (
+                f"The request headers are larger than {_MAX_HEADER_BYTES // 1024} KiB in all, "
+                "the most argo-proxy accepts."
+            )
         elif status == 413:
             message = (
                 f"The request body is larger than {state.config.max_body_mb} MiB "

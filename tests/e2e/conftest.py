@@ -41,6 +41,17 @@ class Process:
     def log(self) -> str:
         return "".join(self.lines)
 
+    def wait_for_line(self, text: str, timeout: float = 30) -> str:
+        """The first stderr line containing `text`, waiting for it to be written."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in list(self.lines):
+                if text in line:
+                    return line
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no line with {text!r} in:\n{self.log}")
+            time.sleep(0.02)
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
         if self.popen.poll() is None:
             self.popen.send_signal(sig)

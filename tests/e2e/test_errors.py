@@ -95,6 +95,16 @@ def test_oversized_body_is_413(start_daemon: StartDaemon) -> None:
     still_serving(daemon.url)
 
 
+def test_oversized_headers_are_431_naming_the_header_limit(daemon: Process) -> None:
+    response = api.post(
+        f"{daemon.url}/v1/chat/completions", json=CHAT, headers={"x-padding": "p" * 100_000}
+    )
+    assert response.status_code == 431
+    message = openai_error(response)
+    assert "headers are larger than 16 KiB" in message and "body" not in message
+    still_serving(daemon.url)
+
+
 def test_unreachable_upstream_is_502(start_daemon: StartDaemon) -> None:
     daemon = start_daemon("argo_base_url: http://127.0.0.1:9\n")
     with openai.OpenAI(base_url=f"{daemon.url}/v1", api_key=api.TOKEN, max_retries=0) as client:
@@ -217,3 +227,15 @@ def test_stream_without_its_final_event_ends_with_an_error(
         with pytest.raises(openai.APIError, match="ended the stream before it was complete"):
             for _ in client.chat.completions.create(**CHAT, stream=True):
                 pass
+
+
+def test_client_values_cannot_forge_log_lines(daemon: Process) -> None:
+    forged = "gpt-9\n03:00:00 WARNING argo_proxy: forged line"
+    response = api.post(
+        f"{daemon.url}/v1/chat/completions",
+        json={"model": forged, "messages": [{"role": "user", "content": "hi"}]},
+    )
+    assert response.status_code == 404
+    line = daemon.wait_for_line("Model 'gpt-9")
+    assert "gpt-9\\n03:00:00 WARNING argo_proxy: forged line" in line
+    assert not any(entry.startswith("03:00:00 WARNING") for entry in daemon.lines)
