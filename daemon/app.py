@@ -167,7 +167,8 @@ def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, 
         if isinstance(result, JSONResult):
             if result.raw is not None:
                 return raw(result.raw, status=result.status, content_type="application/json")
-            return json(result.body, status=result.status)
+            headers = dict(result.headers) if result.headers else None
+            return json(result.body, status=result.status, headers=headers)
         response = await request.respond(
             content_type=result.content_type,
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},

@@ -70,6 +70,7 @@ class JSONResult:
     status: int
     body: Any
     raw: bytes | None = None  # the same JSON already serialised (ARGO's own bytes): send as is
+    headers: Mapping[str, str] | None = None  # e.g. ARGO's Retry-After on an error
 
 
 @dataclass(frozen=True)
@@ -241,10 +242,14 @@ class Dispatcher:
         self.state.counters.errors += 1
         code = "model_not_found" if isinstance(exc, ModelNotFoundError) else None
         extra: dict[str, Any] = {}
-        if isinstance(exc, UpstreamError) and exc.upstream_status is not None:
-            extra["upstream_status"] = exc.upstream_status
+        headers = None
+        if isinstance(exc, UpstreamError):
+            headers = exc.headers or None
+            if exc.upstream_status is not None:
+                extra["upstream_status"] = exc.upstream_status
         log.info("answering %d: %s", exc.status, exc.message)
-        return JSONResult(exc.status, spec.error(exc.status, exc.message, code, **extra))
+        body = spec.error(exc.status, exc.message, code, **extra)
+        return JSONResult(exc.status, body, headers=headers)
 
     # --------------------------------------------------------------------- models
 
@@ -349,7 +354,7 @@ class Dispatcher:
     ) -> UpstreamReply:
         reply = await self.state.upstream.post(url, _dumps(body), headers, timeout=timeout)
         if reply.status >= 400:
-            raise error_from_status(reply.status, reply.body)
+            raise error_from_status(reply.status, reply.body, reply.headers)
         return reply
 
     async def _aggregate(self, leg: _Leg) -> Any:
@@ -360,7 +365,8 @@ class Dispatcher:
             leg.route.url, body, headers, timeout=leg.timeout
         ) as upstream:
             if upstream.status != 200:
-                raise error_from_status(upstream.status, (await upstream.read()).body)
+                reply = await upstream.read()
+                raise error_from_status(reply.status, reply.body, reply.headers)
             if "json" in upstream.content_type:  # ARGO may answer with one JSON body anyway
                 return (await upstream.read()).json()
             parser = SSEParser()
@@ -385,7 +391,8 @@ class Dispatcher:
             route.url, _dumps(leg.body), leg.headers, timeout=leg.timeout
         ) as upstream:
             if upstream.status != 200:
-                raise error_from_status(upstream.status, (await upstream.read()).body)
+                reply = await upstream.read()
+                raise error_from_status(reply.status, reply.body, reply.headers)
             if "json" in upstream.content_type:  # an error (or notice) sent as one JSON body
                 reply = await upstream.read()
                 check_reply(reply.json(), route.upstream)

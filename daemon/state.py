@@ -104,6 +104,8 @@ class DaemonState:
             connect_timeout=config.connect_timeout,
             read_timeout=config.request_timeout,
             user_agent=self.user_agent,
+            retries=config.retries,
+            pool_size=config.upstream_pool_size,
         )
         self.counters = Counters()
         self.started_at = time.time()
@@ -185,6 +187,8 @@ class DaemonState:
             self.upstream.connect_timeout = config.connect_timeout
         if "request_timeout" in changed:
             self.upstream.read_timeout = config.request_timeout
+        if "retries" in changed:
+            self.upstream.retries = config.retries
         if "use_legacy_argo" in changed:
             self.set_legacy(config.use_legacy_argo, "config")
         return changed

@@ -183,7 +183,7 @@ def test_the_api_on_an_owner_only_unix_socket(workdir: Path, simulator: Process)
     daemon = spawn(["serve", str(home / "config.yaml"), "--socket", str(path)], cwd=home, env=env)
     try:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
-        assert f"listening on unix:{path}" in daemon.log
+        daemon.wait_for_line(f"listening on unix:{path}")
         transport = httpx.HTTPTransport(uds=str(path))
         with httpx.Client(transport=transport, base_url="http://localhost", timeout=10) as client:
             # The socket's file mode is the access control: no token needed there.

@@ -135,8 +135,9 @@ def test_upstream_timeout_is_504_and_body_timeout_overrides(
 def test_upstream_error_status_is_carried_in_our_envelope(
     daemon: Process, sim: httpx.Client, code: int, ours: int
 ) -> None:
-    inject(sim, fault="status", code=code)
+    inject(sim, fault="status", code=code, times=-1, path="/v1/messages")
     response = api.post(f"{daemon.url}/v1/messages", json=MESSAGES)
+    sim.post("/__sim/reset")
     assert response.status_code == ours
     message = anthropic_error(response)
     assert message.startswith(f"ARGO returned HTTP {code}:")
@@ -145,7 +146,7 @@ def test_upstream_error_status_is_carried_in_our_envelope(
 
 
 def test_nginx_html_error_page_is_not_relayed_raw(daemon: Process, sim: httpx.Client) -> None:
-    inject(sim, fault="status", code=502)
+    inject(sim, fault="status", code=502, times=3)  # the first call and both retries
     response = api.post(f"{daemon.url}/v1/chat/completions", json=CHAT)
     assert response.status_code == 502
     assert response.headers["content-type"].startswith("application/json")
