@@ -5,6 +5,7 @@ daemon gives up; a malformed event never relayed."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -111,3 +112,30 @@ def test_a_malformed_event_on_a_passthrough_stream_is_not_relayed(
     for line in lines:
         if line != "data: [DONE]":
             json.loads(line[len("data: ") :])  # every event the client gets is whole
+
+
+def test_a_full_upstream_pool_is_said_as_such(start_daemon: StartDaemon, sim: httpx.Client) -> None:
+    daemon = start_daemon("upstream_pool_size: 2\nconnect_timeout: 1\n")
+    inject(sim, fault="hang", ms=60_000, times=2, path="/v1/chat")
+    url = f"{daemon.url}/v1/chat/completions"
+
+    async def scenario() -> httpx.Response:
+        async with httpx.AsyncClient(headers=api.headers(), timeout=90) as client:
+            # two calls ARGO does not answer hold both slots ...
+            held = [asyncio.ensure_future(client.post(url, json=CHAT)) for _ in range(2)]
+            while len(sent(sim, "/v1/chat")) < 2:
+                await asyncio.sleep(0.02)
+            try:
+                return await client.post(url, json=CHAT)  # ... so the third waits, then hears why
+            finally:
+                for call in held:
+                    call.cancel()  # the client hangs up: the daemon frees their slots
+                await asyncio.gather(*held, return_exceptions=True)
+
+    third = asyncio.run(scenario())
+    assert third.status_code == 503
+    message = third.json()["error"]["message"]
+    assert "All 2 connections to ARGO are in use" in message
+    assert "upstream_pool_size" in message and "VPN" not in message
+    assert third.headers["retry-after"] == "1"
+    assert api.post(url, json=CHAT, timeout=30).status_code == 200
