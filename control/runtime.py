@@ -57,7 +57,6 @@ __all__ = ["Phase", "Runtime", "RuntimeOptions", "StartupError"]
 
 log = logging.getLogger(__name__)
 
-SHUTDOWN_GRACE = 10.0  # seconds in-flight requests and streams get to finish at shutdown
 # After a re-bind the old listener keeps serving the streams it has, up to this long
 # (the floor of Sanic's response timeout in daemon/app.py): a stream is not cut for a
 # port change.
@@ -79,7 +78,7 @@ class RuntimeOptions:
     # Applied over the file at every reload, as at start: command-line options win.
     overrides: Mapping[str, Any] = field(default_factory=dict)
     watch: bool = True
-    shutdown_grace: float = SHUTDOWN_GRACE
+    shutdown_grace: float | None = None  # None: the config's `shutdown_grace`
 
 
 class Runtime:
@@ -122,6 +121,11 @@ class Runtime:
         return self.server.url if self.server else None
 
     # -------------------------------------------------------------------- startup
+
+    @property
+    def shutdown_grace(self) -> float:
+        chosen = self.options.shutdown_grace
+        return self.config.shutdown_grace if chosen is None else chosen
 
     @property
     def socket_url(self) -> str | None:
@@ -388,7 +392,7 @@ class Runtime:
         await self._stop.wait()
 
     async def shutdown(self, grace: float | None = None) -> None:
-        grace = self.options.shutdown_grace if grace is None else grace
+        grace = self.shutdown_grace if grace is None else grace
         self.phase = "stopping"
         self.control.state_changed("stopping")
         if self._watcher is not None:
@@ -435,7 +439,7 @@ class Runtime:
             await self.startup()
             try:
                 await self.serve()
-                log.info("stopping (up to %gs for requests in flight)", self.options.shutdown_grace)
+                log.info("stopping (up to %gs for requests in flight)", self.shutdown_grace)
             finally:
                 await self.shutdown()
         finally:

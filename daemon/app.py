@@ -6,9 +6,10 @@ and turn its result back into a response. Routes per behaviour.md §2.1.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from sanic import Request, Sanic
@@ -21,6 +22,7 @@ from .errors import ArgoProxyError
 from .formats import FORMATS, ClientFormat, FormatSpec
 from .legacy import LEGACY_PATHS, DirectEndpoint, LegacyGateway
 from .models import ModelEntry
+from .serving import InFlight
 from .state import DaemonState
 from .versions import VersionChecker
 
@@ -163,7 +165,9 @@ def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, 
 
     app.register_middleware(allow_origin, "response")
 
-    async def respond(request: Request, result: Result) -> HTTPResponse | None:
+    inflight = app.ctx.inflight = InFlight()  # what a stop must end in order
+
+    async def respond(request: Request, spec: FormatSpec, result: Result) -> HTTPResponse | None:
         if isinstance(result, JSONResult):
             if result.raw is not None:
                 return raw(result.raw, status=result.status, content_type="application/json")
@@ -174,15 +178,35 @@ def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, 
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
         try:
-            async for chunk in result.chunks:
-                await response.send(chunk)
+            try:
+                async for chunk in result.chunks:
+                    await response.send(chunk)
+            except asyncio.CancelledError:
+                if inflight.reason is None:
+                    raise  # the client hung up
+                # A stop ran out of time: the client hears so in its own format.
+                interrupt = result.interrupt or spec.stream_error
+                await response.send(interrupt(503, inflight.reason))
             await response.eof()
         finally:
             await result.chunks.aclose()
         return None
 
+    async def serve(
+        request: Request, spec: FormatSpec, work: Awaitable[Result]
+    ) -> HTTPResponse | None:
+        """Run one API request to its end; one cut short by a stop still gets an answer."""
+        with inflight.track():
+            try:
+                result = await work
+            except asyncio.CancelledError:
+                if inflight.reason is None:
+                    raise
+                return json(spec.error(503, inflight.reason), status=503)
+            return await respond(request, spec, result)
+
     async def chat(request: Request, fmt: ClientFormat) -> HTTPResponse | None:
-        return await respond(request, await dispatcher.chat(fmt, _client_request(request)))
+        return await serve(request, FORMATS[fmt], dispatcher.chat(fmt, _client_request(request)))
 
     @app.post("/v1/chat/completions")
     async def openai_chat(request: Request) -> HTTPResponse | None:
@@ -205,8 +229,8 @@ def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, 
             request, path_model=model, path_stream=method == "streamGenerateContent"
         )
         if method == "countTokens":
-            return await respond(request, dispatcher.count_tokens("google", req))
-        return await respond(request, await dispatcher.chat("google", req))
+            return await respond(request, FORMATS["google"], dispatcher.count_tokens("google", req))
+        return await serve(request, FORMATS["google"], dispatcher.chat("google", req))
 
     # google-genai 3.x defaults to /v1, Gemini CLI calls /v1beta (issue: both prefixes).
     app.add_route(google, "/v1beta/models/<model_path:path>", methods=["POST"], name="google_beta")
@@ -228,24 +252,25 @@ def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, 
 
     @app.post("/v1/messages/count_tokens")
     async def anthropic_count_tokens(request: Request) -> HTTPResponse | None:
-        return await respond(
-            request, dispatcher.count_tokens("anthropic", _client_request(request))
-        )
+        counted = dispatcher.count_tokens("anthropic", _client_request(request))
+        return await respond(request, FORMATS["anthropic"], counted)
 
     @app.post("/v1/responses/input_tokens")
     async def responses_input_tokens(request: Request) -> HTTPResponse | None:
-        req = _client_request(request)
-        return await respond(request, dispatcher.count_tokens("openai_responses", req))
+        counted = dispatcher.count_tokens("openai_responses", _client_request(request))
+        return await respond(request, FORMATS["openai_responses"], counted)
 
     @app.post("/v1/embeddings")
     async def embeddings(request: Request) -> HTTPResponse | None:
-        return await respond(request, await dispatcher.embeddings(_client_request(request)))
+        work = dispatcher.embeddings(_client_request(request))
+        return await serve(request, FORMATS["openai_chat"], work)
 
     # --- legacy mode (behaviour.md §6.1): always registered, unlike argo-proxy (which
     # needed an env var); each request checks the live flag and is a 404 while it is off.
     def legacy_route(endpoint: DirectEndpoint) -> Callable[[Request], Coroutine[Any, Any, Any]]:
         async def handler(request: Request) -> HTTPResponse | None:
-            return await respond(request, await legacy.direct(endpoint, _client_request(request)))
+            work = legacy.direct(endpoint, _client_request(request))
+            return await serve(request, FORMATS["openai_chat"], work)
 
         return handler
 

@@ -118,6 +118,7 @@ class Config:
     request_timeout: float = 600.0  # seconds to wait for upstream bytes (read timeout)
     connect_timeout: float = 10.0
     retries: int = 2  # retries of a failed ARGO call before any byte reached the client
+    shutdown_grace: float = 10.0  # seconds requests in flight get to finish at a stop
     upstream_pool_size: int = 200  # connections to ARGO open at once (streams hold one)
     max_body_mb: int = 100
     pypi_url: str = "https://pypi.org/pypi"  # where GET /version looks for updates (a mirror works)

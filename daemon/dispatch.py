@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -77,6 +77,9 @@ class JSONResult:
 class StreamResult:
     chunks: AsyncGenerator[bytes, None]  # call aclose() when done, even on error
     content_type: str = "text/event-stream"
+    # The bytes that end the stream early with an error (status, message), in the
+    # client's format and consistent with what was sent; None: the format's error event.
+    interrupt: Callable[[int, str], bytes] | None = None
 
 
 Result = JSONResult | StreamResult
@@ -324,7 +327,8 @@ class Dispatcher:
                 )
             )
             chunks = await self._open_stream(_Leg(route, out, headers, timeout), shaper)
-            return StreamResult(chunks, "application/json" if json_array else "text/event-stream")
+            content_type = "application/json" if json_array else "text/event-stream"
+            return StreamResult(chunks, content_type, shaper.fail)
         out.pop("stream_options", None)
         reply, raw = await self._complete(_Leg(route, out, headers, timeout), config)
         answer = conversion.response(check_reply(reply, route.upstream))

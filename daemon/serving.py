@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,42 @@ from typing import Any
 from sanic import Sanic
 from sanic.server.async_server import AsyncioServer
 
-__all__ = ["RunningServer", "bind_socket", "bind_unix_socket", "start_server"]
+__all__ = ["InFlight", "RunningServer", "bind_socket", "bind_unix_socket", "start_server"]
+
+_LAST_WORDS = 2.0  # seconds cut requests get to send their last event before the abort
+
+
+class InFlight:
+    """The API requests one listener is serving, so that a stop can end each in order.
+
+    When a stop's grace period runs out, `cut()` cancels each request's task; the
+    handler catches that and sends the client its format's error event (or a 503)
+    instead of leaving a truncated body (docs/security.md, "Stopping").
+    """
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.reason: str | None = None  # set once the requests were cut
+
+    @contextlib.contextmanager
+    def track(self) -> Iterator[None]:
+        task = asyncio.current_task()
+        if task is None:  # pragma: no cover - handlers always run in a task
+            yield
+            return
+        self._tasks.add(task)
+        try:
+            yield
+        finally:
+            self._tasks.discard(task)
+
+    def cut(self, reason: str) -> int:
+        """Cancel every request still running; returns how many there were."""
+        self.reason = reason
+        for task in self._tasks:
+            task.cancel()
+        return len(self._tasks)
+
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +139,16 @@ class RunningServer:
         if self._deadline is None or limit < self._deadline:
             self._deadline = limit
 
+    @staticmethod
+    async def _close_idle(connections: set[Any], deadline: Callable[[], float]) -> None:
+        """Close connections as they fall idle, until none is left or `deadline()`."""
+        loop = asyncio.get_running_loop()
+        while connections and loop.time() < deadline():
+            for conn in list(connections):
+                conn.close_if_idle()  # idle keep-alive connections go at once
+            if connections:
+                await asyncio.sleep(0.05)
+
     async def stop(self, grace: float = 5.0) -> int:
         """Stop accepting, let busy connections finish for up to `grace` s, then close.
 
@@ -115,11 +161,17 @@ class RunningServer:
             srv.server.close()  # stop accepting; not wait_closed(): on 3.12 it waits for clients
         connections = srv.connections
         self.hurry(grace)
-        while connections and loop.time() < (self._deadline or 0.0):
-            for conn in list(connections):
-                conn.close_if_idle()  # idle keep-alive connections go at once
-            if connections:
-                await asyncio.sleep(0.05)
+        await self._close_idle(connections, lambda: self._deadline or 0.0)
+        inflight = getattr(self.app.ctx, "inflight", None)
+        if connections and isinstance(inflight, InFlight):
+            cut = inflight.cut(
+                f"argo-proxy stopped serving {self.url} and this request was still running "
+                f"after the {grace:g}s it was given to finish; send it again."
+            )
+            if cut:
+                log.warning("ending %d request(s) still running after %.1fs", cut, grace)
+                until = loop.time() + _LAST_WORDS
+                await self._close_idle(connections, lambda: until)
         busy = len(connections)
         for conn in list(connections):
             conn.abort()
