@@ -53,6 +53,13 @@ export class StatusItem implements vscode.Disposable {
     if (state.mode) tip.appendMarkdown(` (${state.mode === "attached" ? "attached to a running daemon" : "started here"})`);
     tip.appendMarkdown("\n\n");
     if (state.listenUrl) tip.appendMarkdown(`Listening on \`${state.listenUrl}\`\n\n`);
+    if (state.access) {
+      tip.appendMarkdown(
+        state.access.auth === "token"
+          ? `Access token required (terminals have it as \`ARGO_PROXY_TOKEN\`)\n\n`
+          : "No access token (`auth: none`)\n\n",
+      );
+    }
     if (status) {
       tip.appendMarkdown(`Version ${status.version}, pid ${status.pid}\n\n`);
       tip.appendMarkdown(`Models: ${status.models.unique_models} (${status.models.total_aliases} aliases)\n\n`);
