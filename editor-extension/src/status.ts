@@ -1,6 +1,6 @@
 // The status bar item, owned here alone: phase, port, legacy mode and active
-// streams; the tooltip has version, models, requests and errors. Clicking it
-// opens the command menu.
+// streams; the tooltip has the address, whether a token is needed, version,
+// models, requests and errors. Clicking it opens the command menu.
 import * as vscode from "vscode";
 import { StatusResult } from "./daemon/protocol";
 import { SupervisorState } from "./daemon/supervisor";
@@ -56,8 +56,8 @@ export class StatusItem implements vscode.Disposable {
     if (state.access) {
       tip.appendMarkdown(
         state.access.auth === "token"
-          ? `Access token required (terminals have it as \`ARGO_PROXY_TOKEN\`)\n\n`
-          : "No access token (`auth: none`)\n\n",
+          ? "Access token: required\n\n"
+          : "Access token: none (`auth: none`)\n\n",
       );
     }
     if (status) {
