@@ -355,9 +355,8 @@ export class DaemonSupervisor {
       this.latestAccess = { connection, seq, value };
     }
     const newest = this.latestAccess!.value;
-    if (this.connection === connection && this.stateValue.phase === "running" && !sameAccess(this.stateValue.access, newest)) {
-      this.setState({ ...this.stateValue, access: newest });
-    }
+    const running = this.connection === connection && this.stateValue.phase === "running";
+    if (running && !sameAccess(this.stateValue.access, newest)) this.setState({ ...this.stateValue, access: newest });
     return newest;
   }
 
@@ -367,10 +366,12 @@ export class DaemonSupervisor {
     try {
       const after = await this.fetchAccess(connection);
       if (this.connection === connection && !sameAccess(before, after)) {
-        this.log("supervisor", `access changed (${why}): auth ${after.auth}${after.tokenFile ? `, token file ${after.tokenFile}` : ""}`);
+        const file = after.tokenFile ? `, token file ${after.tokenFile}` : "";
+        this.log("supervisor", `access changed (${why}): auth ${after.auth}${file}`);
       }
     } catch (error) {
-      if (this.connection === connection) this.log("supervisor", `could not fetch the access token: ${errorText(error)}`);
+      if (this.connection !== connection) return;
+      this.log("supervisor", `could not fetch the access token: ${errorText(error)}`);
     }
   }
 
@@ -392,9 +393,11 @@ export class DaemonSupervisor {
       this.notificationEmitter.fire(n);
     };
     connection.onNotification(Notifications.configChanged, (params) => {
-      void this.refetchAccess(connection, "config reloaded").finally(() => forward({ method: "config.changed", params }));
+      forward({ method: "config.changed", params });
+      void this.refetchAccess(connection, "config reloaded"); // `auth`, `token_file` may have changed
     });
     connection.onNotification(Notifications.tokenChanged, (params) => {
+      // handed on once the state has the new token
       void this.refetchAccess(connection, "token rotated").finally(() => forward({ method: "token.changed", params }));
     });
     connection.onNotification(Notifications.configError, (params) => forward({ method: "config.error", params }));
@@ -491,7 +494,8 @@ export class DaemonSupervisor {
     const died = exited.then((exit) => {
       throw new Error(`argo-proxy ${exitText(exit)} while starting${this.tailText()}`);
     });
-    const { status, access } = await withTimeout(Promise.race([ready, died]), this.opts.startTimeoutMs ?? 30_000, "start").catch(
+    const startTimeout = this.opts.startTimeoutMs ?? 30_000;
+    const { status, access } = await withTimeout(Promise.race([ready, died]), startTimeout, "start").catch(
       (error: unknown) => {
         if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
         throw error;
@@ -517,7 +521,9 @@ export class DaemonSupervisor {
       } catch {
         // -32001 while starting, or the process died (the exit promise reports it)
       }
-      if (status?.phase === "running" && status.listen_url) return { status, access: await this.fetchAccess(connection) };
+      if (status?.phase === "running" && status.listen_url) {
+        return { status, access: await this.fetchAccess(connection) };
+      }
       if (this.connection !== connection) throw new Error("start abandoned");
       await delay(100);
     }

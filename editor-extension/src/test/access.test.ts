@@ -158,6 +158,26 @@ describe("auth: none", () => {
   });
 });
 
+describe("a reload that changes auth", () => {
+  it("is followed: config.changed, then token.get", async () => {
+    const box = makeSandbox(sim.url);
+    const sup = new DaemonSupervisor(box.options());
+    try {
+      const started = await sup.start();
+      assert.equal(started.access?.auth, "token");
+      const off = waitForState(sup, (s) => s.access?.auth === "none", 30_000);
+      box.writeConfig("auth: none\n");
+      const state = await off;
+      const env = wiredEnv(state);
+      assert.equal(env.OPENAI_API_KEY, "jdoe");
+      await assertEnvGetsIn(env);
+    } finally {
+      await sup.dispose();
+      box.remove();
+    }
+  });
+});
+
 describe("two users' daemons on one host", () => {
   let port: number;
   let boxA: Sandbox;
