@@ -37,7 +37,7 @@ from argo_proxy.daemon.state import (
     LegacyChanged,
     ModelsRefreshed,
     StateEvent,
-    TokenRotated,
+    TokenChanged,
 )
 
 from .channels import CHANNELS, Channel, ChannelError, ControlMode
@@ -177,8 +177,7 @@ class Runtime:
                 else "WITHOUT authentication (allow_insecure_network)"
             )
             log.warning(
-                "the daemon listens on %s, which other machines can reach: %s "
-                "(docs/security.md)",
+                "the daemon listens on %s, which other machines can reach: %s (docs/security.md)",
                 config.listen_url,
                 guard,
             )
@@ -255,10 +254,8 @@ class Runtime:
     def _on_state_event(self, event: StateEvent) -> None:
         if isinstance(event, ModelsRefreshed):
             self.control.models_refreshed(event)
-        elif isinstance(event, TokenRotated):
-            log.info(
-                "access token rotated (%s); the old one is refused from now on", event.token_file
-            )
+        elif isinstance(event, TokenChanged):
+            log.info("access token changed (%s, %s)", event.reason, event.token_file)
             self.control.token_changed(event)
         elif isinstance(event, LegacyChanged):
             log.info("legacy mode %s (%s)", "on" if event.enabled else "off", event.reason)

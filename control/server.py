@@ -33,7 +33,7 @@ from argo_proxy.daemon import __version__
 from argo_proxy.daemon.config import Config
 from argo_proxy.daemon.errors import ConfigError
 from argo_proxy.daemon.models import CatalogStats, RefreshResult
-from argo_proxy.daemon.state import ModelsRefreshed, TokenRotated
+from argo_proxy.daemon.state import ModelsRefreshed, TokenChanged
 
 from .framing import FrameReader
 from .reload import ReloadReport
@@ -241,9 +241,9 @@ class ControlServer:
             },
         )
 
-    def token_changed(self, event: TokenRotated) -> None:
+    def token_changed(self, event: TokenChanged) -> None:
         """Clients that hand the token to tools (the editor) fetch it again."""
-        self.broadcast("token.changed", {"token_file": event.token_file})
+        self.broadcast("token.changed", {"token_file": event.token_file, "reason": event.reason})
 
     def config_reloaded(self, report: ReloadReport) -> None:
         """`config.changed` for an applied change, `config.error` for a refused file."""

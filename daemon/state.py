@@ -28,7 +28,7 @@ __all__ = [
     "ModelsRefreshed",
     "StateEvent",
     "StateListener",
-    "TokenRotated",
+    "TokenChanged",
 ]
 
 
@@ -57,13 +57,14 @@ class LegacyChanged:
 
 
 @dataclass(frozen=True)
-class TokenRotated:
-    """The access token was replaced; clients must fetch the new one."""
+class TokenChanged:
+    """The access token (or whether one is needed) changed; clients fetch it again."""
 
     token_file: str
+    reason: str  # "rotated", or "config" for a reload of `auth`/`token_file`
 
 
-StateEvent = ModelsRefreshed | LegacyChanged | TokenRotated
+StateEvent = ModelsRefreshed | LegacyChanged | TokenChanged
 StateListener = Callable[[StateEvent], None]
 
 
@@ -162,7 +163,7 @@ class DaemonState:
         """Write a new access token and require it from the next request on."""
         token = write_new_token(self.config.token_path)
         self.access = AccessGuard(self.config, token)
-        self._emit(TokenRotated(str(self.config.token_path)))
+        self._emit(TokenChanged(str(self.config.token_path), "rotated"))
         return token
 
     def apply_config(self, config: Config, access: AccessGuard | None = None) -> list[str]:
@@ -182,7 +183,9 @@ class DaemonState:
         ]
         self.config = config
         if access is not None:
-            self.access = access
+            old_access, self.access = self.access, access
+            if (old_access.auth, old_access.token) != (access.auth, access.token):
+                self._emit(TokenChanged(str(config.token_path), "config"))
         if "connect_timeout" in changed:
             self.upstream.connect_timeout = config.connect_timeout
         if "request_timeout" in changed:
