@@ -156,6 +156,12 @@ class Runtime:
         for server in (self.server, self.unix_server):
             if server is not None:
                 log.info("listening on %s (ARGO at %s)", server.url, self.config.argo_base_url)
+        if self.config.auth == "token":
+            log.info(
+                "clients send the access token in %s as their API key: `argo-proxy run -- "
+                "COMMAND` sets it up, `argo-proxy token` prints it (docs/security.md)",
+                self.config.token_path,
+            )
         if self.options.watch and self.config.source is not None:
             self._watcher = ConfigWatcher(self.config.source, self._reload_from_watch)
             self._watcher.start()
