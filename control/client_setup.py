@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from argo_proxy.daemon.access import read_or_create_token, write_new_token
-from argo_proxy.daemon.config import Config, control_socket_path, load_config
+from argo_proxy.daemon.config import control_socket_path, load_config
 from argo_proxy.daemon.errors import ConfigError
 
 from .client import ControlClient, DaemonNotRunning, RpcError
@@ -65,10 +65,6 @@ async def _ask_daemon(socket: Path, rotate: bool) -> tuple[dict[str, Any], dict[
     return status, token
 
 
-def _load(config_path: str | None) -> Config:
-    return load_config(config_path)
-
-
 async def find_connection(
     config_path: str | None, socket: Path | None, *, rotate: bool = False
 ) -> Connection:
@@ -89,7 +85,7 @@ async def find_connection(
             True,
             token.get("token_file"),
         )
-    config = _load(config_path)
+    config = load_config(config_path)
     if config.auth == "token":
         path = config.token_path
         key = write_new_token(path) if rotate else read_or_create_token(path)
@@ -102,7 +98,7 @@ async def find_connection(
 def _load_quietly(config_path: str | None) -> str | None:
     """The ARGO username from the config, for `auth: none` (clients still need a key)."""
     try:
-        return _load(config_path).user or None
+        return load_config(config_path).user or None
     except ConfigError:
         return None
 
