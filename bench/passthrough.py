@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import signal
 import statistics
@@ -181,12 +182,17 @@ def workload_key(name: str) -> str:
 
 CHAT = "/v1/chat/completions"
 MESSAGES = "/v1/messages"
+# Straight to ARGO the username is the key; through the daemon, its access token is
+# (docs/security.md), so the added latency includes the access check.
+TOKEN = "ap-bench-" + secrets.token_urlsafe(24)
 BEARER = {"Authorization": f"Bearer {USER}", "Content-Type": "application/json"}
 ANTHROPIC = {
     "x-api-key": USER,
     "anthropic-version": "2023-06-01",
     "content-type": "application/json",
 }
+VIA_BEARER = {**BEARER, "Authorization": f"Bearer {TOKEN}"}
+VIA_ANTHROPIC = {**ANTHROPIC, "x-api-key": TOKEN}
 
 
 def content(stream: bool) -> str:
@@ -287,7 +293,7 @@ _WORKLOADS = [
     # Same-format passthrough: OpenAI Chat client, GPT model, identical request both ways.
     Workload(
         "non-stream",
-        via=Request(CHAT, BEARER, passthrough_body(False)),
+        via=Request(CHAT, VIA_BEARER, passthrough_body(False)),
         direct=Request(CHAT, BEARER, passthrough_body(False)),
         stream=False,
         check_via=check_openai_json(echo=False),
@@ -297,7 +303,7 @@ _WORKLOADS = [
     ),
     Workload(
         "stream-20",
-        via=Request(CHAT, BEARER, passthrough_body(True)),
+        via=Request(CHAT, VIA_BEARER, passthrough_body(True)),
         direct=Request(CHAT, BEARER, passthrough_body(True)),
         stream=True,
         check_via=check_openai_sse,
@@ -308,7 +314,7 @@ _WORKLOADS = [
     # Anthropic Messages client -> GPT: the daemon converts to ARGO's Chat Completions.
     Workload(
         "ant→gpt",
-        via=Request(MESSAGES, ANTHROPIC, converted_body("argo:gpt-4o", False)),
+        via=Request(MESSAGES, VIA_ANTHROPIC, converted_body("argo:gpt-4o", False)),
         direct=Request(CHAT, BEARER, converted_body("gpt4o", False, user=True)),
         stream=False,
         check_via=check_anthropic_json,
@@ -317,7 +323,7 @@ _WORKLOADS = [
     ),
     Workload(
         "ant→gpt stream-20",
-        via=Request(MESSAGES, ANTHROPIC, converted_body("argo:gpt-4o", True)),
+        via=Request(MESSAGES, VIA_ANTHROPIC, converted_body("argo:gpt-4o", True)),
         direct=Request(CHAT, BEARER, converted_body("gpt4o", True, user=True, usage=True)),
         stream=True,
         check_via=check_anthropic_sse,
@@ -329,7 +335,7 @@ _WORKLOADS = [
     # (anthropic_stream_mode: force, the default), so that is measured too.
     Workload(
         "oai→claude",
-        via=Request(CHAT, BEARER, converted_body("claude-sonnet-4-6", False)),
+        via=Request(CHAT, VIA_BEARER, converted_body("claude-sonnet-4-6", False)),
         direct=Request(MESSAGES, ANTHROPIC, converted_body("claudesonnet46", False, user=True)),
         stream=False,
         check_via=check_openai_json(echo=True),
@@ -338,7 +344,7 @@ _WORKLOADS = [
     ),
     Workload(
         "oai→claude stream-20",
-        via=Request(CHAT, BEARER, converted_body("claude-sonnet-4-6", True, usage=True)),
+        via=Request(CHAT, VIA_BEARER, converted_body("claude-sonnet-4-6", True, usage=True)),
         direct=Request(MESSAGES, ANTHROPIC, converted_body("claudesonnet46", True, user=True)),
         stream=True,
         check_via=check_openai_sse,
@@ -994,12 +1000,16 @@ def start_daemon(
 ) -> tuple[ServerProcess, str]:
     """`argo-proxy serve` on any free port, with ARGO = the simulator."""
     config = Path(tmp, "config.yaml")
+    token_file = Path(tmp, "token")
+    token_file.write_text(TOKEN + "\n")
+    token_file.chmod(0o600)
     config.write_text(
         "config_version: '3'\n"
         f"user: {USER}\n"
         "port: 0\n"
         f"argo_base_url: {sim_url}\n"
         "pypi_url: http://127.0.0.1:9/pypi\n"
+        f"token_file: {token_file}\n"
     )
     log(f"simulator at {sim_url}; starting the daemon")
     # Its own control socket (the instance lock): one in the user runtime directory may

@@ -3,6 +3,9 @@
     argo-proxy serve [CONFIG] [options]      run the daemon (`argo-proxy CONFIG` too)
     argo-proxy simulate [options]            run the simulated ARGO
     argo-proxy ctl status|refresh|legacy [on|off]|reload|config|stop [--json]
+    argo-proxy token [--rotate]              the access token clients send
+    argo-proxy env [--shell sh|fish|powershell] [--json]   exports for every client
+    argo-proxy run -- COMMAND [ARGS...]      run a tool with those exports set
     argo-proxy models [CONFIG] [--json]      ARGO's models and their aliases
     argo-proxy config show|validate|path|init|migrate [CONFIG]
 
@@ -26,6 +29,8 @@ from argo_proxy.daemon import __version__
 from argo_proxy.daemon.config import load_config
 from argo_proxy.daemon.errors import ConfigError
 
+from .logs import setup_logging
+
 __all__ = ["main"]
 
 log = logging.getLogger("argo_proxy")
@@ -33,27 +38,9 @@ log = logging.getLogger("argo_proxy")
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_STARTUP = 3
-_COMMANDS = ("serve", "simulate", "ctl", "models", "config")
+_COMMANDS = ("serve", "simulate", "ctl", "token", "env", "run", "models", "config")
 _CTL_COMMANDS = ("status", "refresh", "legacy", "reload", "config", "stop")
 _CONFIG_COMMANDS = ("show", "validate", "path", "init", "migrate")
-
-
-def _setup_logging(verbose: bool) -> None:
-    """Everything to stderr: stdout may belong to JSON-RPC (design.md pitfalls)."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
-    )
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("httpx", "httpcore", "sanic.access", "watchfiles"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    # pygls logs every frame it sends at INFO, and a warning per unknown method; the
-    # control plane logs what matters itself (control/rpc.py).
-    logging.getLogger("pygls").setLevel(logging.ERROR)
-    # llm-rosetta reports dropped fields as warnings; route them to the log.
-    logging.captureWarnings(True)
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,7 +68,28 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the daemon")
     _add_config_arguments(serve)
     serve.add_argument("--host", "-H", help="listen address (default 127.0.0.1)")
-    serve.add_argument("--port", "-p", type=int, help="listen port (default 44497; 0 = any)")
+    serve.add_argument(
+        "--port",
+        "-p",
+        type=_port,
+        help="listen port (default 44497; 0 = any; `auto` = the configured one, or any "
+        "free port when it is taken)",
+    )
+    serve.add_argument(
+        "--auth",
+        choices=("token", "none"),
+        help="require the access token on every API request (default) or not",
+    )
+    serve.add_argument(
+        "--allow-insecure-network",
+        action="store_const",
+        const=True,
+        help="confirm listening on a non-loopback address with --auth none",
+    )
+    serve.add_argument("--socket", metavar="PATH", help="also serve on this Unix socket (0600)")
+    serve.add_argument(
+        "--no-tcp", action="store_true", help="serve only on --socket, on no TCP port"
+    )
     serve.add_argument("--user", "-u", help="your ANL username")
     serve.add_argument(
         "--argo-base-url", help="ARGO base URL, e.g. https://apps.inside.anl.gov/argoapi"
@@ -131,6 +139,28 @@ def _parser() -> argparse.ArgumentParser:
     ctl.add_argument("--json", action="store_true", help="print the JSON answer, for scripts")
     _add_socket_argument(ctl)
 
+    token = sub.add_parser("token", help="print the access token clients send as API key")
+    _add_config_arguments(token)
+    token.add_argument(
+        "--rotate", action="store_true", help="make a new token; the old one stops working"
+    )
+    _add_socket_argument(token)
+
+    env = sub.add_parser("env", help="print the exports every supported client reads")
+    _add_config_arguments(env)
+    env.add_argument("--shell", choices=("sh", "fish", "powershell"), default="sh")
+    env.add_argument("--json", action="store_true", help="print JSON, for scripts")
+    _add_socket_argument(env)
+
+    run = sub.add_parser(
+        "run",
+        help="run a command with the client exports set",
+        usage="argo-proxy run [--config PATH] [--control-socket PATH] -- COMMAND [ARGS...]",
+    )
+    run.add_argument("--config", dest="config_option", metavar="PATH", help="config file")
+    _add_socket_argument(run)
+    run.add_argument("command_line", nargs=argparse.REMAINDER, metavar="COMMAND")
+
     models = sub.add_parser("models", help="list ARGO's models and their aliases")
     _add_config_arguments(models)
     models.add_argument("--json", action="store_true", help="print JSON, for scripts")
@@ -140,6 +170,15 @@ def _parser() -> argparse.ArgumentParser:
     _add_config_arguments(config)
     config.add_argument("--force", "-f", action="store_true", help="init: overwrite a file")
     return parser
+
+
+def _port(text: str) -> int | str:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number or `auto`: {text!r}") from None
 
 
 def _normalise_argv(argv: list[str]) -> list[str] | str:
@@ -160,9 +199,15 @@ def _normalise_argv(argv: list[str]) -> list[str] | str:
 
 def _serve_overrides(args: argparse.Namespace) -> dict[str, Any]:
     verbose = True if args.verbose else (False if args.quiet else None)
+    auto = args.port == "auto"  # keeps the file's port, with the fallback switched on
     return {
         "host": args.host,
-        "port": args.port,
+        "port": None if auto else args.port,
+        "port_auto": True if auto else None,
+        "auth": args.auth,
+        "allow_insecure_network": args.allow_insecure_network,
+        "socket": args.socket,
+        "tcp": False if args.no_tcp else None,
         "user": args.user,
         "argo_base_url": args.argo_base_url,
         "username_passthrough": args.username_passthrough,
@@ -195,7 +240,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"argo-proxy: {exc.message}", file=sys.stderr)
         return EXIT_STARTUP
-    _setup_logging(config.verbose)
+    setup_logging(config.verbose)
     for note in config.notes:
         log.info("config: %s", note)
     log.info("config: %s", config.source or "defaults (no file)")
@@ -232,7 +277,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     try:
         _run(main())
-    except StartupError as exc:
+    except (StartupError, ConfigError) as exc:
         log.error("%s", exc.message)
         return EXIT_STARTUP
     return 0
@@ -266,7 +311,7 @@ async def _start_simulator() -> tuple[asyncio.Task[None], str]:
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from argo_proxy.daemon.simulator import SimulatorSettings, run_simulator
 
-    _setup_logging(False)
+    setup_logging(False)
     users = frozenset(u.strip().lower() for u in args.users.split(",")) if args.users else None
     settings = SimulatorSettings(
         prefix=args.prefix.rstrip("/"), users=users, chunk_delay_ms=args.chunk_delay_ms
@@ -306,6 +351,40 @@ def _cmd_ctl(args: argparse.Namespace) -> int:
     return code
 
 
+def _socket_path(args: argparse.Namespace) -> Path | None:
+    return Path(args.control_socket) if args.control_socket else None
+
+
+def _cmd_token(args: argparse.Namespace) -> int:
+    from .client_setup import run_token
+
+    code: int = _run(run_token(_config_path(args), _socket_path(args), rotate=args.rotate))
+    return code
+
+
+def _cmd_env(args: argparse.Namespace) -> int:
+    from .client_setup import run_env
+
+    path, socket = _config_path(args), _socket_path(args)
+    code: int = _run(run_env(path, socket, shell=args.shell, as_json=args.json))
+    return code
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .client_setup import command_environment, run_command
+
+    command = list(args.command_line)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        print("argo-proxy run: name a command, e.g. `argo-proxy run -- claude`", file=sys.stderr)
+        return EXIT_USAGE
+    env = _run(command_environment(args.config_option, _socket_path(args)))
+    if env is None:
+        return EXIT_FAILED
+    return run_command(command, env)
+
+
 def _cmd_models(args: argparse.Namespace) -> int:
     from .models_command import run_models
 
@@ -332,6 +411,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": _cmd_serve,
         "simulate": _cmd_simulate,
         "ctl": _cmd_ctl,
+        "token": _cmd_token,
+        "env": _cmd_env,
+        "run": _cmd_run,
         "models": _cmd_models,
         "config": _cmd_config,
     }

@@ -68,6 +68,13 @@ def _print_status(result: dict[str, Any]) -> int:
     counters = result["counters"]
     rows = [
         ("listening on", result["listen_url"] or "(not yet)"),
+        *([("also on", result["socket_url"])] if result.get("socket_url") else []),
+        (
+            "access",
+            f"token required ({result['token_file']})"
+            if result.get("auth") == "token"
+            else "no token (auth: none)",
+        ),
         ("config", result["config_path"] or "none (built-in defaults)"),
         ("ARGO", result["argo_base_url"]),
         ("legacy mode", "on" if result["legacy"] else "off"),

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from argo_proxy.daemon.config import Config
 
 __all__ = [
+    "ACCESS_KEYS",
     "REBIND_KEYS",
     "REFRESH_KEYS",
     "RESTART_KEYS",
@@ -29,12 +30,18 @@ Trigger = Literal["watch", "rpc"]
 
 # A new listen address: the runtime opens a listener there and lets the old one drain.
 REBIND_KEYS = frozenset({"host", "port"})
+# Who may use the daemon: a new access guard (token file read first, so a reload whose
+# token file cannot be read is refused whole).
+ACCESS_KEYS = frozenset({"auth", "token_file", "allowed_hosts", "allowed_origins", "host"})
 # Another ARGO, or another ARGO user: the model list may differ.
 REFRESH_KEYS = frozenset({"argo_base_url", "native_openai_base_url", "user"})
 # Fixed when a listener starts (Sanic reads it per listener): applied at the next start
 # or the next change of `port`/`host`, and reported as needing a restart meanwhile.
 RESTART_KEYS: Mapping[str, str] = {
     "max_body_mb": "the body size limit is fixed when the HTTP listener starts",
+    "socket": "the Unix socket listener is opened at start",
+    "tcp": "the TCP listener is opened or left closed at start",
+    "upstream_pool_size": "the connection pool to ARGO is built at start",
 }
 
 

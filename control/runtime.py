@@ -15,20 +15,41 @@ import contextlib
 import errno
 import logging
 import signal
+import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from argo_proxy.daemon.access import AccessGuard
 from argo_proxy.daemon.app import create_app
-from argo_proxy.daemon.config import Config, control_socket_path, load_config
+from argo_proxy.daemon.config import Config, control_socket_path, is_loopback, load_config
 from argo_proxy.daemon.errors import ArgoProxyError, ConfigError
-from argo_proxy.daemon.serving import RunningServer, bind_socket, start_server
-from argo_proxy.daemon.state import DaemonState, LegacyChanged, ModelsRefreshed, StateEvent
+from argo_proxy.daemon.serving import (
+    RunningServer,
+    bind_socket,
+    bind_unix_socket,
+    start_server,
+)
+from argo_proxy.daemon.state import (
+    DaemonState,
+    LegacyChanged,
+    ModelsRefreshed,
+    StateEvent,
+    TokenChanged,
+)
 
 from .channels import CHANNELS, Channel, ChannelError, ControlMode
-from .reload import REBIND_KEYS, REFRESH_KEYS, RESTART_KEYS, ReloadReport, Trigger, diff_configs
+from .reload import (
+    ACCESS_KEYS,
+    REBIND_KEYS,
+    REFRESH_KEYS,
+    RESTART_KEYS,
+    ReloadReport,
+    Trigger,
+    diff_configs,
+)
 from .server import ControlServer
 from .watch import ConfigWatcher
 
@@ -36,7 +57,6 @@ __all__ = ["Phase", "Runtime", "RuntimeOptions", "StartupError"]
 
 log = logging.getLogger(__name__)
 
-SHUTDOWN_GRACE = 10.0  # seconds in-flight requests and streams get to finish at shutdown
 # After a re-bind the old listener keeps serving the streams it has, up to this long
 # (the floor of Sanic's response timeout in daemon/app.py): a stream is not cut for a
 # port change.
@@ -58,7 +78,7 @@ class RuntimeOptions:
     # Applied over the file at every reload, as at start: command-line options win.
     overrides: Mapping[str, Any] = field(default_factory=dict)
     watch: bool = True
-    shutdown_grace: float = SHUTDOWN_GRACE
+    shutdown_grace: float | None = None  # None: the config's `shutdown_grace`
 
 
 class Runtime:
@@ -66,7 +86,10 @@ class Runtime:
 
     def __init__(self, config: Config, options: RuntimeOptions | None = None) -> None:
         self.options = options or RuntimeOptions()
-        self.state = DaemonState(config)
+        try:
+            self.state = DaemonState(config)  # reads or creates the access token
+        except ConfigError as exc:
+            raise StartupError(exc.message) from exc
         self.phase: Phase = "starting"
         self.control = ControlServer(self)
         explicit = self.options.control_socket
@@ -76,7 +99,8 @@ class Runtime:
             make(self.control, self.control_socket, hint, self.request_stop)
             for make in CHANNELS[self.options.control]
         ]
-        self.server: RunningServer | None = None
+        self.server: RunningServer | None = None  # the TCP listener (None with `tcp: false`)
+        self.unix_server: RunningServer | None = None  # the HTTP API on `socket`, if set
         self.last_reload: ReloadReport | None = None
         # Old listeners finishing their streams after a re-bind, each with its drain task.
         self._draining: dict[int, tuple[RunningServer, asyncio.Task[None]]] = {}
@@ -98,20 +122,46 @@ class Runtime:
 
     # -------------------------------------------------------------------- startup
 
+    @property
+    def shutdown_grace(self) -> float:
+        chosen = self.options.shutdown_grace
+        return self.config.shutdown_grace if chosen is None else chosen
+
+    @property
+    def socket_url(self) -> str | None:
+        """`unix:PATH` when the HTTP API is also served on a Unix socket."""
+        return self.unix_server.url if self.unix_server else None
+
     async def startup(self) -> None:
         started: list[Channel] = []
         try:
             for channel in self.channels:
                 await channel.start()
                 started.append(channel)
-            self.server = await start_server(create_app(self.state), await self._bind())
+            if self.config.tcp:
+                self.server = await start_server(create_app(self.state), await self._bind())
+            if self.config.socket:
+                app = create_app(self.state, local_socket=True)
+                self.unix_server = await start_server(app, self._bind_unix())
         except BaseException as exc:
+            if self.server is not None:
+                await self.server.stop(0)
+                self.server = None
             await self._close_channels(started)
             await self.state.aclose()
             if isinstance(exc, ChannelError):
                 raise StartupError(exc.message) from exc
             raise
-        log.info("listening on %s (ARGO at %s)", self.server.url, self.config.argo_base_url)
+        self._warn_if_reachable(self.config)  # before "listening on": what readers wait for
+        for server in (self.server, self.unix_server):
+            if server is not None:
+                log.info("listening on %s (ARGO at %s)", server.url, self.config.argo_base_url)
+        if self.config.auth == "token":
+            log.info(
+                "clients send the access token in %s as their API key: `argo-proxy run -- "
+                "COMMAND` sets it up, `argo-proxy token` prints it (docs/security.md)",
+                self.config.token_path,
+            )
         if self.options.watch and self.config.source is not None:
             self._watcher = ConfigWatcher(self.config.source, self._reload_from_watch)
             self._watcher.start()
@@ -124,7 +174,21 @@ class Runtime:
         self.phase = "running"
         self.control.state_changed("started")
 
-    async def _bind(self) -> Any:
+    @staticmethod
+    def _warn_if_reachable(config: Config) -> None:
+        if config.tcp and not is_loopback(config.host):
+            guard = (
+                "every API request needs the access token"
+                if config.auth == "token"
+                else "WITHOUT authentication (allow_insecure_network)"
+            )
+            log.warning(
+                "the daemon listens on %s, which other machines can reach: %s (docs/security.md)",
+                config.listen_url,
+                guard,
+            )
+
+    async def _bind(self) -> socket.socket:
         config = self.config
         try:
             return bind_socket(config.host, config.port)
@@ -138,17 +202,44 @@ class Runtime:
                 )
             except ArgoProxyError:
                 health = None
-            if isinstance(health, dict) and health.get("status") == "healthy":
+            is_daemon = isinstance(health, dict) and health.get("status") == "healthy"
+            if config.port_auto:
+                sock = bind_socket(config.host, 0)
+                holder = (
+                    "another argo-proxy daemon (another user's?)"
+                    if is_daemon
+                    else "another program"
+                )
+                log.warning(
+                    "port %d on %s is taken by %s; listening on free port %d instead "
+                    "(`argo-proxy env`, `argo-proxy run` and the editor extension use it)",
+                    config.port,
+                    config.host,
+                    holder,
+                    sock.getsockname()[1],
+                )
+                return sock
+            if is_daemon:
                 # We hold our control socket, so that daemon uses another one.
                 raise StartupError(
                     f"an argo-proxy daemon already listens on {config.listen_url} (with "
                     "another control socket: reach it with `argo-proxy ctl status "
                     "--control-socket ITS_SOCKET` or `curl "
-                    f"{url}/health`); stop it, or choose another port with --port"
+                    f"{url}/health`); stop it, choose another port with --port, or let "
+                    "the daemon pick a free one with --port auto"
                 ) from exc
             raise StartupError(
                 f"Port {config.port} on {config.host} is in use by another program; "
-                "choose another port with --port."
+                "choose another port with --port, or --port auto for any free one."
+            ) from exc
+
+    def _bind_unix(self) -> socket.socket:
+        path = Path(self.config.socket).expanduser().absolute()
+        try:
+            return bind_unix_socket(path)
+        except OSError as exc:
+            raise StartupError(
+                f"Cannot serve the HTTP API on {path}: {exc.strerror or exc}"
             ) from exc
 
     @staticmethod
@@ -169,6 +260,9 @@ class Runtime:
     def _on_state_event(self, event: StateEvent) -> None:
         if isinstance(event, ModelsRefreshed):
             self.control.models_refreshed(event)
+        elif isinstance(event, TokenChanged):
+            log.info("access token changed (%s, %s)", event.reason, event.token_file)
+            self.control.token_changed(event)
         elif isinstance(event, LegacyChanged):
             log.info("legacy mode %s (%s)", "on" if event.enabled else "off", event.reason)
             self.control.state_changed(f"legacy mode switched by {event.reason}")
@@ -216,9 +310,16 @@ class Runtime:
         restart = [key for key in RESTART_KEYS if key in keys]
         actions: list[str] = []
 
-        # Bind first: it is the one step that can fail, and a reload is all or nothing.
+        # Steps that can fail come first, and a reload is all or nothing.
+        access = None
+        if keys & ACCESS_KEYS:
+            try:
+                access = AccessGuard.from_config(new)
+            except ConfigError as exc:
+                log.error("config not reloaded: %s (the last good config stays)", exc.message)
+                return ReloadReport(False, trigger, now, path, exc.message)
         sock = None
-        if keys & REBIND_KEYS:
+        if keys & REBIND_KEYS and new.tcp:
             try:
                 sock = bind_socket(new.host, new.port)
             except OSError as exc:
@@ -235,9 +336,12 @@ class Runtime:
                     log.error("config not reloaded: %s (the last good config stays)", message)
                     return ReloadReport(False, trigger, now, path, message)
 
-        self.state.apply_config(new)  # the swap: requests from now on see the new config
+        self.state.apply_config(new, access)  # the swap: requests see the new config
         if sock is not None:
             actions.append(await self._switch_listener(sock))
+            self._warn_if_reachable(new)
+        if access is not None:
+            actions.append(f"access: auth {new.auth}")
         if keys & REFRESH_KEYS:
             self._spawn(self.state.refresh_models())
             actions.append("refreshing the model list")
@@ -282,15 +386,16 @@ class Runtime:
             log.warning("stopping now: in-flight requests are cut")
             for server, _ in self._draining.values():
                 server.hurry(0)
-            if self.server is not None:
-                self.server.hurry(0)
+            for listener in (self.server, self.unix_server):
+                if listener is not None:
+                    listener.hurry(0)
         self.request_stop()
 
     async def serve(self) -> None:
         await self._stop.wait()
 
     async def shutdown(self, grace: float | None = None) -> None:
-        grace = self.options.shutdown_grace if grace is None else grace
+        grace = self.shutdown_grace if grace is None else grace
         self.phase = "stopping"
         self.control.state_changed("stopping")
         if self._watcher is not None:
@@ -316,9 +421,13 @@ class Runtime:
     async def _stop_http(self, grace: float) -> None:
         for server, _ in self._draining.values():
             server.hurry(grace)
-        if self.server is not None:
-            busy = await self.server.stop(grace)
-            log.info("HTTP server stopped%s", f" ({busy} request(s) cut)" if busy else "")
+        servers = [s for s in (self.server, self.unix_server) if s is not None]
+        cut = await asyncio.gather(*(server.stop(grace) for server in servers))
+        busy = sum(cut)
+        log.info("HTTP server stopped%s", f" ({busy} request(s) cut)" if busy else "")
+        if self.unix_server is not None:
+            with contextlib.suppress(OSError):
+                Path(self.unix_server.host).unlink()
         if self._draining:
             drains = [task for _, task in self._draining.values()]
             await asyncio.gather(*drains, return_exceptions=True)
@@ -333,7 +442,7 @@ class Runtime:
             await self.startup()
             try:
                 await self.serve()
-                log.info("stopping (up to %gs for requests in flight)", self.options.shutdown_grace)
+                log.info("stopping (up to %gs for requests in flight)", self.shutdown_grace)
             finally:
                 await self.shutdown()
         finally:

@@ -8,10 +8,13 @@ Methods (params → result; docs/control.md has the full shapes):
     legacy.set      {"enabled"}    → {"enabled", "changed"}
     config.reload   –              → the reload report (ok, message, changes, …)
     config.get      –              → {"path", "config"} with no secret in it
+    token.get       –              → {"auth", "token", "token_file"}
+    token.rotate    –              → the same, with a new token already in force
     shutdown        –              → {"stopping": true}, then the daemon stops
 
 Notifications to every client: `config.changed`, `config.error`, `models.refreshed`,
-`state.changed`.
+`state.changed`, `token.changed`. The channels are the owner's only (an owner-only
+socket, or the pipes of the editor that started the daemon), so the token may cross them.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
 
 from argo_proxy.daemon import __version__
 from argo_proxy.daemon.config import Config
+from argo_proxy.daemon.errors import ConfigError
 from argo_proxy.daemon.models import CatalogStats, RefreshResult
-from argo_proxy.daemon.state import ModelsRefreshed
+from argo_proxy.daemon.state import ModelsRefreshed, TokenChanged
 
 from .framing import FrameReader
 from .reload import ReloadReport
@@ -55,11 +59,20 @@ METHODS = (
     "legacy.set",
     "config.reload",
     "config.get",
+    "token.get",
+    "token.rotate",
     "shutdown",
 )
-NOTIFICATIONS = ("config.changed", "config.error", "models.refreshed", "state.changed")
+NOTIFICATIONS = (
+    "config.changed",
+    "config.error",
+    "models.refreshed",
+    "state.changed",
+    "token.changed",
+)
 
 _NOT_RUNNING = -32001  # JSON-RPC's server-error range: the daemon is not in a state to do it
+_FAILED = -32002  # it tried, and could not (the message says why)
 _NEXT_STEP = {
     "starting": "it is still starting; try again in a moment",
     "stopping": "it is stopping; start it again with `argo-proxy serve`",
@@ -119,6 +132,9 @@ def _status_payload(runtime: Runtime) -> dict[str, Any]:
         "pid": os.getpid(),
         "phase": runtime.phase,
         "listen_url": runtime.listen_url,
+        "socket_url": runtime.socket_url,
+        "auth": state.config.auth,
+        "token_file": str(state.config.token_path) if state.config.auth == "token" else None,
         "control_socket": str(runtime.control_socket),
         "uptime_s": round(time.time() - state.started_at, 1),
         "config_path": _source(state.config),
@@ -174,6 +190,8 @@ class ControlServer:
             "legacy.set": self._legacy_set,
             "config.reload": self._config_reload,
             "config.get": self._config_get,
+            "token.get": self._token_get,
+            "token.rotate": self._token_rotate,
             "shutdown": self._shutdown,
         }
 
@@ -222,6 +240,10 @@ class ControlServer:
                 "reason": reason,
             },
         )
+
+    def token_changed(self, event: TokenChanged) -> None:
+        """Clients that hand the token to tools (the editor) fetch it again."""
+        self.broadcast("token.changed", {"token_file": event.token_file, "reason": event.reason})
 
     def config_reloaded(self, report: ReloadReport) -> None:
         """`config.changed` for an applied change, `config.error` for a refused file."""
@@ -277,6 +299,27 @@ class ControlServer:
         config["use_legacy_argo"] = state.legacy  # the live flag (legacy.set is not saved)
         del config["source"]
         return {"path": _source(state.config), "config": config}
+
+    def _token_payload(self) -> dict[str, Any]:
+        state = self._runtime.state
+        return {
+            "auth": state.config.auth,
+            "token": state.access.token,
+            "token_file": str(state.config.token_path),
+        }
+
+    async def _token_get(self, params: Any) -> dict[str, Any]:
+        _no_params("token.get", params)
+        return self._token_payload()
+
+    async def _token_rotate(self, params: Any) -> dict[str, Any]:
+        _no_params("token.rotate", params)
+        self._require_running("token.rotate")
+        try:
+            self._runtime.state.rotate_token()
+        except ConfigError as exc:
+            raise JsonRpcServerError(exc.message, _FAILED) from exc  # type: ignore[no-untyped-call]
+        return self._token_payload()
 
     async def _shutdown(self, params: Any) -> dict[str, Any]:
         _no_params("shutdown", params)

@@ -6,20 +6,23 @@ and turn its result back into a response. Routes per behaviour.md §2.1.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from sanic import Request, Sanic
 from sanic.exceptions import SanicException
-from sanic.response import HTTPResponse, html, json, raw
+from sanic.response import BaseHTTPResponse, HTTPResponse, html, json, raw
 
+from .access import Denial
 from .dispatch import ClientRequest, Dispatcher, JSONResult, Result
 from .errors import ArgoProxyError
 from .formats import FORMATS, ClientFormat, FormatSpec
 from .legacy import LEGACY_PATHS, DirectEndpoint, LegacyGateway
 from .models import ModelEntry
+from .serving import InFlight
 from .state import DaemonState
 from .versions import VersionChecker
 
@@ -80,11 +83,37 @@ def _google_model(entry: ModelEntry) -> dict[str, Any]:
     }
 
 
-def create_app(state: DaemonState) -> Sanic[Any, Any]:
+# What a browser may send when an allowed origin calls the API (CORS preflight).
+_CORS_HEADERS = {
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": (
+        "authorization, content-type, x-api-key, x-goog-api-key, anthropic-version, "
+        "anthropic-beta, openai-organization, openai-project, x-stainless-arch, "
+        "x-stainless-lang, x-stainless-os, x-stainless-package-version, "
+        "x-stainless-runtime, x-stainless-runtime-version, x-stainless-retry-count"
+    ),
+    "Access-Control-Max-Age": "600",
+    "Vary": "Origin",
+}
+
+
+# All of a request's header lines together; Sanic's own ceiling (its default is 8 KiB).
+_MAX_HEADER_BYTES = 16 * 1024
+
+
+def _refusal(path: str, denial: Denial) -> HTTPResponse:
+    headers = {"WWW-Authenticate": 'Bearer realm="argo-proxy"'} if denial.status == 401 else None
+    body = _format_of_path(path).error(denial.status, denial.message)
+    return json(body, status=denial.status, headers=headers)
+
+
+def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, Any]:
+    """The daemon's app; `local_socket` when it serves the owner-only Unix socket."""
     app = Sanic(f"argo_proxy_{next(_app_ids)}", configure_logging=False)
     app.config.update(
         {
             "REQUEST_MAX_SIZE": state.config.max_body_mb * 1024 * 1024,
+            "REQUEST_MAX_HEADER_SIZE": _MAX_HEADER_BYTES,
             # LLM calls and streams can legitimately run for many minutes (design.md pitfalls).
             "RESPONSE_TIMEOUT": max(state.config.request_timeout * 3, 3600),
             "REQUEST_TIMEOUT": 120,
@@ -106,25 +135,78 @@ def create_app(state: DaemonState) -> Sanic[Any, Any]:
     )
     app.ctx.state = state
 
-    async def respond(request: Request, result: Result) -> HTTPResponse | None:
+    @app.on_request
+    async def guard(request: Request) -> HTTPResponse | None:
+        """The first stage of every request: who is asking (daemon/access.py)."""
+        if request.method == "NONE":
+            # Sanic's stand-in for a request it could not read (headers too large): no
+            # headers to check, and only its error answer follows.
+            return None
+        access = state.access
+        if request.method == "OPTIONS" and "origin" in request.headers:
+            # A CORS preflight carries no key: only allowed origins hear what works.
+            origin = access.cors_origin(request.headers)
+            if origin is not None:
+                cors = {**_CORS_HEADERS, "Access-Control-Allow-Origin": origin}
+                return HTTPResponse(status=204, headers=cors)
+        args: Any = request.args  # first value per name, as a mapping
+        denial = access.check(request.path, request.headers, args, local_socket=local_socket)
+        if denial is None:
+            return None
+        log.info("refused %s %s: %s", request.method, request.path, denial.reason)
+        return _refusal(request.path, denial)
+
+    async def allow_origin(request: Request, response: BaseHTTPResponse) -> HTTPResponse | None:
+        origin = state.access.cors_origin(request.headers) if "origin" in request.headers else None
+        if origin is not None:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+        return None
+
+    app.register_middleware(allow_origin, "response")
+
+    inflight = app.ctx.inflight = InFlight()  # what a stop must end in order
+
+    async def respond(request: Request, spec: FormatSpec, result: Result) -> HTTPResponse | None:
         if isinstance(result, JSONResult):
             if result.raw is not None:
                 return raw(result.raw, status=result.status, content_type="application/json")
-            return json(result.body, status=result.status)
+            headers = dict(result.headers) if result.headers else None
+            return json(result.body, status=result.status, headers=headers)
         response = await request.respond(
             content_type=result.content_type,
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
         try:
-            async for chunk in result.chunks:
-                await response.send(chunk)
+            try:
+                async for chunk in result.chunks:
+                    await response.send(chunk)
+            except asyncio.CancelledError:
+                if inflight.reason is None:
+                    raise  # the client hung up
+                # A stop ran out of time: the client hears so in its own format.
+                interrupt = result.interrupt or spec.stream_error
+                await response.send(interrupt(503, inflight.reason))
             await response.eof()
         finally:
             await result.chunks.aclose()
         return None
 
+    async def serve(
+        request: Request, spec: FormatSpec, work: Awaitable[Result]
+    ) -> HTTPResponse | None:
+        """Run one API request to its end; one cut short by a stop still gets an answer."""
+        with inflight.track():
+            try:
+                result = await work
+            except asyncio.CancelledError:
+                if inflight.reason is None:
+                    raise
+                return json(spec.error(503, inflight.reason), status=503)
+            return await respond(request, spec, result)
+
     async def chat(request: Request, fmt: ClientFormat) -> HTTPResponse | None:
-        return await respond(request, await dispatcher.chat(fmt, _client_request(request)))
+        return await serve(request, FORMATS[fmt], dispatcher.chat(fmt, _client_request(request)))
 
     @app.post("/v1/chat/completions")
     async def openai_chat(request: Request) -> HTTPResponse | None:
@@ -147,8 +229,8 @@ def create_app(state: DaemonState) -> Sanic[Any, Any]:
             request, path_model=model, path_stream=method == "streamGenerateContent"
         )
         if method == "countTokens":
-            return await respond(request, dispatcher.count_tokens("google", req))
-        return await respond(request, await dispatcher.chat("google", req))
+            return await respond(request, FORMATS["google"], dispatcher.count_tokens("google", req))
+        return await serve(request, FORMATS["google"], dispatcher.chat("google", req))
 
     # google-genai 3.x defaults to /v1, Gemini CLI calls /v1beta (issue: both prefixes).
     app.add_route(google, "/v1beta/models/<model_path:path>", methods=["POST"], name="google_beta")
@@ -170,24 +252,25 @@ def create_app(state: DaemonState) -> Sanic[Any, Any]:
 
     @app.post("/v1/messages/count_tokens")
     async def anthropic_count_tokens(request: Request) -> HTTPResponse | None:
-        return await respond(
-            request, dispatcher.count_tokens("anthropic", _client_request(request))
-        )
+        counted = dispatcher.count_tokens("anthropic", _client_request(request))
+        return await respond(request, FORMATS["anthropic"], counted)
 
     @app.post("/v1/responses/input_tokens")
     async def responses_input_tokens(request: Request) -> HTTPResponse | None:
-        req = _client_request(request)
-        return await respond(request, dispatcher.count_tokens("openai_responses", req))
+        counted = dispatcher.count_tokens("openai_responses", _client_request(request))
+        return await respond(request, FORMATS["openai_responses"], counted)
 
     @app.post("/v1/embeddings")
     async def embeddings(request: Request) -> HTTPResponse | None:
-        return await respond(request, await dispatcher.embeddings(_client_request(request)))
+        work = dispatcher.embeddings(_client_request(request))
+        return await serve(request, FORMATS["openai_chat"], work)
 
     # --- legacy mode (behaviour.md §6.1): always registered, unlike argo-proxy (which
     # needed an env var); each request checks the live flag and is a 404 while it is off.
     def legacy_route(endpoint: DirectEndpoint) -> Callable[[Request], Coroutine[Any, Any, Any]]:
         async def handler(request: Request) -> HTTPResponse | None:
-            return await respond(request, await legacy.direct(endpoint, _client_request(request)))
+            work = legacy.direct(endpoint, _client_request(request))
+            return await serve(request, FORMATS["openai_chat"], work)
 
         return handler
 
@@ -261,10 +344,17 @@ def create_app(state: DaemonState) -> Sanic[Any, Any]:
     async def sanic_error(request: Request, exc: SanicException) -> HTTPResponse:
         spec = _format_of_path(request.path)
         status = exc.status_code
+
         if status == 404:
             message = f"No endpoint {request.method} {request.path}. See {_DOCS} for the API."
         elif status == 405:
             message = f"{request.method} is not allowed on {request.path}."
+        elif status == 413 and "header" in str(exc).lower():
+            status = 431  # the limit hit was the headers', not the body's
+            message = (
+                f"The request headers are larger than {_MAX_HEADER_BYTES // 1024} KiB in all, "
+                "the most argo-proxy accepts."
+            )
         elif status == 413:
             message = (
                 f"The request body is larger than {state.config.max_body_mb} MiB "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from .errors import UpstreamAuthError, UpstreamError
@@ -55,8 +56,11 @@ def _message_of(body: Any) -> str:
     return text.strip()[:2000]
 
 
-def error_from_status(status: int, raw: bytes) -> UpstreamError:
-    """An upstream HTTP error, carried inside our envelope (never relayed raw)."""
+def error_from_status(
+    status: int, raw: bytes, headers: Mapping[str, str] | None = None
+) -> UpstreamError:
+    """An upstream HTTP error, carried inside our envelope (never relayed raw); `headers`
+    are the ones the client should still see (Retry-After, rate limits)."""
     text = raw.decode("utf-8", errors="replace")
     try:
         body: Any = json.loads(text)
@@ -75,6 +79,7 @@ def error_from_status(status: int, raw: bytes) -> UpstreamError:
         status=ours,
         upstream_status=status,
         upstream_body=body,
+        headers=headers,
     )
 
 

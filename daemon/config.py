@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
+import ipaddress
 import logging
 import os
 import warnings
@@ -26,12 +27,15 @@ from .errors import ConfigError
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_PORT",
+    "AuthMode",
     "Config",
     "StreamMode",
     "CONTROL_SOCKET_ENV",
     "config_search_paths",
     "control_socket_path",
     "default_config_file",
+    "default_token_file",
+    "is_loopback",
     "file_settings",
     "find_config_file",
     "load_config",
@@ -42,6 +46,8 @@ log = logging.getLogger(__name__)
 
 StreamMode = Literal["force", "retry", "passthrough"]
 STREAM_MODES: tuple[StreamMode, ...] = ("force", "retry", "passthrough")
+AuthMode = Literal["token", "none"]
+AUTH_MODES: tuple[AuthMode, ...] = ("token", "none")
 
 # argo-upstream.md §1.1: argo-proxy's default environment is dev.
 DEFAULT_BASE_URL = "https://apps-dev.inside.anl.gov/argoapi"
@@ -75,8 +81,19 @@ class Config:
 
     config_version: str = "3"
     user: str = ""
-    host: str = "127.0.0.1"  # loopback by default; argo-proxy bound 0.0.0.0 (§12)
+    host: str = "127.0.0.1"  # loopback by default; argo-proxy bound 0.0.0.0
     port: int = DEFAULT_PORT
+    # `port: auto` / `--port auto`: when `port` is taken (another user's daemon on a
+    # shared host), listen on a free port instead of failing (docs/security.md).
+    port_auto: bool = False
+    tcp: bool = True  # false: serve only on `socket`
+    socket: str = ""  # also serve the HTTP API on this Unix socket, mode 0600
+    # Access control (docs/security.md): a local token every API request must carry.
+    auth: AuthMode = "token"
+    token_file: str = ""  # "" = `token` in the user config directory
+    allowed_hosts: tuple[str, ...] = ()  # Host headers accepted besides loopback names
+    allowed_origins: tuple[str, ...] = ()  # browser origins allowed in (CORS)
+    allow_insecure_network: bool = False  # confirms a non-loopback listen with auth none
     verbose: bool = False
     log_to_file: bool = False
     max_log_history: int = 3
@@ -100,6 +117,9 @@ class Config:
     default_embed_model: str = ""
     request_timeout: float = 600.0  # seconds to wait for upstream bytes (read timeout)
     connect_timeout: float = 10.0
+    retries: int = 2  # retries of a failed ARGO call before any byte reached the client
+    shutdown_grace: float = 10.0  # seconds requests in flight get to finish at a stop
+    upstream_pool_size: int = 200  # connections to ARGO open at once (streams hold one)
     max_body_mb: int = 100
     pypi_url: str = "https://pypi.org/pypi"  # where GET /version looks for updates (a mirror works)
     # Where it came from; not part of equality so a reload can compare configs.
@@ -121,6 +141,11 @@ class Config:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
+    @property
+    def token_path(self) -> Path:
+        """The access token's file (docs/security.md)."""
+        return Path(self.token_file).expanduser() if self.token_file else default_token_file()
+
     def public_dict(self) -> dict[str, Any]:
         """The effective settings with no credential in them (for `config show` / RPC)."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -128,6 +153,9 @@ class Config:
         out["source"] = str(self.source) if self.source else None
         out["user"] = redact_user(self.user)
         out["resolve_overrides"] = dict(self.resolve_overrides)
+        out["allowed_hosts"] = list(self.allowed_hosts)
+        out["allowed_origins"] = list(self.allowed_origins)
+        out["token_file"] = str(self.token_path)
         out["native_openai_base_url"] = self.openai_base
         out["native_anthropic_base_url"] = self.anthropic_base
         return out
@@ -148,6 +176,21 @@ def redact_user(user: str) -> str:
 def default_config_file() -> Path:
     """Where `argo-proxy config init` writes when given no path: the user config dir."""
     return Path(platformdirs.user_config_dir(APP_NAME)) / "config.yaml"
+
+
+def default_token_file() -> Path:
+    """Where the access token lives unless `token_file` says otherwise."""
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "token"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a listen address is reachable only from this machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
 
 
 def config_search_paths() -> list[Path]:
@@ -323,9 +366,14 @@ def _migrate(raw: Mapping[str, Any], notes: list[str]) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------ environment
 
+# The shell's generic `HOST` is not read: tcsh exports it as the machine's name, and
+# argo-proxy's reading of it could open the daemon to the network (docs/security.md).
 _ENV_NAMES = {
-    "host": "HOST",
+    "host": "ARGO_PROXY_HOST",
     "port": "PORT",
+    "auth": "ARGO_PROXY_AUTH",
+    "token_file": "ARGO_PROXY_TOKEN_FILE",
+    "socket": "ARGO_PROXY_SOCKET",
     "verbose": "VERBOSE",
     "argo_base_url": "ARGO_BASE_URL",
     "skip_url_validation": "SKIP_URL_VALIDATION",
@@ -355,6 +403,11 @@ _FIELD_TYPES = {
 
 def _validate(values: Mapping[str, Any], origin: Mapping[str, str]) -> Config:
     clean: dict[str, Any] = {}
+    values = dict(values)
+    if str(values.get("port", "")).strip().lower() == "auto":
+        # `port: auto`: the default port, or any free one when it is taken.
+        del values["port"]
+        values.setdefault("port_auto", True)
     for key, value in values.items():
         where = origin.get(key, "default")
 
@@ -378,7 +431,33 @@ def _validate(values: Mapping[str, Any], origin: Mapping[str, str]) -> Config:
             f"{origin.get('user', 'default')}: `user` must be your ANL username "
             f"(no spaces, not the shared `cels`); got {user!r}"
         )
-    return Config(**clean)
+    config = Config(**clean)
+    _check_access(config, origin)
+    return config
+
+
+def _check_access(config: Config, origin: Mapping[str, str]) -> None:
+    """Settings that would let someone else act as the user are refused, not guessed at."""
+    if not config.tcp and not config.socket:
+        raise ConfigError(
+            f"{origin.get('tcp', 'default')}: `tcp: false` leaves nothing to listen on; "
+            "set `socket: PATH` too"
+        )
+    if config.username_passthrough and config.auth == "token":
+        where = origin.get("username_passthrough", "default")
+        raise ConfigError(
+            f"{where}: `username_passthrough` takes each client's API key as its ARGO "
+            "username, so the key cannot also be argo-proxy's access token: set `auth: none` "
+            "as well (on a machine no one else uses; docs/security.md)"
+        )
+    if config.auth == "none" and not is_loopback(config.host) and not config.allow_insecure_network:
+        where = origin.get("host", "default")
+        raise ConfigError(
+            f"{where}: listening on {config.host} with `auth: none` would let anyone who can "
+            "reach this machine use ARGO as you. Keep `auth: token` (clients send the token "
+            "from `argo-proxy token`), listen on 127.0.0.1, or confirm with "
+            "`allow_insecure_network: true` (docs/security.md)"
+        )
 
 
 def _coerce(key: str, value: Any, bad: Any) -> Any:
@@ -417,6 +496,20 @@ def _coerce(key: str, value: Any, bad: Any) -> Any:
         if text not in STREAM_MODES:
             raise bad("one of " + ", ".join(STREAM_MODES))
         return text
+    if kind == "AuthMode":
+        text = str(value).strip().lower()
+        if text not in AUTH_MODES:
+            raise bad("`token` (clients send the access token) or `none`")
+        return text
+    if kind == "tuple[str, ...]":
+        if value is None:
+            return ()
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)) or any(
+            isinstance(i, (dict, list)) or i is None for i in items
+        ):
+            raise bad("a list of names, like [myhost.example.org]")
+        return tuple(str(i).strip() for i in items if str(i).strip())
     if kind == "Mapping[str, str]":
         if value is None:
             return {}

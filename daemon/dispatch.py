@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -72,12 +72,16 @@ class JSONResult:
     status: int
     body: Any
     raw: bytes | None = None  # the same JSON already serialised (ARGO's own bytes): send as is
+    headers: Mapping[str, str] | None = None  # e.g. ARGO's Retry-After on an error
 
 
 @dataclass(frozen=True)
 class StreamResult:
     chunks: AsyncGenerator[bytes, None]  # call aclose() when done, even on error
     content_type: str = "text/event-stream"
+    # The bytes that end the stream early with an error (status, message), in the
+    # client's format and consistent with what was sent; None: the format's error event.
+    interrupt: Callable[[int, str], bytes] | None = None
 
 
 Result = JSONResult | StreamResult
@@ -242,10 +246,14 @@ class Dispatcher:
         self.state.counters.errors += 1
         code = "model_not_found" if isinstance(exc, ModelNotFoundError) else None
         extra: dict[str, Any] = {}
-        if isinstance(exc, UpstreamError) and exc.upstream_status is not None:
-            extra["upstream_status"] = exc.upstream_status
+        headers = None
+        if isinstance(exc, UpstreamError):
+            headers = exc.headers or None
+            if exc.upstream_status is not None:
+                extra["upstream_status"] = exc.upstream_status
         log.info("answering %d: %s", exc.status, exc.message)
-        return JSONResult(exc.status, spec.error(exc.status, exc.message, code, **extra))
+        body = spec.error(exc.status, exc.message, code, **extra)
+        return JSONResult(exc.status, body, headers=headers)
 
     # --------------------------------------------------------------------- models
 
@@ -323,7 +331,8 @@ class Dispatcher:
                 )
             )
             chunks = await self._open_stream(_Leg(route, out, headers, timeout), shaper)
-            return StreamResult(chunks, "application/json" if json_array else "text/event-stream")
+            content_type = "application/json" if json_array else "text/event-stream"
+            return StreamResult(chunks, content_type, shaper.fail)
         out.pop("stream_options", None)
         reply, raw = await self._complete(_Leg(route, out, headers, timeout), config)
         answer = conversion.response(check_reply(reply, route.upstream))
@@ -353,7 +362,7 @@ class Dispatcher:
     ) -> UpstreamReply:
         reply = await self.state.upstream.post(url, _dumps(body), headers, timeout=timeout)
         if reply.status >= 400:
-            raise error_from_status(reply.status, reply.body)
+            raise error_from_status(reply.status, reply.body, reply.headers)
         return reply
 
     async def _aggregate(self, leg: _Leg) -> Any:
@@ -364,7 +373,8 @@ class Dispatcher:
             leg.route.url, body, headers, timeout=leg.timeout
         ) as upstream:
             if upstream.status != 200:
-                raise error_from_status(upstream.status, (await upstream.read()).body)
+                reply = await upstream.read()
+                raise error_from_status(reply.status, reply.body, reply.headers)
             if "json" in upstream.content_type:  # ARGO may answer with one JSON body anyway
                 return (await upstream.read()).json()
             parser = SSEParser()
@@ -389,7 +399,8 @@ class Dispatcher:
             route.url, _dumps(leg.body), leg.headers, timeout=leg.timeout
         ) as upstream:
             if upstream.status != 200:
-                raise error_from_status(upstream.status, (await upstream.read()).body)
+                reply = await upstream.read()
+                raise error_from_status(reply.status, reply.body, reply.headers)
             if "json" in upstream.content_type:  # an error (or notice) sent as one JSON body
                 reply = await upstream.read()
                 check_reply(reply.json(), route.upstream)

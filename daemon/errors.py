@@ -14,6 +14,7 @@ Handlers never catch library errors themselves: `upstream.py` maps httpx errors,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
@@ -70,10 +71,13 @@ class UpstreamError(ArgoProxyError):
         status: int | None = None,
         upstream_status: int | None = None,
         upstream_body: Any = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message, status=status)
         self.upstream_status = upstream_status
         self.upstream_body = upstream_body
+        # Headers the client's SDK acts on (Retry-After, rate limits), passed on to it.
+        self.headers: Mapping[str, str] = headers or {}
 
 
 class UpstreamAuthError(UpstreamError):

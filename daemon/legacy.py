@@ -92,17 +92,17 @@ def _refusal(text: str) -> ArgoProxyError | None:
     return None
 
 
-def _status_error(status: int, raw: bytes) -> UpstreamError:
-    if _is_notice(raw.decode("utf-8", errors="replace")):
+def _status_error(reply: UpstreamReply) -> UpstreamError:
+    if _is_notice(reply.text()):
         return auth_error()  # the legacy embed endpoint may send the notice as an error
-    return error_from_status(status, raw)
+    return error_from_status(reply.status, reply.body, reply.headers)
 
 
 def _read_answer(reply: UpstreamReply) -> LegacyAnswer:
     body = reply.json()
     if not isinstance(body, dict) or body.get("response") is None:
         if isinstance(body, dict) and ("error" in body or "detail" in body):
-            raise error_from_status(reply.status, reply.body)
+            raise error_from_status(reply.status, reply.body, reply.headers)
         raise UpstreamError(
             "ARGO's legacy gateway answered without a response; try other request "
             f"parameters. It sent: {reply.text()[:200]!r}"
@@ -273,7 +273,7 @@ class LegacyGateway:
         )
         if reply.status < 400:
             return _read_answer(reply)
-        error = _status_error(reply.status, reply.body)
+        error = _status_error(reply)
         if plan.tools or not is_streaming_required(error):
             raise error
         # argo-upstream.md §5.2: ARGO asks for streaming; argo-proxy capped max_tokens
@@ -295,7 +295,7 @@ class LegacyGateway:
             _url(config, "streamchat"), _dumps(body), _STREAM_HEADERS, timeout=timeout
         ) as upstream:
             if upstream.status != 200:
-                raise _status_error(upstream.status, (await upstream.read()).body)
+                raise _status_error(await upstream.read())
             if "json" in upstream.content_type:  # an error or notice sent as one JSON body
                 yield _read_answer(await upstream.read()).text
                 return
@@ -357,7 +357,7 @@ class LegacyGateway:
             _url(config, "embed"), _dumps(body), _HEADERS, timeout=timeout
         )
         if reply.status >= 400:
-            raise _status_error(reply.status, reply.body)
+            raise _status_error(reply)
         answer = reply.json()
         vectors = answer.get("embedding") if isinstance(answer, dict) else None
         if not isinstance(vectors, list) or len(vectors) != len(body["prompt"]):

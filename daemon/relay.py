@@ -34,21 +34,35 @@ Event = dict[str, Any]
 
 
 class Shaper(Protocol):
-    """Turns what ARGO sent into what the client receives."""
+    """Turns what ARGO sent into what the client receives: the well-formed SSE events of
+    each read, and the same events parsed."""
 
-    def feed(self, raw: bytes, events: list[Event]) -> bytes: ...
+    def feed(self, frames: list[SSEEvent], events: list[Event]) -> bytes: ...
     def finish(self) -> bytes: ...  # ARGO ended the stream properly
     def fail(self, status: int, message: str) -> bytes: ...  # it did not
 
 
+def _reframe(sse: SSEEvent) -> bytes:
+    """One event as ARGO framed it (its data string is reused, not re-serialised)."""
+    data = sse.data.replace("\n", "\ndata: ")
+    head = f"event: {sse.event}\n" if sse.event else ""
+    return f"{head}data: {data}\n\n".encode()
+
+
 class SameFormatShaper:
-    """Client and ARGO speak the same format: the bytes go through untouched."""
+    """Client and ARGO speak the same format: ARGO's events go through as they came.
+
+    Each event is written again from its parsed text rather than copied byte for byte,
+    so a malformed one (a broken `data:` line) is left out instead of reaching a client
+    SDK that would raise on it; the rest of the stream goes on.
+    """
 
     def __init__(self, spec: FormatSpec) -> None:
         self._spec = spec
 
-    def feed(self, raw: bytes, events: list[Event]) -> bytes:
-        return raw  # an in-band error event is already in the client's format
+    def feed(self, frames: list[SSEEvent], events: list[Event]) -> bytes:
+        # an in-band error event is already in the client's format
+        return b"".join(_reframe(sse) for sse in frames)
 
     def finish(self) -> bytes:
         return b""
@@ -86,7 +100,7 @@ class ConvertingShaper:
             return b"".join(self._array.frame(e) for e in events)
         return b"".join(self._spec.frame(e) for e in events)
 
-    def feed(self, raw: bytes, events: list[Event]) -> bytes:
+    def feed(self, frames: list[SSEEvent], events: list[Event]) -> bytes:
         out = bytearray()
         for event in events:
             if self._failed:
@@ -124,34 +138,37 @@ class _Monitor:
         self.notice = NoticeWatch()
         self.ended = False
 
-    def see(self, sse: SSEEvent, parsed: list[Event]) -> None:
+    def see(self, sse: SSEEvent, parsed: list[Event]) -> bool:
+        """Watch one event; False if it is malformed (not JSON, not `[DONE]`)."""
         if sse.data.strip() == "[DONE]":
             self.ended = True
-            return
+            return True
         try:
             event: Any = sse.json()
         except ValueError:
-            log.debug("skipping a stream event that is not JSON: %.200r", sse.data)
-            return
+            log.warning("left out a malformed event from ARGO: %.200r", sse.data)
+            return False
         if not isinstance(event, dict):
-            return
+            log.warning("left out an event from ARGO that is not an object: %.200r", sse.data)
+            return False
         parsed.append(event)
         kind = event.get("type")
         if kind == "message_stop" or event_error(event) is not None:
             self.ended = True  # an error event is an end too: the shaper reports it
             self.notice.decided = True
-            return
+            return True
         if kind == "message_start":
             if str((event.get("message") or {}).get("id", "")).startswith("msg_blocked_"):
                 self.notice.decided = self.notice.is_notice = True
-            return
+            return True
         if self.notice.decided:
-            return
+            return True
         text = event_text(event)
         if text:
             self.notice.feed(text)
         elif _carries_other_content(event):
             self.notice.decided = True
+        return True
 
 
 def _carries_other_content(event: Event) -> bool:
@@ -175,11 +192,10 @@ async def relay(stream: UpstreamStream, shaper: Shaper) -> AsyncGenerator[bytes,
     try:
         async for chunk in stream.chunks():
             events: list[Event] = []
-            for sse in parser.feed(chunk):
-                monitor.see(sse, events)
+            frames = [sse for sse in parser.feed(chunk) if monitor.see(sse, events)]
             if monitor.notice.is_notice:
                 raise auth_error()
-            out = shaper.feed(chunk, events)
+            out = shaper.feed(frames, events)
             if released:
                 if out:
                     yield out
@@ -190,11 +206,10 @@ async def relay(stream: UpstreamStream, shaper: Shaper) -> AsyncGenerator[bytes,
                 yield bytes(held)
                 held.clear()
         events = []
-        for sse in parser.close():
-            monitor.see(sse, events)
+        frames = [sse for sse in parser.close() if monitor.see(sse, events)]
         if monitor.notice.is_notice:
             raise auth_error()
-        tail = shaper.feed(b"", events)
+        tail = shaper.feed(frames, events)
     except UpstreamError as exc:
         if not released:
             raise  # nothing sent yet: the client gets a proper HTTP error instead

@@ -9,15 +9,55 @@ that the real port can be reported (design.md pitfalls).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import socket
+import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sanic import Sanic
 from sanic.server.async_server import AsyncioServer
 
-__all__ = ["RunningServer", "bind_socket", "start_server"]
+__all__ = ["InFlight", "RunningServer", "bind_socket", "bind_unix_socket", "start_server"]
+
+_LAST_WORDS = 2.0  # seconds cut requests get to send their last event before the abort
+
+
+class InFlight:
+    """The API requests one listener is serving, so that a stop can end each in order.
+
+    When a stop's grace period runs out, `cut()` cancels each request's task; the
+    handler catches that and sends the client its format's error event (or a 503)
+    instead of leaving a truncated body (docs/security.md, "Stopping").
+    """
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.reason: str | None = None  # set once the requests were cut
+
+    @contextlib.contextmanager
+    def track(self) -> Iterator[None]:
+        task = asyncio.current_task()
+        if task is None:  # pragma: no cover - handlers always run in a task
+            yield
+            return
+        self._tasks.add(task)
+        try:
+            yield
+        finally:
+            self._tasks.discard(task)
+
+    def cut(self, reason: str) -> int:
+        """Cancel every request still running; returns how many there were."""
+        self.reason = reason
+        for task in self._tasks:
+            task.cancel()
+        return len(self._tasks)
+
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +77,40 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def bind_unix_socket(path: Path) -> socket.socket:
+    """Listen on a Unix socket only its owner can use (mode 0600, as argo-proxy 3.1.2 did).
+
+    A stale socket file (no one accepts on it) is replaced; a live one is an OSError
+    (EADDRINUSE), as a taken port is.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(FileNotFoundError):
+        if not stat.S_ISSOCK(path.lstat().st_mode):
+            raise FileExistsError(17, f"{path} exists and is not a socket")
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            path.unlink()  # nobody is listening: a leftover of a daemon that died
+        else:
+            raise OSError(98, f"another process serves on {path}")
+        finally:
+            probe.close()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o177)  # the file is born 0600: no moment when others can connect
+    try:
+        sock.bind(str(path))
+        sock.listen(1024)
+    except OSError:
+        sock.close()
+        raise
+    finally:
+        os.umask(old_umask)
+    path.chmod(0o600)
+    sock.setblocking(False)
+    return sock
+
+
 @dataclass
 class RunningServer:
     """A started Sanic server; `url` carries the port actually bound."""
@@ -50,6 +124,8 @@ class RunningServer:
 
     @property
     def url(self) -> str:
+        if self.port < 0:  # a Unix socket: `host` is its path
+            return f"unix:{self.host}"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
@@ -63,6 +139,16 @@ class RunningServer:
         if self._deadline is None or limit < self._deadline:
             self._deadline = limit
 
+    @staticmethod
+    async def _close_idle(connections: set[Any], deadline: Callable[[], float]) -> None:
+        """Close connections as they fall idle, until none is left or `deadline()`."""
+        loop = asyncio.get_running_loop()
+        while connections and loop.time() < deadline():
+            for conn in list(connections):
+                conn.close_if_idle()  # idle keep-alive connections go at once
+            if connections:
+                await asyncio.sleep(0.05)
+
     async def stop(self, grace: float = 5.0) -> int:
         """Stop accepting, let busy connections finish for up to `grace` s, then close.
 
@@ -75,11 +161,17 @@ class RunningServer:
             srv.server.close()  # stop accepting; not wait_closed(): on 3.12 it waits for clients
         connections = srv.connections
         self.hurry(grace)
-        while connections and loop.time() < (self._deadline or 0.0):
-            for conn in list(connections):
-                conn.close_if_idle()  # idle keep-alive connections go at once
-            if connections:
-                await asyncio.sleep(0.05)
+        await self._close_idle(connections, lambda: self._deadline or 0.0)
+        inflight = getattr(self.app.ctx, "inflight", None)
+        if connections and isinstance(inflight, InFlight):
+            cut = inflight.cut(
+                f"argo-proxy stopped serving {self.url} and this request was still running "
+                f"after the {grace:g}s it was given to finish; send it again."
+            )
+            if cut:
+                log.warning("ending %d request(s) still running after %.1fs", cut, grace)
+                until = loop.time() + _LAST_WORDS
+                await self._close_idle(connections, lambda: until)
         busy = len(connections)
         for conn in list(connections):
             conn.abort()
@@ -97,5 +189,7 @@ async def start_server(app: Sanic[Any, Any], sock: socket.socket) -> RunningServ
     await server.startup()  # type: ignore[no-untyped-call]
     await server.before_start()  # type: ignore[no-untyped-call]
     await server.after_start()  # type: ignore[no-untyped-call]
+    if sock.family == socket.AF_UNIX:
+        return RunningServer(app=app, server=server, host=sock.getsockname(), port=-1)
     host, port = sock.getsockname()[:2]
     return RunningServer(app=app, server=server, host=host, port=port)

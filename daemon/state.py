@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import __version__
+from .access import AccessGuard, write_new_token
 from .config import Config
 from .models import CatalogSource, ModelRegistry, RefreshResult
 from .routing import models_url
@@ -27,6 +28,7 @@ __all__ = [
     "ModelsRefreshed",
     "StateEvent",
     "StateListener",
+    "TokenChanged",
 ]
 
 
@@ -54,7 +56,15 @@ class LegacyChanged:
     reason: str
 
 
-StateEvent = ModelsRefreshed | LegacyChanged
+@dataclass(frozen=True)
+class TokenChanged:
+    """The access token (or whether one is needed) changed; clients fetch it again."""
+
+    token_file: str
+    reason: str  # "rotated", or "config" for a reload of `auth`/`token_file`
+
+
+StateEvent = ModelsRefreshed | LegacyChanged | TokenChanged
 StateListener = Callable[[StateEvent], None]
 
 
@@ -78,8 +88,16 @@ class _ReportingRegistry(ModelRegistry):
 class DaemonState:
     """What every handler shares; built once per daemon."""
 
-    def __init__(self, config: Config, *, registry: ModelRegistry | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        registry: ModelRegistry | None = None,
+        access: AccessGuard | None = None,
+    ) -> None:
         self.config = config
+        # Reads (or creates) the token file: a ConfigError here stops the start.
+        self.access = access or AccessGuard.from_config(config)
         self.legacy = config.use_legacy_argo
         self.registry = registry or _ReportingRegistry(self._note_refresh)
         self.user_agent = f"argo-proxy/{__version__}"
@@ -87,6 +105,8 @@ class DaemonState:
             connect_timeout=config.connect_timeout,
             read_timeout=config.request_timeout,
             user_agent=self.user_agent,
+            retries=config.retries,
+            pool_size=config.upstream_pool_size,
         )
         self.counters = Counters()
         self.started_at = time.time()
@@ -139,12 +159,21 @@ class DaemonState:
         self._emit(LegacyChanged(enabled, reason))
         return True
 
-    def apply_config(self, config: Config) -> list[str]:
+    def rotate_token(self) -> str:
+        """Write a new access token and require it from the next request on."""
+        token = write_new_token(self.config.token_path)
+        self.access = AccessGuard(self.config, token)
+        self._emit(TokenChanged(str(self.config.token_path), "rotated"))
+        return token
+
+    def apply_config(self, config: Config, access: AccessGuard | None = None) -> list[str]:
         """Swap in a new config; return the names of the settings that changed.
 
-        Parts that keep a copy of a setting are updated here too: the upstream client's
-        timeouts (a request in flight keeps the ones it started with) and the legacy
-        flag, which follows the file only when the file's value changed.
+        Parts that keep a copy of a setting are updated here too: the access guard
+        (built by the caller beforehand, as reading the token file may fail), the
+        upstream client's timeouts (a request in flight keeps the ones it started
+        with) and the legacy flag, which follows the file only when the file's value
+        changed.
         """
         old = self.config
         changed = [
@@ -153,10 +182,16 @@ class DaemonState:
             if f.compare and getattr(old, f.name) != getattr(config, f.name)
         ]
         self.config = config
+        if access is not None:
+            old_access, self.access = self.access, access
+            if (old_access.auth, old_access.token) != (access.auth, access.token):
+                self._emit(TokenChanged(str(config.token_path), "config"))
         if "connect_timeout" in changed:
             self.upstream.connect_timeout = config.connect_timeout
         if "request_timeout" in changed:
             self.upstream.read_timeout = config.request_timeout
+        if "retries" in changed:
+            self.upstream.retries = config.retries
         if "use_legacy_argo" in changed:
             self.set_legacy(config.use_legacy_argo, "config")
         return changed

@@ -3,6 +3,13 @@
 Only this module knows httpx. Every call maps transport failures to `UpstreamError`
 (502 unreachable, 504 timeout) naming the URL, which never holds a credential.
 
+Calls to ARGO are retried here, and only here, while nothing has reached the client
+yet: a refused connection, or an answer of 429, 502, 503 or 504, is tried again up to
+`retries` times with exponential backoff and jitter, honouring `Retry-After`, within
+the request's own time budget (docs/security.md, "Upstream faults"). At most
+`upstream_pool_size` calls are open at once; one more waits `connect_timeout` for a
+slot and is then told the pool is full (a 503), not that the network is down.
+
 httpx's API runs over aiohttp's connection engine (httpx-aiohttp's transport):
 httpcore's pool costs ~0.8 ms of CPU per request at 32 concurrent requests and
 grows with the pool (its bookkeeping is quadratic), which capped the daemon at a
@@ -11,11 +18,15 @@ tenth of the simulator's throughput; aiohttp's costs ~0.1 ms (bench/README.md).
 
 from __future__ import annotations
 
+import asyncio
+import email.utils
 import json
 import logging
+import random
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -24,9 +35,36 @@ from httpx_aiohttp import AiohttpTransport
 
 from .errors import UpstreamError
 
-__all__ = ["Upstream", "UpstreamReply", "UpstreamStream"]
+__all__ = ["RETRYABLE_STATUSES", "Upstream", "UpstreamReply", "UpstreamStream"]
 
 log = logging.getLogger(__name__)
+
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+_BACKOFF_FIRST = 0.5  # seconds before the first retry; doubled each time, jittered
+_BACKOFF_CAP = 8.0
+_LONGEST_RETRY_AFTER = 10.0  # a longer Retry-After goes to the client, whose SDK waits
+# Answer headers a client's SDK acts on (its own retries and rate limiting).
+_PASSED_ON_PREFIXES = ("retry-after", "x-ratelimit-", "anthropic-ratelimit-")
+
+
+def _passed_on(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items() if k.lower().startswith(_PASSED_ON_PREFIXES)}
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds from a `Retry-After` of either form (seconds, or an HTTP date)."""
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 @dataclass(frozen=True)
@@ -37,6 +75,8 @@ class UpstreamReply:
     status: int
     content_type: str
     body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)  # the ones passed on
+    retries: int = 0  # how many times the call was retried before this answer
 
     def json(self) -> Any:
         try:
@@ -56,10 +96,14 @@ class UpstreamReply:
 class UpstreamStream:
     """An upstream answer being streamed; iterate `chunks()` for raw bytes as they arrive."""
 
-    def __init__(self, url: str, response: httpx.Response, read_timeout: float) -> None:
+    def __init__(
+        self, url: str, response: httpx.Response, read_timeout: float, retries: int = 0
+    ) -> None:
         self.url = url
         self.status = response.status_code
         self.content_type = response.headers.get("content-type", "")
+        self.headers = _passed_on(response.headers)
+        self.retries = retries
         self._response = response
         self._read_timeout = read_timeout
 
@@ -76,7 +120,14 @@ class UpstreamStream:
             body = await self._response.aread()
         except httpx.HTTPError as exc:
             raise _map_error(exc, self.url, self._read_timeout) from exc
-        return UpstreamReply(self.url, self.status, self.content_type, body)
+        return UpstreamReply(
+            self.url, self.status, self.content_type, body, self.headers, self.retries
+        )
+
+
+def _could_not_connect(exc: httpx.HTTPError) -> bool:
+    """No connection was made, so ARGO cannot have seen the request: safe to retry."""
+    return isinstance(exc.__cause__, aiohttp.ClientConnectorError)
 
 
 def _map_error(
@@ -109,14 +160,27 @@ def _map_error(
 class Upstream:
     """A pooled async HTTP client shared by all requests (one per daemon)."""
 
-    def __init__(self, *, connect_timeout: float, read_timeout: float, user_agent: str) -> None:
+    def __init__(
+        self,
+        *,
+        connect_timeout: float,
+        read_timeout: float,
+        user_agent: str,
+        retries: int = 0,
+        pool_size: int = 200,
+    ) -> None:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        self.retries = retries
+        self.pool_size = pool_size
+        # Our own count of calls to ARGO, so a full pool is told as such (aiohttp would
+        # report the wait for a slot as a connect timeout, "check your network").
+        self._slots = asyncio.Semaphore(pool_size)
         # trust_env=False: an HTTP(S)_PROXY set for the user's browser must not capture ARGO calls
         transport = AiohttpTransport(
             trust_env=False,
             client=lambda: aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=200, keepalive_timeout=600),
+                connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=600),
                 trust_env=False,
             ),
         )
@@ -166,6 +230,60 @@ class Upstream:
         except httpx.HTTPError as exc:
             raise _map_error(exc, url, timeout, "the image host") from exc
 
+    @asynccontextmanager
+    async def _slot(self) -> AsyncIterator[None]:
+        """Hold one of the `pool_size` slots for the length of a call to ARGO."""
+        if self._slots.locked():
+            try:
+                await asyncio.wait_for(self._slots.acquire(), self.connect_timeout)
+            except asyncio.TimeoutError:
+                raise UpstreamError(
+                    f"All {self.pool_size} connections to ARGO are in use by requests in "
+                    f"flight (`upstream_pool_size`), and none came free within "
+                    f"{self.connect_timeout:g}s. Try again shortly, or raise "
+                    "`upstream_pool_size` in the config.",
+                    status=503,
+                    headers={"retry-after": "1"},
+                ) from None
+        else:
+            await self._slots.acquire()  # free: returns at once
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+    def _retry_wait(self, attempt: int, retry_after: float | None, deadline: float) -> float | None:
+        """Seconds to wait before retrying a failed call, or None not to retry it."""
+        if attempt >= self.retries:
+            return None
+        if retry_after is not None and retry_after > _LONGEST_RETRY_AFTER:
+            return None  # a long wait is the client's to decide on
+        backoff = min(_BACKOFF_CAP, _BACKOFF_FIRST * 2**attempt) * random.uniform(0.5, 1.0)
+        wait = max(backoff, retry_after or 0.0)
+        return wait if time.monotonic() + wait < deadline else None
+
+    def _connect_retry(
+        self, exc: httpx.HTTPError, url: str, attempt: int, budget: float, deadline: float
+    ) -> float:
+        """The wait before retrying a call that failed to connect; raises if it won't be."""
+        wait = self._retry_wait(attempt, None, deadline) if _could_not_connect(exc) else None
+        if wait is None:
+            raise _map_error(exc, url, budget) from exc
+        log.warning("cannot connect to ARGO at %s; retry %d in %.1fs", url, attempt + 1, wait)
+        return wait
+
+    def _status_retry(
+        self, status: int, headers: Mapping[str, str], url: str, attempt: int, deadline: float
+    ) -> float | None:
+        if status not in RETRYABLE_STATUSES:
+            return None
+        wait = self._retry_wait(attempt, _retry_after(headers), deadline)
+        if wait is not None:
+            log.warning(
+                "ARGO answered HTTP %d at %s; retry %d in %.1fs", status, url, attempt + 1, wait
+            )
+        return wait
+
     async def post(
         self,
         url: str,
@@ -174,15 +292,33 @@ class Upstream:
         *,
         timeout: float | None = None,
     ) -> UpstreamReply:
-        try:
-            response = await self._client.post(
-                url, content=body, headers=headers, timeout=self._timeout(timeout)
-            )
-        except httpx.HTTPError as exc:
-            raise _map_error(exc, url, timeout or self.read_timeout) from exc
-        return UpstreamReply(
-            url, response.status_code, response.headers.get("content-type", ""), response.content
-        )
+        budget = timeout or self.read_timeout
+        deadline = time.monotonic() + budget
+        async with self._slot():
+            attempt = 0
+            while True:
+                try:
+                    response = await self._client.post(
+                        url, content=body, headers=headers, timeout=self._timeout(timeout)
+                    )
+                except httpx.HTTPError as exc:
+                    wait = self._connect_retry(exc, url, attempt, budget, deadline)
+                else:
+                    status = response.status_code
+                    retry = self._status_retry(status, response.headers, url, attempt, deadline)
+                    if retry is None:
+                        content_type = response.headers.get("content-type", "")
+                        return UpstreamReply(
+                            url,
+                            status,
+                            content_type,
+                            response.content,
+                            _passed_on(response.headers),
+                            attempt,
+                        )
+                    wait = retry
+                await asyncio.sleep(wait)
+                attempt += 1
 
     @asynccontextmanager
     async def stream(
@@ -193,18 +329,36 @@ class Upstream:
         *,
         timeout: float | None = None,
     ) -> AsyncIterator[UpstreamStream]:
-        """POST and hold the answer open; leaving the block closes the upstream connection."""
-        request = self._client.build_request(
-            "POST", url, content=body, headers=headers, timeout=self._timeout(timeout)
-        )
-        try:
-            response = await self._client.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            raise _map_error(exc, url, timeout or self.read_timeout) from exc
-        try:
-            yield UpstreamStream(url, response, timeout or self.read_timeout)
-        finally:
-            await response.aclose()
+        """POST and hold the answer open; leaving the block closes the upstream connection.
+
+        A failure is retried before the block is entered, so never once the client has
+        had a byte of the answer.
+        """
+        budget = timeout or self.read_timeout
+        deadline = time.monotonic() + budget
+        async with self._slot():
+            attempt = 0
+            while True:
+                request = self._client.build_request(
+                    "POST", url, content=body, headers=headers, timeout=self._timeout(timeout)
+                )
+                try:
+                    response = await self._client.send(request, stream=True)
+                except httpx.HTTPError as exc:
+                    wait = self._connect_retry(exc, url, attempt, budget, deadline)
+                else:
+                    status = response.status_code
+                    retry = self._status_retry(status, response.headers, url, attempt, deadline)
+                    if retry is None:
+                        break
+                    await response.aclose()
+                    wait = retry
+                await asyncio.sleep(wait)
+                attempt += 1
+            try:
+                yield UpstreamStream(url, response, budget, attempt)
+            finally:
+                await response.aclose()
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -60,9 +60,7 @@ def ident(digest: bytes, salt: str, length: int, *, url_safe: bool = False) -> s
 
 # Context coding assistants inject into user turns (Claude Code's reminders, Gemini CLI's
 # session context); not the user's words.
-_REMINDER = re.compile(
-    r"<(system-reminder|session_context)>.*?</\1>", re.DOTALL
-)
+_REMINDER = re.compile(r"<(system-reminder|session_context)>.*?</\1>", re.DOTALL)
 
 
 def _is_tool_results(content: Any) -> bool:

@@ -44,13 +44,13 @@ const dirs = {
 };
 const configPath = path.join(tmp, "config.yaml");
 const socketPath = path.join(tmp, "c.sock");
-const probeOut = path.join(tmp, "probe.out");
+const probe = path.join(tmp, "probe.py");
 
 // code-server and what it starts see only this environment (no socket of the developer's)
 const env = { ...process.env, HOME: dirs.home, XDG_RUNTIME_DIR: dirs.runtime, SHELL: "/bin/bash" };
 env.PATH = `${NODE24_BIN}:${env.PATH}`;
 for (const key of Object.keys(env)) {
-  if (key.startsWith("ARGO_PROXY_") || key.startsWith("VSCODE_") || key.startsWith("ANTHROPIC_")) delete env[key];
+  if (/^(ARGO_PROXY_|VSCODE_|ANTHROPIC_|OPENAI_|GEMINI_|GOOGLE_GEMINI_)/.test(key)) delete env[key];
 }
 
 function log(...args) {
@@ -133,6 +133,11 @@ function freePort() {
 
 async function ctlStatus() {
   return JSON.parse(await run(EXE, ["ctl", "status", "--json", "--control-socket", socketPath], 20_000));
+}
+
+/** The access token the daemon requires now. */
+async function daemonToken() {
+  return (await run(EXE, ["token", "--control-socket", socketPath], 20_000)).trim();
 }
 
 /** True while a process with this pid exists and is not a zombie. */
@@ -258,6 +263,44 @@ async function statusText() {
   return ((await statusItem().textContent({ timeout: 5_000 })) ?? "").replace(/\s+/g, " ").trim();
 }
 
+// Run in a terminal: a request with the key the terminal's environment has, one without.
+fs.writeFileSync(
+  probe,
+  [
+    "import json, os, sys, urllib.error, urllib.request",
+    "base = os.environ.get('ANTHROPIC_BASE_URL', '')",
+    "key = os.environ.get('ANTHROPIC_API_KEY', '')",
+    "def get(headers):",
+    "    try:",
+    "        with urllib.request.urlopen(urllib.request.Request(base + '/v1/models', headers=headers), timeout=10) as r:",
+    "            return r.status",
+    "    except urllib.error.HTTPError as e:",
+    "        return e.code",
+    "out = {'base': base, 'key': key, 'token': os.environ.get('ARGO_PROXY_TOKEN', ''),",
+    "       'with_key': get({'x-api-key': key}), 'without_key': get({})}",
+    "open(sys.argv[1] + '.tmp', 'w').write(json.dumps(out))",
+    "os.replace(sys.argv[1] + '.tmp', sys.argv[1])",
+    "",
+  ].join("\n"),
+);
+
+/** Opens a new integrated terminal, runs the probe there, and returns what it saw. */
+async function probeNewTerminal(name) {
+  const out = path.join(tmp, `${name}.json`);
+  await runFromPalette("Terminal: Create New Terminal");
+  const terminal = page.locator(".terminal-wrapper.active .xterm-helper-textarea, .xterm-helper-textarea").last();
+  await terminal.waitFor({ state: "attached", timeout: 30_000 });
+  // the shell may not read its first line before its prompt: retry until the probe ran
+  await until("the probe's output from the terminal", async () => {
+    if (fs.existsSync(out)) return true;
+    await terminal.focus();
+    await page.keyboard.type(`python3 ${probe} ${out}\n`);
+    await sleep(3_000);
+    return fs.existsSync(out);
+  }, 45_000, 0);
+  return JSON.parse(fs.readFileSync(out, "utf8"));
+}
+
 async function runFromPalette(title) {
   await page.locator(".monaco-workbench").click({ position: { x: 500, y: 300 } });
   await page.keyboard.press("F1");
@@ -291,36 +334,14 @@ test("the extension runs the daemon inside code-server", async (t) => {
     assert.equal((await ctlStatus()).legacy, true);
   });
 
-  await t.test("a new terminal points ANTHROPIC_BASE_URL at the daemon", async () => {
+  await t.test("a new terminal reaches the daemon with its access token", async () => {
     const status = await ctlStatus();
-    const probe = path.join(tmp, "probe.py");
-    fs.writeFileSync(
-      probe,
-      [
-        "import os, sys, urllib.request",
-        "base = os.environ.get('ANTHROPIC_BASE_URL', '')",
-        "with urllib.request.urlopen(base + '/health', timeout=10) as r:",
-        "    body = r.read().decode()",
-        "open(sys.argv[1] + '.tmp', 'w').write(base + '\\n' + str(r.status) + '\\n' + body)",
-        "os.replace(sys.argv[1] + '.tmp', sys.argv[1])",
-        "",
-      ].join("\n"),
-    );
-    await runFromPalette("Terminal: Create New Terminal");
-    const terminal = page.locator(".terminal-wrapper.active .xterm-helper-textarea, .xterm-helper-textarea").last();
-    await terminal.waitFor({ state: "attached", timeout: 30_000 });
-    // the shell may not read its first line before its prompt: retry until the probe ran
-    await until("the probe's output from the terminal", async () => {
-      if (fs.existsSync(probeOut)) return true;
-      await terminal.focus();
-      await page.keyboard.type(`python3 ${probe} ${probeOut}\n`);
-      await sleep(3_000);
-      return fs.existsSync(probeOut);
-    }, 45_000, 0);
-    const [base, code, ...body] = fs.readFileSync(probeOut, "utf8").split("\n");
-    assert.equal(base, status.listen_url);
-    assert.equal(code, "200");
-    assert.ok(body.join("\n").length > 0);
+    const seen = await probeNewTerminal("terminal-1");
+    assert.equal(seen.base, status.listen_url);
+    assert.equal(seen.key, await daemonToken());
+    assert.equal(seen.token, seen.key);
+    assert.equal(seen.with_key, 200);
+    assert.equal(seen.without_key, 401);
   });
 
   await t.test("screenshot of the status bar and its tooltip", async () => {
@@ -341,6 +362,24 @@ test("the extension runs the daemon inside code-server", async (t) => {
     fs.mkdirSync(path.dirname(target), { recursive: true });
     await page.screenshot({ path: target, clip: { x, y, width: right - x, height: bottom - y } });
     assert.ok(fs.statSync(target).size > 1000);
+  });
+
+  await t.test("Rotate Access Token gives new terminals the new token", async () => {
+    const old = await daemonToken();
+    await runFromPalette("argo-proxy: Rotate Access Token");
+    const dialog = page.locator(".monaco-dialog-box");
+    await dialog.waitFor({ state: "visible", timeout: 15_000 });
+    await dialog.getByRole("button", { name: "Rotate" }).click();
+    const token = await until("a new token in force", async () => {
+      const now = await daemonToken();
+      return now !== old ? now : undefined;
+    }, 20_000);
+    // the notification comes after terminals and settings were re-wired
+    await page.locator(".notification-toast").filter({ hasText: "New access token in force" }).waitFor({ timeout: 20_000 });
+    const seen = await probeNewTerminal("terminal-2");
+    assert.equal(seen.key, token);
+    assert.equal(seen.with_key, 200);
+    assert.notEqual(seen.key, old);
   });
 
   await t.test("closing the editor stops the daemon", async () => {

@@ -1,6 +1,6 @@
 // The status bar item, owned here alone: phase, port, legacy mode and active
-// streams; the tooltip has version, models, requests and errors. Clicking it
-// opens the command menu.
+// streams; the tooltip has the address, whether a token is needed, version,
+// models, requests and errors. Clicking it opens the command menu.
 import * as vscode from "vscode";
 import { StatusResult } from "./daemon/protocol";
 import { SupervisorState } from "./daemon/supervisor";
@@ -53,6 +53,13 @@ export class StatusItem implements vscode.Disposable {
     if (state.mode) tip.appendMarkdown(` (${state.mode === "attached" ? "attached to a running daemon" : "started here"})`);
     tip.appendMarkdown("\n\n");
     if (state.listenUrl) tip.appendMarkdown(`Listening on \`${state.listenUrl}\`\n\n`);
+    if (state.access) {
+      tip.appendMarkdown(
+        state.access.auth === "token"
+          ? "Access token: required\n\n"
+          : "Access token: none (`auth: none`)\n\n",
+      );
+    }
     if (status) {
       tip.appendMarkdown(`Version ${status.version}, pid ${status.pid}\n\n`);
       tip.appendMarkdown(`Models: ${status.models.unique_models} (${status.models.total_aliases} aliases)\n\n`);

@@ -79,12 +79,17 @@ export async function activePythonInterpreter(): Promise<string | undefined> {
   }
 }
 
-/** Terminal environment: replace the variables, or clear them all. */
+/**
+ * Terminal environment: replace the variables, or clear them all. Not persisted:
+ * VS Code would keep the access token in its state database, and hand terminals
+ * restored at the next start a port and token that may no longer hold.
+ */
 export function setTerminalEnv(
   collection: vscode.GlobalEnvironmentVariableCollection,
   env: Record<string, string> | undefined,
   description: string,
 ): void {
+  collection.persistent = false;
   collection.clear();
   if (!env) return;
   collection.description = description;

@@ -17,6 +17,8 @@ import openai
 from google import genai
 from google.genai import types
 
+from . import api
+
 # A 1×1 red PNG.
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
@@ -56,7 +58,7 @@ class Adapter(Protocol):
 
 class OpenAIChat:
     def __init__(self, url: str) -> None:
-        self.client = openai.OpenAI(base_url=f"{url}/v1", api_key="jdoe", max_retries=0)
+        self.client = openai.OpenAI(base_url=f"{url}/v1", api_key=api.TOKEN, max_retries=0)
 
     def close(self) -> None:
         self.client.close()
@@ -145,7 +147,7 @@ class OpenAIChat:
 
 class OpenAIResponses:
     def __init__(self, url: str) -> None:
-        self.client = openai.OpenAI(base_url=f"{url}/v1", api_key="jdoe", max_retries=0)
+        self.client = openai.OpenAI(base_url=f"{url}/v1", api_key=api.TOKEN, max_retries=0)
 
     def close(self) -> None:
         self.client.close()
@@ -219,7 +221,7 @@ class OpenAIResponses:
 
 class Anthropic:
     def __init__(self, url: str) -> None:
-        self.client = anthropic.Anthropic(base_url=url, api_key="jdoe", max_retries=0)
+        self.client = anthropic.Anthropic(base_url=url, api_key=api.TOKEN, max_retries=0)
 
     def close(self) -> None:
         self.client.close()
@@ -289,7 +291,7 @@ class Google:
             if api_version
             else types.HttpOptions(base_url=url)
         )
-        self.client = genai.Client(api_key="jdoe", http_options=options)
+        self.client = genai.Client(api_key=api.TOKEN, http_options=options)
 
     def close(self) -> None:
         self.client.close()

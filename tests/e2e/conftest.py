@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
+from . import api
+
 _LISTENING = re.compile(r"listening on (http://\S+)")
 _EXE = shutil.which("argo-proxy", path=str(Path(sys.executable).parent)) or "argo-proxy"
 
@@ -38,6 +40,17 @@ class Process:
     @property
     def log(self) -> str:
         return "".join(self.lines)
+
+    def wait_for_line(self, text: str, timeout: float = 30) -> str:
+        """The first stderr line containing `text`, waiting for it to be written."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in list(self.lines):
+                if text in line:
+                    return line
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no line with {text!r} in:\n{self.log}")
+            time.sleep(0.02)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
         if self.popen.poll() is None:
@@ -70,6 +83,10 @@ def clean_env(home: Path) -> dict[str, str]:
             "USE_LEGACY_ARGO",
             "ANTHROPIC_STREAM_MODE",
             "ARGO_PROXY_CONTROL_SOCKET",
+            "ARGO_PROXY_HOST",
+            "ARGO_PROXY_AUTH",
+            "ARGO_PROXY_TOKEN_FILE",
+            "ARGO_PROXY_SOCKET",
         }
     }
     # XDG_RUNTIME_DIR: the default control socket lives there; never the real user's.
@@ -273,7 +290,13 @@ def parse_frames(data: bytes) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("home")
+    """The home directory of every daemon the tests start, with their access token."""
+    home = tmp_path_factory.mktemp("home")
+    token_file = home / ".config" / "argo-proxy" / "token"
+    token_file.parent.mkdir(parents=True)
+    token_file.write_text(api.TOKEN + "\n")
+    token_file.chmod(0o600)
+    return home
 
 
 @pytest.fixture(scope="session")

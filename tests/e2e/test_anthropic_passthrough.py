@@ -8,13 +8,14 @@ import anthropic
 import httpx
 import pytest
 
+from . import api
 from .conftest import Process, StartDaemon
 from .helpers import WEATHER_TOOL_ANTHROPIC, last_sent, sent
 
 
 @pytest.fixture()
 def client(daemon: Process) -> Iterator[anthropic.Anthropic]:
-    with anthropic.Anthropic(base_url=daemon.url, api_key="anything", max_retries=0) as client:
+    with anthropic.Anthropic(base_url=daemon.url, api_key=api.TOKEN, max_retries=0) as client:
         yield client
 
 
@@ -82,7 +83,7 @@ def test_stream_mode_passthrough_reports_streaming_required(
     start_daemon: StartDaemon, sim: httpx.Client
 ) -> None:
     daemon = start_daemon("anthropic_stream_mode: passthrough\n")
-    with anthropic.Anthropic(base_url=daemon.url, api_key="x", max_retries=0) as client:
+    with anthropic.Anthropic(base_url=daemon.url, api_key=api.TOKEN, max_retries=0) as client:
         with pytest.raises(anthropic.APIStatusError) as caught:
             client.messages.create(
                 model="claude-opus-4-6",
@@ -99,7 +100,7 @@ def test_stream_mode_retry_streams_after_the_bounce(
     start_daemon: StartDaemon, sim: httpx.Client
 ) -> None:
     daemon = start_daemon("anthropic_stream_mode: retry\n")
-    with anthropic.Anthropic(base_url=daemon.url, api_key="x", max_retries=0) as client:
+    with anthropic.Anthropic(base_url=daemon.url, api_key=api.TOKEN, max_retries=0) as client:
         reply = client.messages.create(
             model="claude-opus-4-6",
             max_tokens=32000,
@@ -114,7 +115,7 @@ def test_stream_mode_retry_streams_after_the_bounce(
 def test_username_passthrough_uses_the_clients_key(
     start_daemon: StartDaemon, sim: httpx.Client
 ) -> None:
-    daemon = start_daemon("username_passthrough: true\n")
+    daemon = start_daemon("username_passthrough: true\nauth: none\n")
     with anthropic.Anthropic(base_url=daemon.url, api_key="Alice", max_retries=0) as client:
         client.messages.create(
             model="claude-haiku-4-5", max_tokens=50, messages=[{"role": "user", "content": "hi"}]

@@ -2,6 +2,9 @@
 daemon: Claude Code (Anthropic Messages), Codex CLI (OpenAI Responses) and Gemini CLI
 (Google GenAI), each on a Claude, a GPT and a Gemini model on the simulated ARGO.
 
+Each is started the way docs/security.md tells users to: `argo-proxy run -- CLI ...`,
+which hands it the daemon's real URL and access token in the variables it reads.
+
 The CLIs are installed once into `.cache/assistants` (pinned versions). The tests
 skip only when npm itself is missing.
 """
@@ -17,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Process
+from .conftest import _EXE, Process
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("ARGO_PROXY_ASSISTANTS_DIR", ROOT / ".cache" / "assistants"))
@@ -55,15 +58,18 @@ def assistants() -> Path:
     return bin_dir
 
 
-def _run(command: list[str], home: Path, env: dict[str, str], timeout: float = 120) -> str:
+def _run(
+    command: list[str], daemon: Process, home: Path, env: dict[str, str], timeout: float = 120
+) -> str:
+    """Run `argo-proxy run -- COMMAND` against `daemon`, as a user would."""
     base = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("ANTHROPIC_", "OPENAI_", "GEMINI_", "GOOGLE_"))
+        if not k.startswith(("ANTHROPIC_", "OPENAI_", "GEMINI_", "GOOGLE_", "ARGO_PROXY_"))
     }
     base.update(HOME=str(home), NO_COLOR="1", CI="1", **env)
     done = subprocess.run(
-        command,
+        [_EXE, "run", "--control-socket", str(daemon.control_socket), "--", *command],
         cwd=home,
         env=base,
         capture_output=True,
@@ -77,14 +83,12 @@ def _run(command: list[str], home: Path, env: dict[str, str], timeout: float = 1
     return done.stdout
 
 
-def claude_code(bin_dir: Path, url: str, home: Path, model: str, prompt: str) -> str:
+def claude_code(bin_dir: Path, daemon: Process, home: Path, model: str, prompt: str) -> str:
     return _run(
         [str(bin_dir / "claude"), "-p", prompt, "--model", model],
+        daemon,
         home,
         {
-            "ANTHROPIC_BASE_URL": url,
-            "ANTHROPIC_API_KEY": "jdoe",
-            "CLAUDE_CODE_SKIP_ANTHROPIC_AUTH": "1",
             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
             "DISABLE_AUTOUPDATER": "1",
             "DISABLE_TELEMETRY": "1",
@@ -92,7 +96,7 @@ def claude_code(bin_dir: Path, url: str, home: Path, model: str, prompt: str) ->
     )
 
 
-def codex(bin_dir: Path, url: str, home: Path, model: str, prompt: str) -> str:
+def codex(bin_dir: Path, daemon: Process, home: Path, model: str, prompt: str) -> str:
     config = home / ".codex"
     config.mkdir(exist_ok=True)
     (config / "config.toml").write_text(
@@ -100,18 +104,19 @@ def codex(bin_dir: Path, url: str, home: Path, model: str, prompt: str) -> str:
         f'model = "{model}"\n'
         "[model_providers.argo]\n"
         'name = "ARGO via argo-proxy"\n'
-        f'base_url = "{url}/v1"\n'
-        'env_key = "ARGO_USERNAME"\n'
+        f'base_url = "{daemon.url}/v1"\n'
+        'env_key = "ARGO_PROXY_TOKEN"\n'
         'wire_api = "responses"\n'
     )
     return _run(
         [str(bin_dir / "codex"), "exec", "--skip-git-repo-check", prompt],
+        daemon,
         home,
-        {"CODEX_HOME": str(config), "ARGO_USERNAME": "jdoe"},
+        {"CODEX_HOME": str(config)},
     )
 
 
-def gemini_cli(bin_dir: Path, url: str, home: Path, model: str, prompt: str) -> str:
+def gemini_cli(bin_dir: Path, daemon: Process, home: Path, model: str, prompt: str) -> str:
     settings = home / ".gemini"
     settings.mkdir(exist_ok=True)
     (settings / "settings.json").write_text(
@@ -125,16 +130,13 @@ def gemini_cli(bin_dir: Path, url: str, home: Path, model: str, prompt: str) -> 
     )
     return _run(
         [str(bin_dir / "gemini"), "-p", prompt, "-m", model],
+        daemon,
         home,
-        {
-            "GEMINI_API_KEY": "jdoe",
-            "GOOGLE_GEMINI_BASE_URL": url,
-            "GEMINI_CLI_TRUST_WORKSPACE": "true",
-        },
+        {"GEMINI_CLI_TRUST_WORKSPACE": "true"},
     )
 
 
-ASSISTANTS: dict[str, Callable[[Path, str, Path, str, str], str]] = {
+ASSISTANTS: dict[str, Callable[[Path, Process, Path, str, str], str]] = {
     "claude-code": claude_code,
     "codex": codex,
     "gemini-cli": gemini_cli,
@@ -147,5 +149,5 @@ def test_assistant_prints_the_models_answer(
     assistants: Path, daemon: Process, tmp_path: Path, assistant: str, model: str
 ) -> None:
     prompt = f"Say hello from {assistant} to {model}"
-    output = ASSISTANTS[assistant](assistants, daemon.url, tmp_path, model, prompt)
+    output = ASSISTANTS[assistant](assistants, daemon, tmp_path, model, prompt)
     assert f"Echo: {prompt}" in output

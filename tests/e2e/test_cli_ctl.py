@@ -16,6 +16,7 @@ from typing import Any
 
 from argo_proxy.control.client import ControlClient
 
+from . import api
 from .conftest import _EXE, Process, StartDaemon, clean_env, spawn
 
 
@@ -78,6 +79,7 @@ def test_two_ctl_clients_at_once_and_legacy_switching_seen_by_a_listener(
     code, out, _ = run_ctl(sock, "status")
     assert code == 0 and f"pid {daemon.popen.pid}" in out and daemon.url in out
     assert "legacy mode     off" in out
+    assert "access          token required (" in out and api.TOKEN not in out
     code, out, _ = run_ctl(sock, "refresh")
     assert code == 0 and out.startswith("Model list refreshed successfully")
     code, out, _ = run_ctl(sock, "reload")

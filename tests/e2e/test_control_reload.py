@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from . import api
 from .conftest import StartDaemon, StartStdioDaemon, parse_frames
 from .helpers import sent
 
@@ -37,7 +38,7 @@ class SlowStream(threading.Thread):
             "messages": [{"role": "user", "content": SLOW}],
         }
         try:
-            with httpx.stream(
+            with api.stream(
                 "POST", f"{self.url}/v1/chat/completions", json=body, timeout=30
             ) as response:
                 response.raise_for_status()
@@ -69,7 +70,7 @@ def rewrite(path: Path, text: str) -> None:
 
 def chat(url: str, content: str = "hello") -> dict[str, Any]:
     body = {"model": "argo:gpt-4o", "messages": [{"role": "user", "content": content}]}
-    response = httpx.post(f"{url}/v1/chat/completions", json=body, timeout=10)
+    response = api.post(f"{url}/v1/chat/completions", json=body, timeout=10)
     response.raise_for_status()
     result: dict[str, Any] = response.json()
     return result
@@ -151,12 +152,12 @@ def test_a_port_change_rebinds_without_cutting_the_stream(
     assert any(action.startswith(f"now listening on {new_url}") for action in changed["actions"])
     moved = daemon.notification("state.changed", lambda p: p["listen_url"] == new_url)
     assert moved["reason"] == "listen address changed"
-    assert httpx.get(f"{new_url}/health").json()["status"] == "healthy"
+    assert api.get(f"{new_url}/health").json()["status"] == "healthy"
 
     assert stream.result().startswith("Echo: tell me a story")  # the old listener finished it
     with pytest.raises(httpx.ConnectError):
         for _ in range(40):  # the old listener closes once its last stream is done
-            httpx.get(f"{old_url}/health", timeout=1)
+            api.get(f"{old_url}/health", timeout=1)
             threading.Event().wait(0.05)
     assert daemon.call("status")["listen_url"] == new_url
     daemon.stop()

@@ -4,9 +4,11 @@ notifications, errors for malformed input, and a stdout that carries frames only
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 
+from . import api
 from .conftest import StartStdioDaemon, parse_frames
 
 
@@ -50,7 +52,7 @@ def test_every_method_over_stdio_and_stdout_is_frames_only(
     assert reload["message"] == "no setting changed"
 
     # The HTTP side is up all along.
-    assert httpx.get(f"{daemon.url}/health").json()["status"] == "healthy"
+    assert api.get(f"{daemon.url}/health").json()["status"] == "healthy"
 
     assert daemon.call("shutdown") == {"stopping": True}
     daemon.notification("state.changed", lambda p: p["phase"] == "stopped")
@@ -89,3 +91,33 @@ def test_malformed_input_gets_json_rpc_errors_and_the_daemon_lives_on(
     daemon.close_stdin()  # the editor went away
     assert daemon.wait() == 0
     parse_frames(bytes(daemon.raw))
+
+
+def test_the_token_over_the_control_plane_and_its_changes_announced(
+    start_stdio_daemon: StartStdioDaemon, tmp_path: Path
+) -> None:
+    token_file = tmp_path / "token"
+    daemon = start_stdio_daemon(f"token_file: {token_file}\n")
+    first = daemon.call("token.get")
+    assert first == {
+        "auth": "token",
+        "token": token_file.read_text().strip(),
+        "token_file": str(token_file),
+    }
+    status = daemon.call("status")
+    assert status["auth"] == "token" and status["token_file"] == str(token_file)
+    assert first["token"] not in json.dumps(status)  # status never carries the secret
+
+    rotated = daemon.call("token.rotate")
+    assert rotated["token"] != first["token"]
+    assert daemon.notification("token.changed")["reason"] == "rotated"
+    chat = f"{daemon.url}/v1/chat/completions"
+    body = {"model": "argo:gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+    assert httpx.post(chat, json=body, headers={"x-api-key": rotated["token"]}).status_code == 200
+
+    # A reload that turns the token off is announced too, and takes effect at once.
+    daemon.config.write_text(daemon.config.read_text() + "auth: none\n")
+    assert daemon.notification("token.changed", timeout=30)["reason"] == "config"
+    assert daemon.call("token.get")["auth"] == "none"
+    assert httpx.post(chat, json=body).status_code == 200
+    daemon.stop()

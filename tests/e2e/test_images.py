@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from . import api
 from .clients import PNG
 from .conftest import Process, StartDaemon
 from .helpers import last_sent
@@ -115,7 +116,7 @@ FORMATS = ["openai_chat", "openai_responses", "anthropic", "google"]
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_image_url_is_inlined(daemon: Process, sim: httpx.Client, files: str, fmt: str) -> None:
     path, body = request_with_image(fmt, f"{files}/cat.png")
-    response = httpx.post(daemon.url + path, json=body, timeout=30)
+    response = api.post(daemon.url + path, json=body, timeout=30)
     assert response.status_code == 200, response.text
     assert sent_image(sim, fmt) == PNG
 
@@ -128,7 +129,7 @@ def test_unusable_image_url_is_a_clear_400(
     daemon: Process, files: str, fmt: str, name: str, fragment: str
 ) -> None:
     path, body = request_with_image(fmt, f"{files}/{name}")
-    response = httpx.post(daemon.url + path, json=body, timeout=30)
+    response = api.post(daemon.url + path, json=body, timeout=30)
     assert response.status_code == 400
     assert fragment in response.text and name in response.text
 
@@ -136,6 +137,6 @@ def test_unusable_image_url_is_a_clear_400(
 def test_oversized_image_is_refused(start_daemon: StartDaemon, files: str) -> None:
     daemon = start_daemon("max_payload_size: 1\n")
     path, body = request_with_image("anthropic", f"{files}/big.png")
-    response = httpx.post(daemon.url + path, json=body, timeout=30)
+    response = api.post(daemon.url + path, json=body, timeout=30)
     assert response.status_code == 413, response.text
     assert "1 MiB" in response.json()["error"]["message"]

@@ -14,6 +14,7 @@ import httpx
 import openai
 import pytest
 
+from . import api
 from .conftest import _EXE, Process, StartDaemon
 from .helpers import WEATHER_TOOL_OPENAI, inject, last_sent, sent
 from .test_streams import read_sse  # a strict SSE reader: event names, data, [DONE]
@@ -42,7 +43,7 @@ def legacy_daemon(request: pytest.FixtureRequest, start_daemon: StartDaemon) -> 
     if request.param == "config":
         return start_daemon("use_legacy_argo: true\n")
     daemon = start_daemon()
-    assert httpx.post(f"{daemon.url}/v1/chat", json={}).status_code == 404
+    assert api.post(f"{daemon.url}/v1/chat", json={}).status_code == 404
     assert ctl_legacy(daemon, "on").startswith("legacy mode on")
     return daemon
 
@@ -50,7 +51,7 @@ def legacy_daemon(request: pytest.FixtureRequest, start_daemon: StartDaemon) -> 
 @pytest.fixture()
 def client(legacy_daemon: Process) -> Iterator[openai.OpenAI]:
     url = f"{legacy_daemon.url}/v1"
-    with openai.OpenAI(base_url=url, api_key="anything", max_retries=0) as client:
+    with openai.OpenAI(base_url=url, api_key=api.TOKEN, max_retries=0) as client:
         yield client
 
 
@@ -279,7 +280,7 @@ def test_v1_chat_forwards_the_body(legacy_daemon: Process, sim: httpx.Client) ->
         "prompt": "What is your name?",
         "temperature": 0.1,
     }
-    reply = httpx.post(f"{legacy_daemon.url}/v1/chat", json=body)
+    reply = api.post(f"{legacy_daemon.url}/v1/chat", json=body)
     assert reply.status_code == 200
     assert reply.json() == {"response": "Echo: What is your name?"}
     upstream = last_sent(sim, CHAT)["body"]
@@ -294,7 +295,7 @@ def test_v1_chat_stream_is_raw_text_decoded_exactly(
         "stream": True,
         "messages": [{"role": "user", "content": f"{UNICODE} [[sim:fault=split]]"}],
     }
-    with httpx.stream("POST", f"{legacy_daemon.url}/v1/chat", json=body) as reply:
+    with api.stream("POST", f"{legacy_daemon.url}/v1/chat", json=body) as reply:
         assert reply.status_code == 200
         assert reply.headers["content-type"] == "text/plain; charset=utf-8"
         data = reply.read()
@@ -310,7 +311,7 @@ def test_v1_chat_complaint_is_a_400(legacy_daemon: Process) -> None:
         "prompt": ["x"],
     }
     for stream in (False, True):
-        reply = httpx.post(f"{legacy_daemon.url}/v1/chat", json={**body, "stream": stream})
+        reply = api.post(f"{legacy_daemon.url}/v1/chat", json={**body, "stream": stream})
         assert reply.status_code == 400
         assert "You passed a messages field" in reply.json()["error"]["message"]
 
@@ -323,7 +324,7 @@ def test_auth_notice_is_a_403(legacy_daemon: Process, path: str, stream: bool) -
         "stream": stream,
         "messages": [{"role": "user", "content": "hi [[sim:fault=auth_notice,later=1]]"}],
     }
-    reply = httpx.post(f"{legacy_daemon.url}{path}", json=body)
+    reply = api.post(f"{legacy_daemon.url}{path}", json=body)
     assert reply.status_code == 403
     assert "not registered in ARGO" in reply.json()["error"]["message"]
 
@@ -342,7 +343,7 @@ def test_stream_broken_off_ends_in_an_error(client: openai.OpenAI, sim: httpx.Cl
 def test_v1_embed_and_v1_embeddings(
     legacy_daemon: Process, client: openai.OpenAI, sim: httpx.Client
 ) -> None:
-    direct = httpx.post(
+    direct = api.post(
         f"{legacy_daemon.url}/v1/embed", json={"model": "v3small", "input": ["a", "b"]}
     )
     assert direct.status_code == 200
@@ -366,7 +367,7 @@ def test_v1_embed_and_v1_embeddings(
 
 @pytest.mark.parametrize("path", ["/v1/chat", "/v1/embed", "/v1/completions"])
 def test_legacy_routes_are_404_while_legacy_is_off(daemon: Process, path: str) -> None:
-    reply = httpx.post(f"{daemon.url}{path}", json={"model": "argo:gpt-4o", "prompt": "hi"})
+    reply = api.post(f"{daemon.url}{path}", json={"model": "argo:gpt-4o", "prompt": "hi"})
     assert reply.status_code == 404
     error = reply.json()["error"]
     assert error["type"] == "invalid_request_error"
@@ -377,10 +378,10 @@ def test_legacy_routes_are_404_while_legacy_is_off(daemon: Process, path: str) -
 def test_legacy_switched_off_live(start_daemon: StartDaemon, sim: httpx.Client) -> None:
     daemon = start_daemon("use_legacy_argo: true\n")
     body = {"model": "argo:gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
-    assert httpx.post(f"{daemon.url}/v1/chat", json=body).status_code == 200
+    assert api.post(f"{daemon.url}/v1/chat", json=body).status_code == 200
     assert ctl_legacy(daemon, "off").startswith("legacy mode off")
-    assert httpx.post(f"{daemon.url}/v1/chat", json=body).status_code == 404
-    reply = httpx.post(f"{daemon.url}/v1/chat/completions", json=body)
+    assert api.post(f"{daemon.url}/v1/chat", json=body).status_code == 404
+    reply = api.post(f"{daemon.url}/v1/chat/completions", json=body)
     assert reply.json()["choices"][0]["message"]["content"] == "Echo: hi"
     assert sent(sim, "/v1/chat/completions") and len(sent(sim, CHAT)) == 1
 

@@ -9,13 +9,14 @@ import httpx
 import openai
 import pytest
 
+from . import api
 from .conftest import Process
 from .helpers import WEATHER_TOOL_OPENAI, last_sent
 
 
 @pytest.fixture()
 def client(daemon: Process) -> Iterator[openai.OpenAI]:
-    with openai.OpenAI(base_url=f"{daemon.url}/v1", api_key="anything", max_retries=0) as client:
+    with openai.OpenAI(base_url=f"{daemon.url}/v1", api_key=api.TOKEN, max_retries=0) as client:
         yield client
 
 

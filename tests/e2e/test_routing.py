@@ -6,6 +6,7 @@ import httpx
 import openai
 import pytest
 
+from . import api
 from .conftest import Process, StartDaemon
 from .helpers import last_sent
 
@@ -24,7 +25,7 @@ from .helpers import last_sent
 def test_model_names_resolve_to_argo_ids(
     daemon: Process, sim: httpx.Client, name: str, internal: str
 ) -> None:
-    response = httpx.post(
+    response = api.post(
         f"{daemon.url}/v1/chat/completions",
         json={"model": name, "messages": [{"role": "user", "content": "x"}]},
     )
@@ -33,7 +34,7 @@ def test_model_names_resolve_to_argo_ids(
 
 
 def test_claude_names_from_claude_code_resolve(daemon: Process, sim: httpx.Client) -> None:
-    response = httpx.post(
+    response = api.post(
         f"{daemon.url}/v1/messages",
         json={
             "model": "claude-sonnet-4-6-20250514",
@@ -49,7 +50,7 @@ def test_default_model_is_used_for_unknown_names(
     start_daemon: StartDaemon, sim: httpx.Client
 ) -> None:
     daemon = start_daemon("default_model: argo:gpt-4.1-nano\n")
-    with openai.OpenAI(base_url=f"{daemon.url}/v1", api_key="x", max_retries=0) as client:
+    with openai.OpenAI(base_url=f"{daemon.url}/v1", api_key=api.TOKEN, max_retries=0) as client:
         reply = client.chat.completions.create(
             model="some-future-model", messages=[{"role": "user", "content": "hi"}]
         )

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from . import api
 from .conftest import Process
 from .helpers import inject
 
@@ -55,7 +56,7 @@ def request_for(fmt: str, model: str, prompt: str, tools: bool) -> tuple[str, di
 def read_sse(url: str, path: str, body: dict[str, Any]) -> list[tuple[str, Any]]:
     """[(event name, parsed data or the raw '[DONE]')] as a strict client reads them."""
     events: list[tuple[str, Any]] = []
-    with httpx.stream("POST", url + path, json=body, timeout=30) as response:
+    with api.stream("POST", url + path, json=body, timeout=30) as response:
         assert response.status_code == 200, response.read()
         assert response.headers["content-type"].startswith("text/event-stream")
         name, data = "", []

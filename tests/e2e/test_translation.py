@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from . import api
 from .clients import Adapter, make
 from .conftest import Process
 from .helpers import last_sent
@@ -85,7 +86,7 @@ def test_two_parallel_tool_calls_and_their_results(daemon: Process, model: str) 
             },
         }
     ]
-    with openai.OpenAI(base_url=f"{daemon.url}/v1", api_key="jdoe", max_retries=0) as client:
+    with openai.OpenAI(base_url=f"{daemon.url}/v1", api_key=api.TOKEN, max_retries=0) as client:
         messages: list[dict] = [
             {"role": "user", "content": "Use get_weather twice [[sim:tools=2]]"}
         ]

@@ -164,3 +164,45 @@ def test_repr_and_public_dict_hide_the_username(home: Path) -> None:
 def test_unknown_keys_are_reported_not_fatal(home: Path) -> None:
     path = write(home / "c.yaml", "user: jdoe\nfavourite_colour: blue\n")
     assert any("favourite_colour" in n for n in load_config(path, environ={}).notes)
+
+
+def test_the_shells_host_variable_is_ignored_and_argo_proxy_host_read(home: Path) -> None:
+    assert load_config(environ={"HOST": "0.0.0.0"}).host == "127.0.0.1"
+    assert load_config(environ={"ARGO_PROXY_HOST": "127.0.0.2"}).host == "127.0.0.2"
+
+
+def test_access_settings(home: Path) -> None:
+    path = write(
+        home / "c.yaml",
+        "auth: NONE\nallowed_hosts: [Argo.Internal, box]\nallowed_origins: http://a.example\n"
+        "port: auto\n",
+    )
+    config = load_config(path, environ={})
+    assert config.auth == "none"
+    assert config.allowed_hosts == ("Argo.Internal", "box")
+    assert config.allowed_origins == ("http://a.example",)
+    assert (config.port, config.port_auto) == (44497, True)
+    assert load_config(environ={}).auth == "token"  # on by default
+    assert load_config(environ={"ARGO_PROXY_AUTH": "none"}).auth == "none"
+    assert load_config(environ={}).token_path == home / ".config" / "argo-proxy" / "token"
+    with pytest.raises(ConfigError, match="`auth` must be `token`"):
+        load_config(environ={"ARGO_PROXY_AUTH": "off"})
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("username_passthrough: true\n", "set `auth: none`"),
+        ("auth: none\nhost: 0.0.0.0\n", "allow_insecure_network: true"),
+        ("tcp: false\n", "set `socket: PATH`"),
+    ],
+)
+def test_settings_that_would_open_the_daemon_are_refused(home: Path, text: str, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        load_config(write(home / "c.yaml", text), environ={})
+
+
+def test_confirmed_network_listen_and_passthrough_with_auth_none_load(home: Path) -> None:
+    text = "auth: none\nhost: 0.0.0.0\nallow_insecure_network: true\nusername_passthrough: true\n"
+    config = load_config(write(home / "c.yaml", text), environ={})
+    assert (config.host, config.auth, config.username_passthrough) == ("0.0.0.0", "none", True)

@@ -105,7 +105,7 @@ def test_b3_in_band_error_reaches_the_client_as_an_error_event() -> None:
         FORMATS["anthropic"], conversion.stream(include_usage=False), json_array=False
     )
     out = shaper.feed(
-        b"", [TWO_TOOL_CALLS[0], {"error": {"message": "quota exceeded", "code": 429}}]
+        [], [TWO_TOOL_CALLS[0], {"error": {"message": "quota exceeded", "code": 429}}]
     )
     assert b"event: error" in out and b"quota exceeded" in out
     assert shaper.finish() == b""  # nothing after the error
@@ -117,7 +117,7 @@ def test_b3_responses_client_gets_response_failed() -> None:
         FORMATS["openai_responses"], conversion.stream(include_usage=False), json_array=False
     )
     out = shaper.feed(
-        b"", [{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}]
+        [], [{"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}]
     )
     assert b"event: response.failed" in out and b"Overloaded" in out
 

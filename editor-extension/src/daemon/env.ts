@@ -1,5 +1,7 @@
 // What coding assistants read to find the proxy: environment variables for
-// integrated terminals, and a copyable set-up text per client.
+// integrated terminals (the same set as `argo-proxy env`, control/client_setup.py),
+// and a copyable set-up text per client.
+import type { Access } from "./supervisor";
 
 export const ASSISTANTS = ["claude", "codex", "gemini", "aider", "openai-sdk", "anthropic-sdk"] as const;
 export type Assistant = (typeof ASSISTANTS)[number];
@@ -13,51 +15,139 @@ export const ASSISTANT_LABELS: Record<Assistant, string> = {
   "anthropic-sdk": "Anthropic SDK",
 };
 
-function trimSlash(url: string): string {
-  return url.replace(/\/+$/, "");
+/** Where clients dial the daemon: its listen URL, a wildcard address made loopback. */
+export function clientUrl(listenUrl: string): string {
+  return listenUrl
+    .replace(/\/+$/, "")
+    .replace("://0.0.0.0:", "://127.0.0.1:")
+    .replace("://[::]:", "://[::1]:");
 }
 
-/** The variables each assistant reads (the proxy takes the ARGO username as API key). */
-function variablesFor(assistant: Assistant, url: string, user: string): Record<string, string> {
-  const base = trimSlash(url);
-  const anthropic = { ANTHROPIC_BASE_URL: base, ANTHROPIC_API_KEY: user };
-  const openai = { OPENAI_BASE_URL: `${base}/v1`, OPENAI_API_BASE: `${base}/v1`, OPENAI_API_KEY: user };
+/**
+ * What clients send as API key: the access token; with `auth: none` the daemon
+ * takes any key, and the ARGO username is sent as before.
+ */
+export function clientKey(access: Access | undefined, user: string): string {
+  return access?.auth === "token" && access.token ? access.token : user;
+}
+
+/** The variables each assistant reads, beyond ARGO_PROXY_URL and ARGO_PROXY_TOKEN. */
+function variablesFor(assistant: Assistant, base: string, key: string): Record<string, string> {
+  const anthropic = { ANTHROPIC_BASE_URL: base, ANTHROPIC_API_KEY: key };
+  const openai = { OPENAI_BASE_URL: `${base}/v1`, OPENAI_API_BASE: `${base}/v1`, OPENAI_API_KEY: key };
   switch (assistant) {
     case "claude":
       return { ...anthropic, CLAUDE_CODE_SKIP_ANTHROPIC_AUTH: "1" };
     case "anthropic-sdk":
       return anthropic;
-    case "codex":
-      return { ...openai, ARGO_USERNAME: user };
+    case "codex": // its provider table reads the key from ARGO_PROXY_TOKEN (env_key)
     case "aider":
     case "openai-sdk":
       return openai;
     case "gemini":
-      return { GOOGLE_GEMINI_BASE_URL: base, GEMINI_API_KEY: user };
+      return { GOOGLE_GEMINI_BASE_URL: base, GEMINI_API_KEY: key };
   }
 }
 
-/** Environment for integrated terminals, for the chosen assistants (all by default). */
+// `argo-proxy env`'s order, so that the two read alike.
+const ORDER = [
+  "ARGO_PROXY_URL",
+  "ARGO_PROXY_TOKEN",
+  "OPENAI_BASE_URL",
+  "OPENAI_API_BASE",
+  "OPENAI_API_KEY",
+  "ANTHROPIC_BASE_URL",
+  "ANTHROPIC_API_KEY",
+  "CLAUDE_CODE_SKIP_ANTHROPIC_AUTH",
+  "GOOGLE_GEMINI_BASE_URL",
+  "GEMINI_API_KEY",
+];
+
+/**
+ * Environment for integrated terminals: ARGO_PROXY_URL and ARGO_PROXY_TOKEN (what
+ * Codex's `env_key`, scripts and `argo-proxy`-aware tools read), plus the variables
+ * of the chosen assistants. With all of them it is exactly `argo-proxy env`'s set.
+ */
 export function terminalEnv(
-  url: string,
-  user: string,
+  listenUrl: string,
+  key: string,
   assistants: readonly Assistant[] = ASSISTANTS,
 ): Record<string, string> {
+  const base = clientUrl(listenUrl);
+  const vars: Record<string, string> = { ARGO_PROXY_URL: base, ARGO_PROXY_TOKEN: key };
+  for (const a of assistants) Object.assign(vars, variablesFor(a, base, key));
   const env: Record<string, string> = {};
-  for (const a of assistants) Object.assign(env, variablesFor(a, url, user));
+  for (const name of ORDER) if (name in vars) env[name] = vars[name];
   return env;
 }
 
-/** A copyable set-up for one client, pointing at `url`. */
-export function clientSetup(assistant: Assistant, url: string, user: string): string {
-  const base = trimSlash(url);
+/** A word for a POSIX shell: as it is when safe, else single-quoted. */
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Where the `argo-proxy` a pasted command runs is, and which daemon it asks. */
+export interface CommandPlace {
+  /** The executable's path when it is not on PATH; else `argo-proxy`. */
+  executable?: string;
+  /** The control socket when it is not the default one. */
+  controlSocket?: string;
+}
+
+/** `argo-proxy token` or `argo-proxy run … --`, asking the same daemon as the editor. */
+export function argoProxyCommand(sub: "token" | "run", place: CommandPlace = {}): string {
+  const words = [place.executable ? shellQuote(place.executable) : "argo-proxy", sub];
+  if (place.controlSocket) words.push("--control-socket", shellQuote(place.controlSocket));
+  if (sub === "run") words.push("--");
+  return words.join(" ");
+}
+
+/** How a set-up text names the key. */
+export interface KeyText {
+  /** For shells: `"$(argo-proxy token)"`, or the username (`auth: none`). */
+  shell: string;
+  /** For Python: `os.environ["ARGO_PROXY_TOKEN"]`, or the username as a literal. */
+  python: string;
+  /** Lines a Python snippet starts with (`import os`, where the variable comes from). */
+  pythonPrelude: string[];
+  /** `argo-proxy run --`: runs a command with every variable set. */
+  run: string;
+}
+
+/**
+ * The key as a set-up shows it. With `auth: token` the secret itself never goes to
+ * the clipboard (clipboard managers keep it, and it is easy to paste in the wrong
+ * place); the text reads it when it runs, so it also stays right after a rotation.
+ */
+export function keyText(access: Access | undefined, user: string, place: CommandPlace = {}): KeyText {
+  const run = argoProxyCommand("run", place);
+  if (access?.auth === "token") {
+    return {
+      shell: `"$(${argoProxyCommand("token", place)})"`,
+      python: 'os.environ["ARGO_PROXY_TOKEN"]',
+      pythonPrelude: [
+        "# ARGO_PROXY_TOKEN: set in VS Code's terminals; elsewhere start with",
+        `# ${run} python your_script.py`,
+        "import os",
+      ],
+      run,
+    };
+  }
+  return { shell: shellQuote(user), python: JSON.stringify(user), pythonPrelude: [], run };
+}
+
+/** A copyable set-up for one client, pointing at the daemon's real URL. */
+export function clientSetup(assistant: Assistant, listenUrl: string, key: KeyText): string {
+  const base = clientUrl(listenUrl);
+  const viaRun = `# or, with none of these exports: ${key.run} `;
   switch (assistant) {
     case "claude":
       return [
         `export ANTHROPIC_BASE_URL=${base}`,
-        `export ANTHROPIC_API_KEY=${user}`,
+        `export ANTHROPIC_API_KEY=${key.shell}`,
         "export CLAUDE_CODE_SKIP_ANTHROPIC_AUTH=1",
         "claude --model claude-sonnet-4-6",
+        `${viaRun}claude --model claude-sonnet-4-6`,
       ].join("\n");
     case "codex":
       return [
@@ -68,33 +158,39 @@ export function clientSetup(assistant: Assistant, url: string, user: string): st
         "[model_providers.argo]",
         'name = "argo-proxy"',
         `base_url = "${base}/v1"`,
-        'env_key = "ARGO_USERNAME"',
+        'env_key = "ARGO_PROXY_TOKEN"',
         'wire_api = "responses"',
         "",
-        `# then: export ARGO_USERNAME=${user}`,
+        "# VS Code's terminals have ARGO_PROXY_TOKEN; elsewhere:",
+        `# export ARGO_PROXY_TOKEN=${key.shell}`,
+        `# or: ${key.run} codex`,
       ].join("\n");
     case "gemini":
       return [
         `export GOOGLE_GEMINI_BASE_URL=${base}`,
-        `export GEMINI_API_KEY=${user}`,
+        `export GEMINI_API_KEY=${key.shell}`,
         '# ~/.gemini/settings.json: {"security": {"auth": {"selectedType": "gemini-api-key"}}}',
         "gemini -m gemini-2.5-pro",
+        `${viaRun}gemini -m gemini-2.5-pro`,
       ].join("\n");
     case "aider":
       return [
         `export OPENAI_API_BASE=${base}/v1`,
-        `export OPENAI_API_KEY=${user}`,
+        `export OPENAI_API_KEY=${key.shell}`,
         "aider --model openai/argo:gpt-4o",
+        `${viaRun}aider --model openai/argo:gpt-4o`,
       ].join("\n");
     case "openai-sdk":
       return [
+        ...key.pythonPrelude,
         "from openai import OpenAI",
-        `client = OpenAI(base_url="${base}/v1", api_key="${user}")`,
+        `client = OpenAI(base_url="${base}/v1", api_key=${key.python})`,
       ].join("\n");
     case "anthropic-sdk":
       return [
+        ...key.pythonPrelude,
         "from anthropic import Anthropic",
-        `client = Anthropic(base_url="${base}", api_key="${user}")`,
+        `client = Anthropic(base_url="${base}", api_key=${key.python})`,
       ].join("\n");
   }
 }

@@ -3,6 +3,9 @@ import { NotificationType, RequestType, RequestType0 } from "vscode-jsonrpc/node
 
 export type Phase = "starting" | "running" | "stopping" | "stopped";
 
+/** `auth: token` (the default): every API request carries the access token; `none`: no token. */
+export type AuthMode = "token" | "none";
+
 export interface ModelStats {
   source?: string;
   unique_models: number;
@@ -27,7 +30,13 @@ export interface StatusResult {
   version: string;
   pid: number;
   phase: Phase;
+  /** The URL the daemon really listens on (`--port auto` may have moved it). */
   listen_url: string | null;
+  /** The HTTP API on a Unix socket (`--socket`), if any. */
+  socket_url?: string | null;
+  /** Absent from daemons older than the access token. */
+  auth?: AuthMode;
+  token_file?: string | null;
   control_socket: string;
   uptime_s: number;
   config_path: string | null;
@@ -68,6 +77,17 @@ export interface ConfigGetResult {
   config: Record<string, unknown>;
 }
 
+/** `token.get` and `token.rotate`: `token` is null with `auth: none`. */
+export interface TokenResult {
+  auth: AuthMode;
+  token: string | null;
+  token_file: string;
+}
+
+export interface TokenChangedParams {
+  token_file: string;
+}
+
 export const Methods = {
   status: new RequestType0<StatusResult, void>("status"),
   refresh: new RequestType0<RefreshResult, void>("refresh"),
@@ -75,6 +95,8 @@ export const Methods = {
   legacySet: new RequestType<{ enabled: boolean }, LegacySetResult, void>("legacy.set"),
   configReload: new RequestType0<ReloadReport, void>("config.reload"),
   configGet: new RequestType0<ConfigGetResult, void>("config.get"),
+  tokenGet: new RequestType0<TokenResult, void>("token.get"),
+  tokenRotate: new RequestType0<TokenResult, void>("token.rotate"),
   shutdown: new RequestType0<{ stopping: boolean }, void>("shutdown"),
 };
 
@@ -83,6 +105,7 @@ export const Notifications = {
   configError: new NotificationType<ReloadReport>("config.error"),
   modelsRefreshed: new NotificationType<ModelsRefreshedParams>("models.refreshed"),
   stateChanged: new NotificationType<StateChangedParams>("state.changed"),
+  tokenChanged: new NotificationType<TokenChangedParams>("token.changed"),
 };
 
 /** A notification as the supervisor hands it on. */
@@ -90,4 +113,5 @@ export type DaemonNotification =
   | { method: "config.changed"; params: ReloadReport }
   | { method: "config.error"; params: ReloadReport }
   | { method: "models.refreshed"; params: ModelsRefreshedParams }
-  | { method: "state.changed"; params: StateChangedParams };
+  | { method: "state.changed"; params: StateChangedParams }
+  | { method: "token.changed"; params: TokenChangedParams };

@@ -1,14 +1,18 @@
 // One DaemonSupervisor owns the daemon: it attaches to one already running for
 // this user (its control socket answers) or starts `argo-proxy serve --control
-// stdio`, speaks JSON-RPC with vscode-jsonrpc, restarts a daemon that died with
-// backoff, gives up after repeated fast crashes (saying why: the stderr tail),
-// and stops the daemon it started. Plain Node: no `vscode` import.
+// stdio --port auto`, speaks JSON-RPC with vscode-jsonrpc, keeps the real listen
+// URL and the access token in its state (so that what is wired follows a port
+// change or a token rotation), restarts a daemon that died with backoff, gives up
+// after repeated fast crashes (saying why: the stderr tail), and stops the daemon
+// it started. Plain Node: no `vscode` import.
 import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import {
   createMessageConnection,
+  ErrorCodes,
   MessageConnection,
+  ResponseError,
   SocketMessageReader,
   SocketMessageWriter,
   StreamMessageReader,
@@ -16,6 +20,7 @@ import {
 } from "vscode-jsonrpc/node";
 import { Emitter } from "./events";
 import {
+  AuthMode,
   ConfigGetResult,
   DaemonNotification,
   LegacySetResult,
@@ -24,18 +29,30 @@ import {
   RefreshResult,
   ReloadReport,
   StatusResult,
+  TokenResult,
 } from "./protocol";
 import { controlSocketPath, defaultSocketDeps } from "./socket";
 
 export type SupervisorPhase = "stopped" | "starting" | "running" | "stopping" | "error";
 export type DaemonMode = "spawned" | "attached";
 
+/** What clients must send as API key (from `token.get`). */
+export interface Access {
+  auth: AuthMode;
+  /** The token in force; only with `auth: "token"`. */
+  token?: string;
+  tokenFile?: string;
+}
+
 export interface SupervisorState {
   phase: SupervisorPhase;
   mode?: DaemonMode;
   pid?: number;
+  /** The URL the daemon really listens on (from `status` and `state.changed`). */
   listenUrl?: string;
   legacy?: boolean;
+  /** Set whenever the phase is `running`. */
+  access?: Access;
   /** Why the phase is `error` (or why a restart is pending). */
   message?: string;
 }
@@ -51,6 +68,12 @@ export interface SupervisorOptions {
   extraArgs?: readonly string[];
   /** Passed as `--control-socket`; also where to look for a running daemon. */
   controlSocket?: string;
+  /**
+   * Start with `--port auto` unless `extraArgs` choose a port (default true): when
+   * the configured port is taken (another user's daemon on a shared host), the
+   * daemon listens on a free one instead of failing to start.
+   */
+  portAuto?: boolean;
   env?: NodeJS.ProcessEnv;
   /** Attach to a daemon already running on the control socket (default true). */
   attach?: boolean;
@@ -66,6 +89,36 @@ export interface SupervisorOptions {
 /** Backoff before restart number `attempt` (0-based): 0.5 s, 1 s, 2 s, … up to 30 s. */
 export function restartDelay(attempt: number): number {
   return Math.min(500 * 2 ** Math.max(0, attempt), 30_000);
+}
+
+/** Whether `serve` arguments choose the port (`--port N`, `--port=N`, `-p N`, `-pN`). */
+export function setsPort(args: readonly string[]): boolean {
+  // argparse takes any unambiguous prefix of a long option: `--p` … `--port`
+  return args.some((a) => /^--p(o(r(t)?)?)?(=|$)/.test(a) || /^-p/.test(a));
+}
+
+/** The arguments of `argo-proxy serve` for these options. */
+export function serveArgs(
+  opts: Pick<SupervisorOptions, "configPath" | "controlSocket" | "extraArgs" | "portAuto">,
+): string[] {
+  const extra = opts.extraArgs ?? [];
+  const args = ["serve"];
+  if (opts.configPath) args.push(opts.configPath);
+  args.push("--control", "stdio");
+  if (opts.controlSocket) args.push("--control-socket", opts.controlSocket);
+  if (opts.portAuto !== false && !setsPort(extra)) args.push("--port", "auto");
+  args.push(...extra);
+  return args;
+}
+
+function accessFrom(result: TokenResult): Access {
+  return result.auth === "token" && result.token
+    ? { auth: "token", token: result.token, tokenFile: result.token_file }
+    : { auth: result.auth, tokenFile: result.token_file };
+}
+
+function sameAccess(a: Access | undefined, b: Access | undefined): boolean {
+  return a?.auth === b?.auth && a?.token === b?.token && a?.tokenFile === b?.tokenFile;
 }
 
 function delay(ms: number): Promise<void> {
@@ -106,6 +159,9 @@ export class DaemonSupervisor {
   private fastCrashes = 0;
   private startedAt = 0;
   private stderrTail: string[] = [];
+  /** The newest access answer for a connection: fetches may overlap (start, token.changed). */
+  private latestAccess?: { connection: MessageConnection; seq: number; value: Access };
+  private accessSeq = 0;
 
   private readonly stateEmitter = new Emitter<SupervisorState>();
   private readonly notificationEmitter = new Emitter<DaemonNotification>();
@@ -237,6 +293,16 @@ export class DaemonSupervisor {
     return this.request((c) => c.sendRequest(Methods.configGet));
   }
 
+  /** `token.get`: the access token in force (also kept in `state.access`). */
+  getToken(): Promise<Access> {
+    return this.request((c) => this.fetchAccess(c));
+  }
+
+  /** `token.rotate`: a new token, already required; `state.access` has it when this resolves. */
+  rotateToken(): Promise<Access> {
+    return this.request((c) => this.fetchAccess(c, Methods.tokenRotate));
+  }
+
   private request<T>(send: (c: MessageConnection) => Promise<T>): Promise<T> {
     if (!this.connection) {
       return Promise.reject(new Error("argo-proxy is not running (start it first)"));
@@ -267,6 +333,48 @@ export class DaemonSupervisor {
     this.restartTimer = undefined;
   }
 
+  /**
+   * `token.get` (or `token.rotate`) on `connection`; the newest answer wins and, while
+   * running, goes into the state. A daemon older than the token (no such method)
+   * takes any key: `auth: none`.
+   */
+  private async fetchAccess(
+    connection: MessageConnection,
+    method: typeof Methods.tokenGet = Methods.tokenGet,
+  ): Promise<Access> {
+    const seq = ++this.accessSeq;
+    let value: Access;
+    try {
+      value = accessFrom(await withTimeout(connection.sendRequest(method), 10_000, method.method));
+    } catch (error) {
+      if (!(error instanceof ResponseError && error.code === ErrorCodes.MethodNotFound)) throw error;
+      value = { auth: "none" };
+    }
+    const latest = this.latestAccess;
+    if (!latest || latest.connection !== connection || seq > latest.seq) {
+      this.latestAccess = { connection, seq, value };
+    }
+    const newest = this.latestAccess!.value;
+    const running = this.connection === connection && this.stateValue.phase === "running";
+    if (running && !sameAccess(this.stateValue.access, newest)) this.setState({ ...this.stateValue, access: newest });
+    return newest;
+  }
+
+  /** Fetch the token again after `token.changed` or a reload (`auth`, `token_file` may have changed). */
+  private async refetchAccess(connection: MessageConnection, why: string): Promise<void> {
+    const before = this.stateValue.access;
+    try {
+      const after = await this.fetchAccess(connection);
+      if (this.connection === connection && !sameAccess(before, after)) {
+        const file = after.tokenFile ? `, token file ${after.tokenFile}` : "";
+        this.log("supervisor", `access changed (${why}): auth ${after.auth}${file}`);
+      }
+    } catch (error) {
+      if (this.connection !== connection) return;
+      this.log("supervisor", `could not fetch the access token: ${errorText(error)}`);
+    }
+  }
+
   private async attachOrSpawn(): Promise<SupervisorState> {
     this.setState({ phase: "starting" });
     if (this.opts.attach !== false && (await this.tryAttach())) return this.stateValue;
@@ -284,7 +392,14 @@ export class DaemonSupervisor {
       }
       this.notificationEmitter.fire(n);
     };
-    connection.onNotification(Notifications.configChanged, (params) => forward({ method: "config.changed", params }));
+    connection.onNotification(Notifications.configChanged, (params) => {
+      forward({ method: "config.changed", params });
+      void this.refetchAccess(connection, "config reloaded"); // `auth`, `token_file` may have changed
+    });
+    connection.onNotification(Notifications.tokenChanged, (params) => {
+      // handed on once the state has the new token
+      void this.refetchAccess(connection, "token rotated").finally(() => forward({ method: "token.changed", params }));
+    });
     connection.onNotification(Notifications.configError, (params) => forward({ method: "config.error", params }));
     connection.onNotification(Notifications.modelsRefreshed, (params) =>
       forward({ method: "models.refreshed", params }),
@@ -316,8 +431,10 @@ export class DaemonSupervisor {
     const connection = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
     this.wire(connection);
     let status: StatusResult;
+    let access: Access;
     try {
       status = await withTimeout(connection.sendRequest(Methods.status), 5000, "status");
+      access = await this.fetchAccess(connection);
     } catch (error) {
       connection.dispose();
       socket.destroy();
@@ -338,22 +455,14 @@ export class DaemonSupervisor {
       pid: status.pid,
       listenUrl: status.listen_url ?? undefined,
       legacy: status.legacy,
+      access,
     });
     this.log("supervisor", `attached to the daemon (pid ${status.pid}) on ${path}, listening on ${status.listen_url}`);
     return true;
   }
 
-  private spawnArgs(): string[] {
-    const args = ["serve"];
-    if (this.opts.configPath) args.push(this.opts.configPath);
-    args.push("--control", "stdio");
-    if (this.opts.controlSocket) args.push("--control-socket", this.opts.controlSocket);
-    args.push(...(this.opts.extraArgs ?? []));
-    return args;
-  }
-
   private async spawnDaemon(): Promise<SupervisorState> {
-    const args = this.spawnArgs();
+    const args = serveArgs(this.opts);
     this.log("supervisor", `starting ${this.opts.executable} ${args.join(" ")}`);
     this.stderrTail = [];
     this.startedAt = Date.now();
@@ -385,7 +494,8 @@ export class DaemonSupervisor {
     const died = exited.then((exit) => {
       throw new Error(`argo-proxy ${exitText(exit)} while starting${this.tailText()}`);
     });
-    const status = await withTimeout(Promise.race([ready, died]), this.opts.startTimeoutMs ?? 30_000, "start").catch(
+    const startTimeout = this.opts.startTimeoutMs ?? 30_000;
+    const { status, access } = await withTimeout(Promise.race([ready, died]), startTimeout, "start").catch(
       (error: unknown) => {
         if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
         throw error;
@@ -397,18 +507,22 @@ export class DaemonSupervisor {
       pid: child.pid,
       listenUrl: status.listen_url ?? undefined,
       legacy: status.legacy,
+      access,
     });
     this.log("supervisor", `argo-proxy ${status.version} (pid ${child.pid}) listens on ${status.listen_url}`);
     return this.stateValue;
   }
 
-  private async waitUntilListening(connection: MessageConnection): Promise<StatusResult> {
+  private async waitUntilListening(connection: MessageConnection): Promise<{ status: StatusResult; access: Access }> {
     for (;;) {
+      let status: StatusResult | undefined;
       try {
-        const status = await connection.sendRequest(Methods.status);
-        if (status.phase === "running" && status.listen_url) return status;
+        status = await connection.sendRequest(Methods.status);
       } catch {
         // -32001 while starting, or the process died (the exit promise reports it)
+      }
+      if (status?.phase === "running" && status.listen_url) {
+        return { status, access: await this.fetchAccess(connection) };
       }
       if (this.connection !== connection) throw new Error("start abandoned");
       await delay(100);

@@ -5,10 +5,20 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { configTemplate, withClaudeCodeVariables, withCodexProvider } from "../daemon/assistantSettings";
+import {
+  claudeCodeWritten,
+  codexWritten,
+  configTemplate,
+  followClaudeCode,
+  followCodex,
+  keyHash,
+  withClaudeCodeVariables,
+  withCodexProvider,
+} from "../daemon/assistantSettings";
 import { EXE } from "./helpers";
 
 const URL = "http://127.0.0.1:44497/";
+const TOKEN = "ap-0123456789abcdef";
 
 describe("withClaudeCodeVariables", () => {
   it("keeps other variables and replaces ours", () => {
@@ -17,16 +27,43 @@ describe("withClaudeCodeVariables", () => {
       { name: "ANTHROPIC_BASE_URL", value: "https://old" },
       { bogus: true },
     ];
-    assert.deepEqual(withClaudeCodeVariables(existing, URL, "jdoe"), [
+    assert.deepEqual(withClaudeCodeVariables(existing, URL, TOKEN), [
       { name: "HTTPS_PROXY", value: "http://proxy:3128" },
       { name: "ANTHROPIC_BASE_URL", value: "http://127.0.0.1:44497" },
-      { name: "ANTHROPIC_API_KEY", value: "jdoe" },
+      { name: "ANTHROPIC_API_KEY", value: TOKEN },
       { name: "CLAUDE_CODE_SKIP_ANTHROPIC_AUTH", value: "1" },
     ]);
   });
 
   it("starts from nothing when the setting is unset", () => {
-    assert.equal(withClaudeCodeVariables(undefined, URL, "jdoe").length, 3);
+    assert.equal(withClaudeCodeVariables(undefined, URL, TOKEN).length, 3);
+  });
+});
+
+describe("followClaudeCode", () => {
+  const wrote = withClaudeCodeVariables([{ name: "HTTPS_PROXY", value: "p" }], URL, TOKEN);
+  const last = claudeCodeWritten(wrote);
+
+  it("remembers a hash of the key, not the key", () => {
+    assert.deepEqual(last, { url: "http://127.0.0.1:44497", keyHash: keyHash(TOKEN) });
+    assert.doesNotMatch(JSON.stringify(last), /ap-0123/);
+  });
+
+  it("brings what it wrote up to date with a new port and a rotated token", () => {
+    assert.deepEqual(followClaudeCode(wrote, last, "http://127.0.0.1:50001", "ap-new"), [
+      { name: "HTTPS_PROXY", value: "p" },
+      { name: "ANTHROPIC_BASE_URL", value: "http://127.0.0.1:50001" },
+      { name: "ANTHROPIC_API_KEY", value: "ap-new" },
+      { name: "CLAUDE_CODE_SKIP_ANTHROPIC_AUTH", value: "1" },
+    ]);
+  });
+
+  it("leaves alone what is current, what the user changed since, and what it never wrote", () => {
+    assert.equal(followClaudeCode(wrote, last, URL, TOKEN), undefined);
+    const edited = wrote.map((e) => (e.name === "ANTHROPIC_BASE_URL" ? { ...e, value: "https://my.gateway" } : e));
+    assert.equal(followClaudeCode(edited, last, "http://127.0.0.1:50001", "ap-new"), undefined);
+    assert.equal(followClaudeCode(wrote, undefined, "http://127.0.0.1:50001", "ap-new"), undefined);
+    assert.equal(followClaudeCode(undefined, last, "http://127.0.0.1:50001", "ap-new"), undefined);
   });
 });
 
@@ -40,11 +77,15 @@ describe("withCodexProvider", () => {
         "[model_providers.argo]",
         'name = "ARGO via argo-proxy"',
         'base_url = "http://127.0.0.1:44497/v1"',
-        'env_key = "ARGO_USERNAME"',
+        'env_key = "ARGO_PROXY_TOKEN"',
         'wire_api = "responses"',
         "",
       ].join("\n"),
     );
+  });
+
+  it("never writes a key into the file", () => {
+    assert.doesNotMatch(withCodexProvider("", URL), /ap-|api_key|jdoe/);
   });
 
   it("keeps other settings, selects argo, and replaces an older argo table", () => {
@@ -78,12 +119,36 @@ describe("withCodexProvider", () => {
   });
 });
 
+describe("followCodex", () => {
+  const before = '# mine\nmodel_provider = "openai"\n\n[profiles.x]\nmodel = "a"\n';
+  const wrote = withCodexProvider(before, URL);
+  const last = codexWritten(wrote);
+
+  it("moves only the argo provider's base_url to a new port", () => {
+    assert.deepEqual(last, { url: "http://127.0.0.1:44497" });
+    const after = followCodex(wrote, last, "http://127.0.0.1:50001");
+    assert.equal(after, wrote.replace("127.0.0.1:44497/v1", "127.0.0.1:50001/v1"));
+    // the user switching back to another provider since is kept
+    const switched = wrote.replace('model_provider = "argo"', 'model_provider = "openai"');
+    assert.match(followCodex(switched, last, "http://127.0.0.1:50001") ?? "", /^model_provider = "openai"$/m);
+  });
+
+  it("leaves alone what is current, what the user changed, and what it never wrote", () => {
+    assert.equal(followCodex(wrote, last, URL), undefined);
+    const edited = wrote.replace("http://127.0.0.1:44497/v1", "https://elsewhere/v1");
+    assert.equal(followCodex(edited, last, "http://127.0.0.1:50001"), undefined);
+    assert.equal(followCodex(wrote, undefined, "http://127.0.0.1:50001"), undefined);
+    assert.equal(followCodex(before, last, "http://127.0.0.1:50001"), undefined);
+  });
+});
+
 describe("configTemplate", () => {
   it("is a v3 config with the user and loopback defaults", () => {
     const text = configTemplate("jdoe");
     assert.match(text, /^config_version: '3'$/m);
     assert.match(text, /^user: jdoe$/m);
     assert.match(text, /^host: 127\.0\.0\.1$/m);
+    assert.match(text, /^auth: token$/m);
   });
 });
 

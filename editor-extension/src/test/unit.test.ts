@@ -1,15 +1,25 @@
-// The plain functions: finding the executable, the restart backoff, the
-// terminal environment, the control socket path; and the layering rule.
+// The plain functions: finding the executable, the restart backoff, the serve
+// arguments, the terminal environment and set-ups, the control socket path; and
+// the layering rule.
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { clientSetup, terminalEnv, ASSISTANTS } from "../daemon/env";
+import {
+  argoProxyCommand,
+  ASSISTANTS,
+  clientKey,
+  clientSetup,
+  clientUrl,
+  keyText,
+  shellQuote,
+  terminalEnv,
+} from "../daemon/env";
 import { findExecutable } from "../daemon/executable";
 import { controlSocketPath, defaultSocketDeps, SocketPathDeps } from "../daemon/socket";
 import { execFileSync } from "node:child_process";
 import { EXE } from "./helpers";
-import { restartDelay } from "../daemon/supervisor";
+import { restartDelay, serveArgs, setsPort } from "../daemon/supervisor";
 
 describe("findExecutable", () => {
   const base = { executablePath: "", pathEnv: "/a/bin:/b/bin", platform: "linux" as const };
@@ -38,27 +48,109 @@ describe("restartDelay", () => {
   });
 });
 
-describe("terminalEnv", () => {
-  it("points every assistant at the daemon's address", () => {
-    const env = terminalEnv("http://127.0.0.1:5000/", "jdoe");
-    assert.equal(env.ANTHROPIC_BASE_URL, "http://127.0.0.1:5000");
-    assert.equal(env.ANTHROPIC_API_KEY, "jdoe");
-    assert.equal(env.OPENAI_BASE_URL, "http://127.0.0.1:5000/v1");
-    assert.equal(env.OPENAI_API_BASE, "http://127.0.0.1:5000/v1");
-    assert.equal(env.OPENAI_API_KEY, "jdoe");
-    assert.equal(env.GOOGLE_GEMINI_BASE_URL, "http://127.0.0.1:5000");
-    assert.equal(env.GEMINI_API_KEY, "jdoe");
+describe("serveArgs", () => {
+  it("starts with --port auto unless the extra arguments choose a port", () => {
+    assert.deepEqual(serveArgs({ configPath: "/c.yaml", controlSocket: "/s", extraArgs: ["-v"] }), [
+      "serve", "/c.yaml", "--control", "stdio", "--control-socket", "/s", "--port", "auto", "-v",
+    ]);
+    assert.deepEqual(serveArgs({ extraArgs: ["--port", "44500"] }), ["serve", "--control", "stdio", "--port", "44500"]);
+    assert.deepEqual(serveArgs({ portAuto: false }), ["serve", "--control", "stdio"]);
   });
 
-  it("sets only what the chosen assistants read", () => {
-    assert.deepEqual(Object.keys(terminalEnv("http://h:1", "u", ["gemini"])).sort(), [
-      "GEMINI_API_KEY",
+  it("knows every way to spell a port", () => {
+    for (const args of [["--port", "1"], ["--port=1"], ["-p", "1"], ["-p1"], ["--po", "1"]]) {
+      assert.ok(setsPort(args), args.join(" "));
+    }
+    for (const args of [[], ["-v"], ["--legacy-argo"], ["--host", "127.0.0.1"]]) assert.ok(!setsPort(args), args.join(" "));
+  });
+});
+
+describe("clientUrl and clientKey", () => {
+  it("dials a wildcard listen address on loopback", () => {
+    assert.equal(clientUrl("http://0.0.0.0:5000"), "http://127.0.0.1:5000");
+    assert.equal(clientUrl("http://[::]:5000/"), "http://[::1]:5000");
+    assert.equal(clientUrl("http://127.0.0.1:5000/"), "http://127.0.0.1:5000");
+  });
+
+  it("sends the token with auth: token, else the username", () => {
+    assert.equal(clientKey({ auth: "token", token: "ap-x", tokenFile: "/t" }, "jdoe"), "ap-x");
+    assert.equal(clientKey({ auth: "none", tokenFile: "/t" }, "jdoe"), "jdoe");
+    assert.equal(clientKey(undefined, "jdoe"), "jdoe");
+  });
+});
+
+describe("terminalEnv", () => {
+  it("points every assistant at the daemon's address, with the key", () => {
+    const env = terminalEnv("http://127.0.0.1:5000/", "ap-secret");
+    const expected = {
+      ARGO_PROXY_URL: "http://127.0.0.1:5000",
+      ARGO_PROXY_TOKEN: "ap-secret",
+      OPENAI_BASE_URL: "http://127.0.0.1:5000/v1",
+      OPENAI_API_BASE: "http://127.0.0.1:5000/v1",
+      OPENAI_API_KEY: "ap-secret",
+      ANTHROPIC_BASE_URL: "http://127.0.0.1:5000",
+      ANTHROPIC_API_KEY: "ap-secret",
+      CLAUDE_CODE_SKIP_ANTHROPIC_AUTH: "1",
+      GOOGLE_GEMINI_BASE_URL: "http://127.0.0.1:5000",
+      GEMINI_API_KEY: "ap-secret",
+    };
+    assert.deepEqual(env, expected);
+    assert.deepEqual(Object.keys(env), Object.keys(expected), "in `argo-proxy env`'s order");
+  });
+
+  it("sets only what the chosen assistants read, and always ARGO_PROXY_URL and ARGO_PROXY_TOKEN", () => {
+    assert.deepEqual(Object.keys(terminalEnv("http://h:1", "k", ["gemini"])), [
+      "ARGO_PROXY_URL",
+      "ARGO_PROXY_TOKEN",
       "GOOGLE_GEMINI_BASE_URL",
+      "GEMINI_API_KEY",
+    ]);
+    // Codex reads its key from ARGO_PROXY_TOKEN (env_key), the base URL from its config
+    assert.deepEqual(Object.keys(terminalEnv("http://h:1", "k", ["codex"])), [
+      "ARGO_PROXY_URL",
+      "ARGO_PROXY_TOKEN",
+      "OPENAI_BASE_URL",
+      "OPENAI_API_BASE",
+      "OPENAI_API_KEY",
     ]);
   });
+});
 
-  it("has a set-up text for every client", () => {
-    for (const a of ASSISTANTS) assert.match(clientSetup(a, "http://127.0.0.1:5000", "jdoe"), /127\.0\.0\.1:5000/);
+describe("client set-ups", () => {
+  const token = { auth: "token" as const, token: "ap-secret", tokenFile: "/t" };
+
+  it("name the token by the command that prints it, never the token itself", () => {
+    const key = keyText(token, "jdoe");
+    for (const a of ASSISTANTS) {
+      const text = clientSetup(a, "http://127.0.0.1:5000", key);
+      assert.match(text, /127\.0\.0\.1:5000/);
+      assert.doesNotMatch(text, /ap-secret/);
+      assert.doesNotMatch(text, /jdoe/);
+    }
+    assert.match(clientSetup("claude", "http://127.0.0.1:5000", key), /^export ANTHROPIC_API_KEY="\$\(argo-proxy token\)"$/m);
+    assert.match(clientSetup("codex", "http://127.0.0.1:5000", key), /^env_key = "ARGO_PROXY_TOKEN"$/m);
+    assert.match(
+      clientSetup("openai-sdk", "http://127.0.0.1:5000", key),
+      /^import os$[\s\S]*api_key=os\.environ\["ARGO_PROXY_TOKEN"\]\)$/m,
+    );
+  });
+
+  it("with auth: none, show the username", () => {
+    const key = keyText({ auth: "none" }, "jdoe");
+    assert.match(clientSetup("aider", "http://127.0.0.1:5000", key), /^export OPENAI_API_KEY=jdoe$/m);
+    assert.match(clientSetup("anthropic-sdk", "http://127.0.0.1:5000", key), /api_key="jdoe"\)$/);
+  });
+
+  it("ask the same argo-proxy and daemon as the editor", () => {
+    assert.equal(argoProxyCommand("token"), "argo-proxy token");
+    assert.equal(
+      argoProxyCommand("token", { executable: "/my envs/bin/argo-proxy", controlSocket: "/tmp/c.sock" }),
+      "'/my envs/bin/argo-proxy' token --control-socket /tmp/c.sock",
+    );
+    assert.equal(argoProxyCommand("run", { controlSocket: "/tmp/c.sock" }), "argo-proxy run --control-socket /tmp/c.sock --");
+    const key = keyText(token, "jdoe", { executable: "/venv/bin/argo-proxy" });
+    assert.match(clientSetup("gemini", "http://127.0.0.1:5000", key), /^export GEMINI_API_KEY="\$\(\/venv\/bin\/argo-proxy token\)"$/m);
+    assert.equal(shellQuote("it's"), `'it'\\''s'`);
   });
 });
 

@@ -1,0 +1,234 @@
+"""What the user's tools need to reach the daemon: its real URL and the access token.
+
+    argo-proxy token [--rotate]                  the token (a new one with --rotate)
+    argo-proxy env [--shell sh|fish|powershell]  exports every supported client reads
+    argo-proxy run -- COMMAND ARGS...            COMMAND with those variables set
+
+The running daemon is asked first, over the user's own control socket: it knows the
+port it really listens on (`--port auto` may have moved it) and the token in force.
+With no daemon running, the config file says where it will listen (docs/security.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from argo_proxy.daemon.access import read_or_create_token, write_new_token
+from argo_proxy.daemon.config import control_socket_path, load_config
+from argo_proxy.daemon.errors import ConfigError
+
+from .client import ControlClient, DaemonNotRunning, RpcError
+
+__all__ = ["client_variables", "render_exports", "run_command", "run_env", "run_token"]
+
+SHELLS = ("sh", "fish", "powershell")
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where clients reach the daemon and what they send as their API key."""
+
+    base_url: str | None  # None: the daemon serves no TCP port
+    key: str
+    auth: str
+    running: bool
+    token_file: str | None = None
+
+
+def _client_url(listen_url: str) -> str:
+    """A listen address clients can dial: a wildcard becomes loopback."""
+    return listen_url.replace("://0.0.0.0:", "://127.0.0.1:").replace("://[::]:", "://[::1]:")
+
+
+def _warn(text: str) -> None:
+    print(f"argo-proxy: {text}", file=sys.stderr, flush=True)
+
+
+async def _ask_daemon(socket: Path, rotate: bool) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    try:
+        client = await ControlClient.connect(socket)
+    except DaemonNotRunning:
+        return None
+    try:
+        status = await client.call("status")
+        token = await client.call("token.rotate" if rotate else "token.get")
+    finally:
+        await client.close()
+    return status, token
+
+
+async def find_connection(
+    config_path: str | None, socket: Path | None, *, rotate: bool = False
+) -> Connection:
+    """Ask the running daemon; else read the config (and the token file, made if missing).
+
+    Raises ConfigError (bad config, unreadable token file) or RpcError (the daemon
+    refused).
+    """
+    answer = await _ask_daemon(control_socket_path(socket), rotate)
+    if answer is not None:
+        status, token = answer
+        listen = status.get("listen_url")
+        key = token.get("token") or (_load_quietly(config_path) or "argo-proxy")
+        return Connection(
+            _client_url(listen) if listen else None,
+            key,
+            token["auth"],
+            True,
+            token.get("token_file"),
+        )
+    config = load_config(config_path)
+    if config.auth == "token":
+        path = config.token_path
+        key = write_new_token(path) if rotate else read_or_create_token(path)
+    else:
+        key = config.user
+    base = _client_url(config.listen_url) if config.tcp else None
+    return Connection(base, key, config.auth, False, str(config.token_path))
+
+
+def _load_quietly(config_path: str | None) -> str | None:
+    """The ARGO username from the config, for `auth: none` (clients still need a key)."""
+    try:
+        return load_config(config_path).user or None
+    except ConfigError:
+        return None
+
+
+def client_variables(base_url: str, key: str) -> dict[str, str]:
+    """The variables each supported client reads to find the daemon (docs/security.md)."""
+    base = base_url.rstrip("/")
+    return {
+        # Anything else (OpenCode's `{env:ARGO_PROXY_TOKEN}`, Codex's `env_key`, scripts).
+        "ARGO_PROXY_URL": base,
+        "ARGO_PROXY_TOKEN": key,
+        # OpenAI SDKs, Codex CLI, Aider (OPENAI_API_BASE), OpenCode's openai provider.
+        "OPENAI_BASE_URL": f"{base}/v1",
+        "OPENAI_API_BASE": f"{base}/v1",
+        "OPENAI_API_KEY": key,
+        # Anthropic SDKs, Claude Code, Aider.
+        "ANTHROPIC_BASE_URL": base,
+        "ANTHROPIC_API_KEY": key,
+        "CLAUDE_CODE_SKIP_ANTHROPIC_AUTH": "1",
+        # Gemini CLI and the google-genai SDK.
+        "GOOGLE_GEMINI_BASE_URL": base,
+        "GEMINI_API_KEY": key,
+    }
+
+
+def _quote_fish(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _quote_powershell(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def render_exports(variables: Mapping[str, str], shell: str) -> str:
+    """Lines that set `variables` in `shell` (sh covers bash, zsh, dash)."""
+    if shell == "fish":
+        lines = [f"set -gx {k} {_quote_fish(v)}" for k, v in variables.items()]
+    elif shell == "powershell":
+        lines = [f"$env:{k} = {_quote_powershell(v)}" for k, v in variables.items()]
+    else:
+        lines = [f"export {k}={shlex.quote(v)}" for k, v in variables.items()]
+    return "\n".join(lines)
+
+
+def _describe(connection: Connection) -> str:
+    where = connection.base_url or "no TCP port"
+    state = "the running daemon" if connection.running else "no daemon running yet"
+    return f"argo-proxy at {where} ({state}, auth {connection.auth})"
+
+
+async def _connection_or_fail(
+    config_path: str | None, socket: Path | None, *, rotate: bool = False
+) -> Connection | None:
+    try:
+        connection = await find_connection(config_path, socket, rotate=rotate)
+    except ConfigError as exc:
+        _warn(exc.message)
+        return None
+    except RpcError as exc:
+        _warn(f"the daemon refused: {exc.message}")
+        return None
+    if not connection.running and not rotate:
+        _warn(
+            "no daemon is running (start it with `argo-proxy serve`); using the address "
+            "from the config"
+        )
+    return connection
+
+
+async def run_token(config_path: str | None, socket: Path | None, *, rotate: bool) -> int:
+    connection = await _connection_or_fail(config_path, socket, rotate=rotate)
+    if connection is None:
+        return 1
+    if connection.auth != "token" and not rotate:
+        _warn("`auth: none`: the daemon asks for no token (docs/security.md)")
+        return 1
+    print(connection.key, flush=True)
+    if rotate:
+        taken = "the running daemon requires it now" if connection.running else "saved"
+        _warn(f"new access token in {connection.token_file}; {taken}")
+    return 0
+
+
+async def run_env(
+    config_path: str | None, socket: Path | None, *, shell: str, as_json: bool
+) -> int:
+    connection = await _connection_or_fail(config_path, socket)
+    if connection is None:
+        return 1
+    if connection.base_url is None:
+        _warn("the daemon serves no TCP port (`tcp: false`); clients must use its socket")
+        return 1
+    variables = client_variables(connection.base_url, connection.key)
+    if as_json:
+        payload = {
+            "base_url": connection.base_url,
+            "auth": connection.auth,
+            "running": connection.running,
+            "token_file": connection.token_file,
+            "variables": variables,
+        }
+        print(json.dumps(payload, indent=2), flush=True)
+    else:
+        print(f"# {_describe(connection)}", flush=True)
+        print(render_exports(variables, shell), flush=True)
+    return 0
+
+
+async def command_environment(
+    config_path: str | None, socket: Path | None
+) -> dict[str, str] | None:
+    """This process's environment plus the client variables; None (and a message) if
+    the daemon cannot be found."""
+    connection = await _connection_or_fail(config_path, socket)
+    if connection is None or connection.base_url is None:
+        return None
+    return {**os.environ, **client_variables(connection.base_url, connection.key)}
+
+
+def run_command(command: Sequence[str], env: Mapping[str, str]) -> int:
+    """Run `command` with `env`: replace this process on POSIX (signals and the exit
+    code are then the command's own), wait for it elsewhere."""
+    if os.name == "posix":
+        try:
+            os.execvpe(command[0], list(command), dict(env))
+        except OSError as exc:
+            _warn(f"cannot run {command[0]!r}: {exc.strerror or exc}")
+            return 127
+    try:
+        return subprocess.call(list(command), env=dict(env))
+    except OSError as exc:
+        _warn(f"cannot run {command[0]!r}: {exc.strerror or exc}")
+        return 127

@@ -1,0 +1,50 @@
+"""Where the daemon's log goes, and how a line is written so that it cannot be forged.
+
+Everything goes to stderr: stdout may belong to JSON-RPC (`--control stdio`). Values
+in a log line come from clients (a model name, a path, a header): their control
+characters are escaped, so a newline in a model name cannot start a line that looks
+like one the daemon wrote (docs/security.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+__all__ = ["EscapingFormatter", "escape_controls", "setup_logging"]
+
+# C0 and C1 control characters and DEL; tabs included (they can hide text in a terminal).
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    """`a\\nb` → `a\\\\nb`: control characters become visible escapes."""
+    if not _CONTROLS.search(text):
+        return text
+    return _CONTROLS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class EscapingFormatter(logging.Formatter):
+    """Escapes control characters in the message; a traceback keeps its own lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        record.message = escape_controls(record.message)
+        return super().formatMessage(record)
+
+
+def setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        EscapingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for noisy in ("httpx", "httpcore", "sanic.access", "watchfiles"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # pygls logs every frame it sends at INFO, and a warning per unknown method; the
+    # control plane logs what matters itself (control/rpc.py).
+    logging.getLogger("pygls").setLevel(logging.ERROR)
+    # llm-rosetta reports dropped fields as warnings; route them to the log.
+    logging.captureWarnings(True)
