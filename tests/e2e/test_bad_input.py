@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from . import api
 from .conftest import Process, StartDaemon
 from .helpers import last_sent, sent
 from .test_errors import CHAT, MESSAGES, anthropic_error, openai_error, still_serving
@@ -26,14 +27,14 @@ def google_error(response: httpx.Response) -> str:
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/responses"])
 def test_stream_options_not_an_object(daemon: Process, path: str) -> None:
     body = {**(CHAT if path == "/v1/chat/completions" else RESPONSES), "stream_options": 5}
-    response = httpx.post(f"{daemon.url}{path}", json=body)
+    response = api.post(f"{daemon.url}{path}", json=body)
     assert response.status_code == 400
     assert openai_error(response) == "'stream_options' must be an object; got 5."
     still_serving(daemon.url)
 
 
 def test_messages_metadata_not_an_object(daemon: Process) -> None:
-    response = httpx.post(f"{daemon.url}/v1/messages", json={**MESSAGES, "metadata": "x"})
+    response = api.post(f"{daemon.url}/v1/messages", json={**MESSAGES, "metadata": "x"})
     assert response.status_code == 400
     assert anthropic_error(response) == """'metadata' must be an object; got "x"."""
     still_serving(daemon.url)
@@ -41,14 +42,14 @@ def test_messages_metadata_not_an_object(daemon: Process) -> None:
 
 def test_nested_field_is_named_with_its_path(daemon: Process) -> None:
     body = {**MESSAGES, "messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]}
-    response = httpx.post(f"{daemon.url}/v1/messages", json=body)
+    response = api.post(f"{daemon.url}/v1/messages", json=body)
     assert response.status_code == 400
     assert anthropic_error(response) == "'messages[0].content[0].text' must be a string; got 5."
 
 
 def test_google_wrong_type_in_googles_envelope(daemon: Process) -> None:
     url = f"{daemon.url}/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"
-    response = httpx.post(url, json={**GOOGLE, "generationConfig": "hot"})
+    response = api.post(url, json={**GOOGLE, "generationConfig": "hot"})
     assert response.status_code == 400
     assert "'generationConfig' must be an object" in google_error(response)
 
@@ -65,14 +66,14 @@ def test_google_wrong_type_in_googles_envelope(daemon: Process) -> None:
 def test_json_nested_100000_deep_is_a_400_naming_the_limit(
     daemon: Process, path: str, error: Any
 ) -> None:
-    response = httpx.post(f"{daemon.url}{path}", content=DEEP)
+    response = api.post(f"{daemon.url}{path}", content=DEEP)
     assert response.status_code == 400
     assert "more than 100 levels deep" in error(response)
     still_serving(daemon.url)
 
 
 def test_responses_tools_null_is_as_if_not_sent(daemon: Process, sim: httpx.Client) -> None:
-    response = httpx.post(f"{daemon.url}/v1/responses", json={**RESPONSES, "tools": None})
+    response = api.post(f"{daemon.url}/v1/responses", json={**RESPONSES, "tools": None})
     assert response.status_code == 200
     assert response.json()["output"][0]["content"][0]["text"] == "Echo: still there?"
     assert "tools" not in last_sent(sim, "/v1/chat/completions")["body"]
@@ -80,7 +81,7 @@ def test_responses_tools_null_is_as_if_not_sent(daemon: Process, sim: httpx.Clie
 
 def test_a_wrong_type_never_reaches_argo(daemon: Process, sim: httpx.Client) -> None:
     body = {**CHAT, "messages": [{"role": "user", "content": "hi", "tool_calls": "none"}]}
-    response = httpx.post(f"{daemon.url}/v1/chat/completions", json=body)
+    response = api.post(f"{daemon.url}/v1/chat/completions", json=body)
     assert response.status_code == 400
     assert "'messages[0].tool_calls' must be a list" in openai_error(response)
     assert not sent(sim, "/v1/chat/completions")
@@ -107,7 +108,7 @@ def test_legacy_mode_is_protected_too(
     legacy_daemon: Process, path: str, body: Any, message: str
 ) -> None:
     kwargs = {"content": body} if isinstance(body, bytes) else {"json": body}
-    response = httpx.post(f"{legacy_daemon.url}{path}", **kwargs)
+    response = api.post(f"{legacy_daemon.url}{path}", **kwargs)
     assert response.status_code == 400
     assert message in openai_error(response)
     still_serving(legacy_daemon.url)

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from . import api
 from .conftest import Process, StartDaemon
 
 # 5 × 150 + 6 × 50 requests: under 10 s on a loaded 2-core machine.
@@ -42,7 +43,9 @@ def call(http: httpx.Client, daemon: Process, path: str, body: Any) -> httpx.Res
     """The one way this module talks to the daemon (bytes are sent as they are)."""
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
     return http.post(
-        daemon.url + path, content=content, headers={"content-type": "application/json"}
+        daemon.url + path,
+        content=content,
+        headers=api.headers({"content-type": "application/json"}),
     )
 
 
