@@ -326,9 +326,7 @@ def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, 
 
     @app.get("/version")
     async def version(request: Request) -> HTTPResponse:
-        report = await versions.report()
-        report["changelog"] = f"{_DOCS}changelog/"
-        return json(report)
+        return json(await versions.report())
 
     @app.get("/")
     async def root(request: Request) -> HTTPResponse:
