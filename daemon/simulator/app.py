@@ -30,7 +30,7 @@ from .envelopes import (
     anthropic_vendor_error,
     api_error_200,
     openai_vendor_error,
-    status_fault,
+    status_reply,
     stream_error_event,
     streaming_required,
 )
@@ -124,12 +124,7 @@ def _gateway_fault(ex: Exchange) -> BodyReply | None:
     request_id = "req_vrtx_01" + ex.ident("req", 22)
     forced = faults.get("status")
     if forced is not None:
-        code, message = forced.integer("code", 500), forced.params.get("message")
-        reply = status_fault(ex.kind, code, message, request_id)
-        retry_after = forced.params.get("retry_after")
-        if retry_after is not None:
-            reply.headers = {"retry-after": str(retry_after)}
-        return reply
+        return status_reply(ex.kind, forced, request_id)
     if "streaming_required" in faults:
         return streaming_required(ex.kind)
     if "api_error_200" in faults:
@@ -198,8 +193,7 @@ class _Simulator:
         if faults:
             forced = faults.get("status")
             if forced is not None:
-                code, message = forced.integer("code", 500), forced.params.get("message")
-                reply = status_fault("models", code, message, "")
+                reply = status_reply("models", forced, "")
             elif "invalid_json" in faults:
                 reply = BodyReply(200, catalogue.list_body()[:57])
             else:

@@ -161,6 +161,83 @@ async def test_status_fault_envelopes(sim: Sim) -> None:
     assert "bad, very" in custom.json()["error"]["message"]
 
 
+RATE_LIMIT_HEADERS = [
+    f"x-ratelimit-{what}-{unit}"
+    for unit in ("requests", "tokens")
+    for what in ("limit", "remaining", "reset")
+]
+
+
+def rate_limits(response: httpx.Response) -> dict[str, str]:
+    return {k: v for k, v in response.headers.items() if k.startswith("x-ratelimit-")}
+
+
+async def test_429_rate_limit_headers_only_when_asked(sim: Sim) -> None:
+    plain = await sim.chat("[[sim:fault=status,code=429]]")
+    assert plain.status_code == 429
+    assert rate_limits(plain) == {} and "retry-after" not in plain.headers
+    # The reset follows retry_after unless ratelimit_reset says otherwise.
+    asked = await sim.chat("[[sim:fault=status,code=429,retry_after=2,ratelimit=60]]")
+    assert asked.status_code == 429 and asked.json()["error"]["type"] == "RateLimitError"
+    assert asked.headers["retry-after"] == "2"
+    assert rate_limits(asked) == {
+        "x-ratelimit-limit-requests": "60",
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": "2s",
+    }
+
+
+@pytest.mark.parametrize(
+    ("reset", "shown"),
+    [(None, "1s"), (0.02, "20ms"), (1.5, "1.5s"), (360, "6m0s"), (3723, "1h2m3s")],
+)
+async def test_rate_limit_headers_from_the_admin_api(
+    sim: Sim, reset: float | None, shown: str
+) -> None:
+    rule: dict[str, Any] = {"fault": "status", "code": 429, "path": "/v1/messages"}
+    rule |= {"ratelimit": 50, "ratelimit_tokens": 80000}
+    if reset is not None:
+        rule["ratelimit_reset"] = reset
+    assert (await sim.inject(rule)).status_code == 200
+    limited = await sim.messages("x", stream=True)
+    assert limited.status_code == 429
+    assert limited.json()["error"]["type"] == "rate_limit_error"
+    assert list(rate_limits(limited)) == RATE_LIMIT_HEADERS
+    assert limited.headers["x-ratelimit-limit-requests"] == "50"
+    assert limited.headers["x-ratelimit-limit-tokens"] == "80000"
+    assert limited.headers["x-ratelimit-remaining-tokens"] == "0"
+    assert limited.headers["x-ratelimit-reset-requests"] == shown
+    assert limited.headers["x-ratelimit-reset-tokens"] == shown
+    assert rate_limits(await sim.messages("y")) == {}  # times defaults to 1
+
+
+async def test_model_lists_get_the_status_headers_too(sim: Sim) -> None:
+    await sim.inject(
+        {"fault": "status", "code": 429, "retry_after": 3, "ratelimit": 10, "path": "/v1/models"}
+    )
+    limited = await sim.http.get(f"{sim.url}/v1/models")
+    assert limited.status_code == 429 and "detail" in limited.json()
+    assert limited.headers["retry-after"] == "3"
+    assert limited.headers["x-ratelimit-reset-requests"] == "3s"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"ratelimit": 0},
+        {"ratelimit": "60"},
+        {"ratelimit": True},
+        {"ratelimit_tokens": -5},
+        {"ratelimit_reset": -1},
+        {"ratelimit_reset": "1s"},
+    ],
+)
+async def test_bad_rate_limit_parameters_are_refused(sim: Sim, bad: dict[str, Any]) -> None:
+    refused = await sim.inject({"fault": "status", "code": 429, **bad})
+    assert refused.status_code == 400 and "status fault" in refused.json()["error"]
+    assert (await sim.http.get(f"{sim.url}/__sim/faults")).json()["pending"] == []
+
+
 async def test_streaming_required_fault_spares_streams(sim: Sim) -> None:
     bounced = await sim.messages("[[sim:fault=streaming_required]]")
     assert bounced.status_code == 500
