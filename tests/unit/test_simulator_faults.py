@@ -238,6 +238,49 @@ async def test_bad_rate_limit_parameters_are_refused(sim: Sim, bad: dict[str, An
     assert (await sim.http.get(f"{sim.url}/__sim/faults")).json()["pending"] == []
 
 
+async def test_status_times_n_fails_the_first_n_then_succeeds(sim: Sim) -> None:
+    queued = await sim.inject({"fault": "status", "code": 503, "times": 3})
+    assert queued.json()["pending"][0]["times"] == 3
+    # Streamed or not, each request uses one of the N.
+    assert (await sim.chat("1")).status_code == 503
+    assert (await sim.http.get(f"{sim.url}/__sim/faults")).json()["pending"][0]["times"] == 2
+    assert (await sim.chat("2", **STREAM)).status_code == 503
+    assert (await sim.messages("3")).status_code == 503
+    assert (await sim.http.get(f"{sim.url}/__sim/faults")).json()["pending"] == []
+    assert (await sim.chat("4")).status_code == 200
+    assert data_lines((await sim.chat("5", **STREAM)).text)[-1] == "[DONE]"
+    assert (await sim.messages("6")).status_code == 200
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["body", "stream"])
+@pytest.mark.parametrize("endpoint", ["chat", "messages"])
+@pytest.mark.parametrize("code", [502, 503, 504])
+async def test_gateway_statuses_on_chat_and_messages(
+    sim: Sim, code: int, endpoint: str, stream: bool
+) -> None:
+    await sim.inject({"fault": "status", "code": code})
+    extra: dict[str, Any] = {"stream": True} if stream else {}
+    send = sim.chat if endpoint == "chat" else sim.messages
+    failed = await send("x", **extra)
+    assert failed.status_code == code
+    if code == 502:  # nginx's page, not ARGO's
+        assert failed.headers["content-type"].startswith("text/html")
+        assert "<title>502 Bad Gateway</title>" in failed.text
+    else:
+        # The error comes before any stream starts, in the endpoint's JSON envelope.
+        assert failed.headers["content-type"] == "application/json"
+        body = failed.json()
+        if endpoint == "chat":
+            assert body["error"]["type"] == "InternalServerError"
+            assert body["error"]["message"].startswith(f"Error code: {code} - {{'error': {{")
+        else:
+            assert body["type"] == "error"
+            expected = "overloaded_error" if code == 503 else "api_error"
+            assert body["error"]["type"] == expected
+            assert body["error"]["message"].startswith(f"Error code: {code} - {{'type': 'error'")
+    assert (await send("y", **extra)).status_code == 200
+
+
 async def test_streaming_required_fault_spares_streams(sim: Sim) -> None:
     bounced = await sim.messages("[[sim:fault=streaming_required]]")
     assert bounced.status_code == 500
@@ -334,6 +377,39 @@ async def test_malformed_event_then_the_rest(sim: Sim) -> None:
     assert truncated.status_code == 200
     with pytest.raises(json.JSONDecodeError):
         truncated.json()
+
+
+def chat_text(chunks: list[dict[str, Any]]) -> str:
+    return "".join(
+        c["choices"][0]["delta"].get("content") or "" for c in chunks if c.get("choices")
+    )
+
+
+@pytest.mark.parametrize("via", ["marker", "admin"])
+async def test_malformed_mid_stream_on_a_gpt_chat_stream(sim: Sim, via: str) -> None:
+    clean = data_lines((await sim.chat("a b c d", **STREAM)).text)
+    if via == "admin":
+        rule = {"fault": "malformed", "after": 3, "stream": True, "path": "/v1/chat/completions"}
+        await sim.inject(rule)
+        faulty = await sim.chat("a b c d", **STREAM)
+    else:
+        faulty = await sim.chat("a b c d [[sim:fault=malformed,after=3]]", **STREAM)
+    assert faulty.status_code == 200
+    data = data_lines(faulty.text)
+    # Events 0-2 (Azure's preflight chunk is event 0), then half of event 3 ...
+    assert json.loads(data[0])["choices"] == []
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(data[3])
+    assert data[4].startswith(data[3]) and len(data[3]) < len(data[4])
+    # ... then the rest of the stream, whole: every other event, the text, [DONE].
+    rest = data[:3] + data[4:]
+    assert len(rest) == len(clean)
+    assert rest[-1] == "[DONE]"
+    chunks = [json.loads(line) for line in rest[:-1]]
+    assert chat_text(chunks) == chat_text([json.loads(line) for line in clean[:-1]])
+    assert chat_text(chunks) == "Echo: a b c d"
+    assert any(c["choices"] and c["choices"][0]["finish_reason"] == "stop" for c in chunks)
+    assert chunks[-1]["usage"]["completion_tokens"] > 0
 
 
 async def test_stream_error_events(sim: Sim) -> None:
