@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import difflib
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -309,34 +308,27 @@ async def _start_simulator() -> tuple[asyncio.Task[None], str]:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from argo_proxy.daemon.simulator import SimulatorSettings, run_simulator
+    from argo_proxy.daemon.simulator import SimulatorSettings, StopSignals, serve_until_stopped
 
-    setup_logging(False)
-    users = frozenset(u.strip().lower() for u in args.users.split(",")) if args.users else None
-    settings = SimulatorSettings(
-        prefix=args.prefix.rstrip("/"), users=users, chunk_delay_ms=args.chunk_delay_ms
-    )
-
-    def ready(url: str) -> None:
-        print(f"argo-proxy simulate: listening on {url}", file=sys.stderr, flush=True)
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        task = asyncio.ensure_future(run_simulator(args.host, args.port, settings, on_ready=ready))
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, task.cancel)
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
-
-    try:
-        _run(main())
-    except OSError as exc:
-        print(
-            f"argo-proxy simulate: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr
+    # Before the simulator (and Sanic) load: a signal during start-up must stop us too.
+    with StopSignals() as stop:
+        setup_logging(False)
+        users = frozenset(u.strip().lower() for u in args.users.split(",")) if args.users else None
+        settings = SimulatorSettings(
+            prefix=args.prefix.rstrip("/"), users=users, chunk_delay_ms=args.chunk_delay_ms
         )
-        return EXIT_STARTUP
+
+        def ready(url: str) -> None:
+            print(f"argo-proxy simulate: listening on {url}", file=sys.stderr, flush=True)
+
+        try:
+            _run(serve_until_stopped(args.host, args.port, settings, stop, on_ready=ready))
+        except OSError as exc:
+            print(
+                f"argo-proxy simulate: cannot listen on {args.host}:{args.port}: {exc}",
+                file=sys.stderr,
+            )
+            return EXIT_STARTUP
     return 0
 
 

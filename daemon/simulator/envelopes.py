@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .delivery import JSON, BodyReply, dumps
-from .faults import Kind
+from .faults import Fault, Kind
 
 __all__ = [
     "STREAMING_REQUIRED",
@@ -27,6 +27,7 @@ __all__ = [
     "openai_error",
     "openai_vendor_error",
     "status_fault",
+    "status_reply",
     "stream_error_event",
     "streaming_required",
     "validation_error",
@@ -156,6 +157,49 @@ def status_fault(kind: Kind, status: int, message: str | None, request_id: str) 
     if kind in ("chat", "embeddings"):
         return openai_vendor_error(status, text, vendor_type=error_type)
     return detail_error(status, text)
+
+
+# (rule parameter, unit in the header names) of the OpenAI-style rate-limit headers
+_RATE_LIMITS = (("ratelimit", "requests"), ("ratelimit_tokens", "tokens"))
+
+
+def _reset_duration(seconds: float) -> str:
+    """A wait in OpenAI's `x-ratelimit-reset-*` format: `20ms`, `1s`, `1.5s`, `6m0s`."""
+    if seconds <= 0:
+        return "0s"
+    if seconds < 1:
+        return f"{round(seconds * 1000)}ms"
+    minutes, rest = divmod(seconds, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    text = f"{rest:.3f}".rstrip("0").rstrip(".") + "s"
+    if hours:
+        return f"{hours}h{minutes}m{text}"
+    return f"{minutes}m{text}" if minutes else text
+
+
+def _status_headers(fault: Fault) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    retry_after = fault.params.get("retry_after")
+    if retry_after is not None:
+        headers["retry-after"] = str(retry_after)
+    # A limit named by the rule is the one exhausted; it resets when a retry may succeed.
+    reset = _reset_duration(fault.number("ratelimit_reset", fault.number("retry_after", 1.0)))
+    for key, unit in _RATE_LIMITS:
+        limit = fault.integer(key, 0)
+        if limit > 0:
+            headers[f"x-ratelimit-limit-{unit}"] = str(limit)
+            headers[f"x-ratelimit-remaining-{unit}"] = "0"
+            headers[f"x-ratelimit-reset-{unit}"] = reset
+    return headers
+
+
+def status_reply(kind: Kind, fault: Fault, request_id: str) -> BodyReply:
+    """The reply to a `status` fault: its body, and the headers its parameters ask for."""
+    reply = status_fault(kind, fault.integer("code", 500), fault.params.get("message"), request_id)
+    headers = _status_headers(fault)
+    if headers:
+        reply.headers = {**(reply.headers or {}), **headers}
+    return reply
 
 
 def streaming_required(kind: Kind) -> BodyReply:
