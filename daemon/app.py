@@ -56,8 +56,11 @@ _COLLECT_AFTER_BYTES = 16 * 1024 * 1024
 
 def _client_request(request: Request, **path: Any) -> ClientRequest:
     query = {key: values[0] for key, values in request.args.items() if values}
-    request.ctx.big_body = len(request.body) >= _COLLECT_AFTER_BYTES
-    return ClientRequest(body=request.body, headers=request.headers, query=query, **path)
+    # The dispatcher takes the body over and lets go of it once parsed; Sanic's request
+    # would hold it to the end, and after: until the next request on the connection.
+    body, request.body = request.body, b""
+    request.ctx.big_body = len(body) >= _COLLECT_AFTER_BYTES
+    return ClientRequest(body=body, headers=request.headers, query=query, **path)
 
 
 _GOOGLE_METHODS = ("generateContent", "streamGenerateContent", "countTokens")

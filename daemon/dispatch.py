@@ -56,9 +56,12 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass
 class ClientRequest:
-    """What the dispatcher needs of an HTTP request (header names lower-case)."""
+    """What the dispatcher needs of an HTTP request (header names lower-case).
+
+    The chat path empties `body` once it has parsed it (Dispatcher._chat).
+    """
 
     body: bytes
     headers: Mapping[str, str]
@@ -301,6 +304,9 @@ class Dispatcher:
         stream = req.path_stream if req.path_stream is not None else body.get("stream") is True
         refuse_unsupported(spec.name, body)
         await self.inline_images(spec.name, req, body, config)
+        # The raw bytes are not needed any more: let go of them, so that a big request is
+        # held once (parsed), not twice, while it is converted and sent (bench/README.md).
+        req.body = b""
         # Only Chat Completions has `stream_options` (field_rules.py); in other formats'
         # bodies the name is just an unknown field and may hold anything.
         options = body.get("stream_options")
