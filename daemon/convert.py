@@ -126,6 +126,11 @@ class Conversion:
             )
         )
         if not self.same_format:
+            # The pipeline keeps its IR of the request for converting the answer, which
+            # reads only its tools (llm-rosetta 0.13, `get_custom_tool_names`): drop the
+            # messages, or a big request (an image, a long text) is held twice, in the IR
+            # and in `out`, until the answer is done (bench/README.md, memory).
+            self._pipeline.ir_request.pop("messages", None)
             fix = (
                 gather_late_system_messages
                 if self.target == "openai_chat"

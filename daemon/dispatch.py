@@ -314,6 +314,7 @@ class Dispatcher:
         conversion = Conversion(spec.name, route.upstream, model, route.family)
         user = resolve_identity(config, req.headers, req.query)
         out = conversion.request(body)
+        del body  # converted, a big part may be a new copy: keep only the one that is sent
         apply_model_rules(out, model, route.upstream)
         out["user"] = user
         if route.upstream == "anthropic":  # argo-upstream.md §2.1
