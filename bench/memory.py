@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from procs import Memory, Stack, log, memory, mib, reset_peak, start_simulator
+from procs import Memory, ServerProcess, Stack, log, memory, mib, reset_peak, start_simulator
 
 SIM_BODY_LIMIT = 100_000_000  # the simulator's (Sanic's default) request size limit
 PLACEHOLDER = "@@PAYLOAD@@"
@@ -171,6 +171,7 @@ class BodyResult:
     status: int
     seconds: float
     cpu: float | None  # the daemon's CPU seconds for the big request
+    sim_cpu: float | None  # the simulator's
     answer: str
     baseline: int
     peak_hwm: int | None  # None: VmHWM could not be reset, the sampled peak is all there is
@@ -179,7 +180,9 @@ class BodyResult:
     after_next: int  # settled, after one more small request on that connection
 
 
-async def measure_body(tmp: str, sim_url: str, case: Case, size: int, warmup: int) -> BodyResult:
+async def measure_body(
+    tmp: str, sim: ServerProcess, sim_url: str, case: Case, size: int, warmup: int
+) -> BodyResult:
     stack = Stack(tmp, sim_url=sim_url, name=f"body-{case.name}")
     try:
         url = stack.url + case.path
@@ -199,14 +202,15 @@ async def measure_body(tmp: str, sim_url: str, case: Case, size: int, warmup: in
             hwm_reset = reset_peak(stack.pid)
             sampler = Sampler(stack.pid)
             assert stack.daemon is not None
-            cpu0 = stack.daemon.cpu_seconds()
+            cpu0, sim0 = stack.daemon.cpu_seconds(), sim.cpu_seconds()
             t0 = time.perf_counter()
             async with session.post(url, data=big, headers=headers) as response:
                 reply = await response.read()
                 status = response.status
             seconds = time.perf_counter() - t0
-            cpu1 = stack.daemon.cpu_seconds()
+            cpu1, sim1 = stack.daemon.cpu_seconds(), sim.cpu_seconds()
             cpu = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None
+            sim_cpu = sim1 - sim0 if sim0 is not None and sim1 is not None else None
             del big
             peak_sampled = sampler.stop()
             peak_hwm = memory(stack.pid).hwm if hwm_reset else None
@@ -221,6 +225,7 @@ async def measure_body(tmp: str, sim_url: str, case: Case, size: int, warmup: in
             status,
             seconds,
             cpu,
+            sim_cpu,
             text,
             baseline,
             peak_hwm,
@@ -234,8 +239,9 @@ async def measure_body(tmp: str, sim_url: str, case: Case, size: int, warmup: in
 
 def body_report(results: list[BodyResult]) -> list[str]:
     head = (
-        f"  {'case':<17} {'body':>8} {'status':>6} {'time':>7} {'cpu':>6} {'baseline':>8} "
-        f"{'peak':>8} {'peak/body':>9} {'growth':>6} {'after':>8} {'after+1':>8} {'held':>7}"
+        f"  {'case':<17} {'body':>8} {'status':>6} {'time':>7} {'cpu':>6} {'sim':>6} "
+        f"{'baseline':>8} {'peak':>8} {'peak/body':>9} {'growth':>6} {'after':>8} "
+        f"{'after+1':>8} {'held':>7}"
     )
     out = [
         "Part body: one big request to a fresh, warmed-up daemon (its RSS; MiB = 2^20 bytes)",
@@ -243,7 +249,7 @@ def body_report(results: list[BodyResult]) -> list[str]:
     ]
     for r in results:
         peak = r.peak_hwm if r.peak_hwm is not None else r.peak_sampled
-        cpu = f"{r.cpu:>5.1f}s" if r.cpu is not None else f"{'-':>6}"
+        cpu = " ".join(f"{x:>5.1f}s" if x is not None else f"{'-':>6}" for x in (r.cpu, r.sim_cpu))
         out.append(
             f"  {r.case.name:<17} {r.size / 1e6:>5.1f} MB {r.status:>6} {r.seconds:>6.2f}s {cpu} "
             f"{mib(r.baseline):>8} {mib(peak):>8} {peak / r.size:>8.1f}x "
@@ -252,10 +258,11 @@ def body_report(results: list[BodyResult]) -> list[str]:
         )
     out += [
         "  body: the request's size (MB = 10^6 bytes); time: until the whole answer was read;",
-        "  cpu: the daemon's CPU time meanwhile; peak: VmHWM, reset to the baseline just",
-        "  before the big request; peak/body: peak / body size; growth: (peak - baseline) /",
-        "  body size; after: settled RSS, the client's keep-alive connection still open;",
-        "  after+1: settled RSS after one more small request on it; held: after+1 - baseline.",
+        "  cpu, sim: the daemon's and the simulator's CPU time meanwhile; peak: VmHWM, reset",
+        "  to the baseline just before the big request; peak/body: peak / body size; growth:",
+        "  (peak - baseline) / body size; after: settled RSS, the client's keep-alive",
+        "  connection still open; after+1: settled RSS after one more small request on it;",
+        "  held: after+1 - baseline.",
     ]
     for r in results:
         sampled = f"sampled peak {mib(r.peak_sampled)}"
@@ -403,7 +410,8 @@ async def run(args: argparse.Namespace, tmp: str) -> list[str]:
             for name in args.cases:
                 log(f"[body {name}] {args.size_mb:g} MB request, fresh daemon")
                 size = int(args.size_mb * 1_000_000)
-                results.append(await measure_body(tmp, sim_url, CASES[name], size, args.warmup))
+                case = CASES[name]
+                results.append(await measure_body(tmp, sim, sim_url, case, size, args.warmup))
             lines += body_report(results)
         if "streams" in args.parts:
             log(f"[streams] {args.streams} streams, fresh daemon")
