@@ -182,7 +182,7 @@ def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, 
         finally:
             # httpx's Response and its stream refer to each other, so a finished upstream
             # call, with the copy of the body it sent, is freed only by the cyclic GC, whose
-            # full passes can be minutes apart: after a big body, collect now (~70 ms;
+            # full passes can be minutes apart: after a big body, collect now (~55 ms;
             # bench/README.md, memory).
             if getattr(request.ctx, "big_body", False):
                 gc.collect()
