@@ -3,7 +3,7 @@
 
     python bench/memory.py                        # both parts, every body case
     python bench/memory.py --part body --case image --size-mb 50
-    python bench/memory.py --part streams --streams 200 --request-timeout 30
+    python bench/memory.py --part streams --streams 200
 
 Part `body`: for each case (a chat request made ~100 MB by its user text or by an inline
 base64 image; same-format and converted), a fresh daemon in front of the simulator
@@ -287,12 +287,11 @@ class StreamsResult:
     extra_status: int | None
     extra_body: str
     extra_seconds: float
-    request_timeout: float
     after_close: int
 
 
-async def measure_streams(tmp: str, sim_url: str, n: int, request_timeout: float) -> StreamsResult:
-    stack = Stack(tmp, sim_url=sim_url, name="streams", config={"request_timeout": request_timeout})
+async def measure_streams(tmp: str, sim_url: str, n: int) -> StreamsResult:
+    stack = Stack(tmp, sim_url=sim_url, name="streams")  # the daemon's defaults
     url = f"{stack.url}/v1/chat/completions"
     headers = stack.headers()
 
@@ -333,7 +332,8 @@ async def measure_streams(tmp: str, sim_url: str, n: int, request_timeout: float
     try:
         # limit=0: no client-side cap, every stream its own connection; generous timeouts
         connector = aiohttp.TCPConnector(limit=0)
-        timeout = aiohttp.ClientTimeout(total=None, sock_read=request_timeout + 300)
+        # Longer than any wait the daemon may impose (its request_timeout is 600 s).
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=900)
         async with aiohttp.ClientSession(
             connector=connector, timeout=timeout, headers=headers
         ) as session:
@@ -377,15 +377,13 @@ async def measure_streams(tmp: str, sim_url: str, n: int, request_timeout: float
         extra_status,
         extra_body,
         extra_seconds,
-        request_timeout,
         after_close,
     )
 
 
 def streams_report(r: StreamsResult) -> list[str]:
     out = [
-        f"Part streams: {r.streams} slow streams held open (request_timeout: "
-        f"{r.request_timeout:g} in the daemon's config)",
+        f"Part streams: {r.streams} slow streams held open (the daemon's default config)",
         f"  streams open: {r.opened} of {r.streams} (daemon's active_streams: {r.active_streams})",
         f"  daemon RSS: baseline {mib(r.baseline)}, with the streams open "
         f"{mib(r.with_streams)} (+{(r.with_streams - r.baseline) / max(r.opened, 1) / 1024:.0f}"
@@ -415,7 +413,7 @@ async def run(args: argparse.Namespace, tmp: str) -> list[str]:
             lines += body_report(results)
         if "streams" in args.parts:
             log(f"[streams] {args.streams} streams, fresh daemon")
-            result = await measure_streams(tmp, sim_url, args.streams, args.request_timeout)
+            result = await measure_streams(tmp, sim_url, args.streams)
             lines += ["", *streams_report(result)] if lines else streams_report(result)
     finally:
         sim.stop()
@@ -447,13 +445,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--warmup", type=int, default=20, help="small requests before (default 20)")
     p.add_argument("--streams", type=int, default=200, help="streams held open (default 200)")
-    p.add_argument(
-        "--request-timeout",
-        type=float,
-        default=30.0,
-        help="the daemon's request_timeout in the streams part, seconds (default 30; the "
-        "daemon's default, 600, is also how long a request may wait for a free connection)",
-    )
     p.add_argument("--output", "-o", help="also write the report to this file")
     args = p.parse_args(argv)
     args.parts = args.parts or ["body", "streams"]

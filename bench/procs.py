@@ -155,7 +155,7 @@ class Stack:
         name: str = "daemon",
     ) -> None:
         self.dir = Path(tmp, name)
-        self.dir.mkdir()
+        self.dir.mkdir(mode=0o700)  # it holds the token file
         self.sim: ServerProcess | None = None
         self.daemon: ServerProcess | None = None
         env = bench_env(self.dir)
