@@ -7,9 +7,11 @@
     │   ├── ControlStateError             ... at this moment: starting, stopping (-32001)
     │   └── ControlActionError            ... the daemon tried and could not (-32002)
     ├── ClientRequestError           400  the client's request is wrong: JSON, a field
-    │   ├── NotFoundError            404  no such thing here: an endpoint that is off
+    │   ├── NotFoundError            404  no such thing here: a path, an endpoint that is off
     │   │   └── ModelNotFoundError   404  the model name matches nothing ARGO serves
-    │   └── PayloadTooLargeError     413  the body, or an image it links, is over a limit
+    │   ├── MethodNotAllowedError    405  a path that takes another method
+    │   ├── PayloadTooLargeError     413  the body, or an image it links, is over a limit
+    │   └── HeadersTooLargeError     431  the request's headers are over the limit
     └── UpstreamError                502  ARGO failed us: unreachable, unreadable, an error
         ├── UpstreamTimeoutError     504  no answer within the time allowed
         ├── UpstreamBusyError        503  every connection to ARGO is in use
@@ -32,6 +34,8 @@ __all__ = [
     "ControlActionError",
     "ControlRequestError",
     "ControlStateError",
+    "HeadersTooLargeError",
+    "MethodNotAllowedError",
     "ModelNotFoundError",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -90,10 +94,22 @@ class ModelNotFoundError(NotFoundError):
     """The requested model matches no ARGO model and no default is configured."""
 
 
+class MethodNotAllowedError(ClientRequestError):
+    """The path exists, for another HTTP method."""
+
+    status = 405
+
+
 class PayloadTooLargeError(ClientRequestError):
     """The body, or an image it links to, is larger than a configured limit."""
 
     status = 413
+
+
+class HeadersTooLargeError(ClientRequestError):
+    """The request's header lines are larger than the server takes."""
+
+    status = 431
 
 
 class UpstreamError(ArgoProxyError):

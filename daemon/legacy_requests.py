@@ -16,10 +16,10 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from .convert import Conversion
-from .dispatch import check_fields, refuse_unsupported
 from .errors import ClientRequestError
 from .field_rules import BodyKind
-from .formats import ClientFormat
+from .formats import FORMATS, ClientFormat
+from .intake import check_turns
 from .legacy_shapes import (
     ChatFramer,
     CompletionsFramer,
@@ -153,13 +153,12 @@ def _legacy_message(message: Any) -> Any:
 
 
 def _check_chat(body: dict[str, Any]) -> None:
-    check_fields("openai_chat", body)
+    check_turns(FORMATS["openai_chat"], body)
     _refuse_unservable(body, _CHAT_UNSERVABLE)
 
 
 def _check_responses(body: dict[str, Any]) -> None:
-    check_fields("openai_responses", body)
-    refuse_unsupported("openai_responses", body)
+    check_turns(FORMATS["openai_responses"], body)
 
 
 def _check_completions(body: dict[str, Any]) -> None:

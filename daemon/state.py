@@ -94,6 +94,7 @@ class DaemonState:
         *,
         registry: ModelRegistry | None = None,
         access: AccessGuard | None = None,
+        upstream: Upstream | None = None,
     ) -> None:
         self.config = config
         # Reads (or creates) the token file: a ConfigError here stops the start.
@@ -101,7 +102,8 @@ class DaemonState:
         self.legacy = config.use_legacy_argo
         self.registry = registry or _ReportingRegistry(self._note_refresh)
         self.user_agent = f"argo-proxy/{__version__}"
-        self.upstream = Upstream(
+        # The one client towards ARGO; a test may hand in another (a scripted one).
+        self.upstream = upstream or Upstream(
             connect_timeout=config.connect_timeout,
             read_timeout=config.request_timeout,
             user_agent=self.user_agent,
