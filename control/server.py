@@ -25,7 +25,8 @@ import logging
 import os
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from argo_proxy.daemon import __version__
 from argo_proxy.daemon.config import Config
@@ -36,14 +37,11 @@ from argo_proxy.daemon.errors import (
     ControlStateError,
 )
 from argo_proxy.daemon.models import CatalogStats, RefreshResult
-from argo_proxy.daemon.state import ModelsRefreshed, TokenChanged
+from argo_proxy.daemon.state import DaemonState, ModelsRefreshed, TokenChanged
 
 from .framing import FrameReader
-from .reload import ReloadReport
+from .reload import ReloadReport, Trigger
 from .rpc import FrameWriter, Handler, RpcConnection
-
-if TYPE_CHECKING:
-    from .runtime import Runtime
 
 __all__ = [
     "METHODS",
@@ -121,6 +119,28 @@ def _models_refreshed_payload(event: ModelsRefreshed) -> dict[str, Any]:
 def _source(config: Config) -> str | None:
     """The config file's absolute path: a client may run in another directory."""
     return str(config.source.absolute()) if config.source else None
+
+
+class Runtime(Protocol):
+    """What the control plane steers: the runtime (control/runtime.py), seen from here
+    so that the runtime, which owns this server, is not imported back."""
+
+    state: DaemonState
+    control_socket: Path
+    last_reload: ReloadReport | None
+
+    @property
+    def phase(self) -> str: ...
+
+    @property
+    def listen_url(self) -> str | None: ...
+
+    @property
+    def socket_url(self) -> str | None: ...
+
+    async def reload(self, trigger: Trigger) -> ReloadReport: ...
+
+    def request_stop(self) -> None: ...
 
 
 def _status_payload(runtime: Runtime) -> dict[str, Any]:
