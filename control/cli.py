@@ -26,7 +26,7 @@ from typing import Any
 
 from argo_proxy.daemon import __version__
 from argo_proxy.daemon.config import load_config
-from argo_proxy.daemon.errors import ConfigError
+from argo_proxy.daemon.errors import ConfigError, StartupError
 
 from .logs import setup_logging
 
@@ -232,7 +232,7 @@ def _run(coro: Any) -> Any:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from .runtime import Runtime, RuntimeOptions, StartupError
+    from .runtime import Runtime, RuntimeOptions
 
     overrides = _serve_overrides(args)
     try:

@@ -27,11 +27,14 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
-
 from argo_proxy.daemon import __version__
 from argo_proxy.daemon.config import Config
-from argo_proxy.daemon.errors import ConfigError
+from argo_proxy.daemon.errors import (
+    ConfigError,
+    ControlActionError,
+    ControlRequestError,
+    ControlStateError,
+)
 from argo_proxy.daemon.models import CatalogStats, RefreshResult
 from argo_proxy.daemon.state import ModelsRefreshed, TokenChanged
 
@@ -71,8 +74,6 @@ NOTIFICATIONS = (
     "token.changed",
 )
 
-_NOT_RUNNING = -32001  # JSON-RPC's server-error range: the daemon is not in a state to do it
-_FAILED = -32002  # it tried, and could not (the message says why)
 _NEXT_STEP = {
     "starting": "it is still starting; try again in a moment",
     "stopping": "it is stopping; start it again with `argo-proxy serve`",
@@ -160,16 +161,16 @@ def _status_payload(runtime: Runtime) -> dict[str, Any]:
 
 def _no_params(method: str, params: Any) -> None:
     if params not in (None, {}, []):
-        raise JsonRpcInvalidParams(message=f"{method} takes no params; got {params!r}")
+        raise ControlRequestError(f"{method} takes no params; got {params!r}")
 
 
 def _enabled_param(params: Any) -> bool:
     usage = 'legacy.set needs params {"enabled": true} or {"enabled": false}'
     if not isinstance(params, Mapping) or set(params) != {"enabled"}:
-        raise JsonRpcInvalidParams(message=f"{usage}; got {params!r}")
+        raise ControlRequestError(f"{usage}; got {params!r}")
     enabled = params["enabled"]
     if not isinstance(enabled, bool):
-        raise JsonRpcInvalidParams(message=f"{usage}; `enabled` was {enabled!r}")
+        raise ControlRequestError(f"{usage}; `enabled` was {enabled!r}")
     return enabled
 
 
@@ -263,10 +264,7 @@ class ControlServer:
     def _require_running(self, method: str) -> None:
         phase = self._runtime.phase
         if phase != "running":
-            raise JsonRpcServerError(  # type: ignore[no-untyped-call]
-                f"{method} is not possible now: {_NEXT_STEP.get(phase, phase)}",
-                _NOT_RUNNING,
-            )
+            raise ControlStateError(f"{method} is not possible now: {_NEXT_STEP.get(phase, phase)}")
 
     async def _status(self, params: Any) -> dict[str, Any]:
         _no_params("status", params)
@@ -318,7 +316,7 @@ class ControlServer:
         try:
             self._runtime.state.rotate_token()
         except ConfigError as exc:
-            raise JsonRpcServerError(exc.message, _FAILED) from exc  # type: ignore[no-untyped-call]
+            raise ControlActionError(exc.message) from exc
         return self._token_payload()
 
     async def _shutdown(self, params: Any) -> dict[str, Any]:

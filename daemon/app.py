@@ -19,7 +19,7 @@ from sanic.response import BaseHTTPResponse, HTTPResponse, html, json, raw
 
 from .access import Denial
 from .dispatch import ClientRequest, Dispatcher, JSONResult, Result
-from .errors import ArgoProxyError
+from .errors import ArgoProxyError, ClientRequestError
 from .formats import FORMATS, ClientFormat, FormatSpec
 from .legacy import LEGACY_PATHS, DirectEndpoint, LegacyGateway
 from .models import ModelEntry
@@ -73,9 +73,8 @@ def _google_method(model_path: str) -> tuple[str, str]:
         model = model[len("models/") :]
     if method in _GOOGLE_METHODS and model:
         return model, method
-    raise ArgoProxyError(
-        f"Unknown method in '{model_path}': use :" + ", :".join(_GOOGLE_METHODS) + ".",
-        status=400,
+    raise ClientRequestError(
+        f"Unknown method in '{model_path}': use :" + ", :".join(_GOOGLE_METHODS) + "."
     )
 
 

@@ -23,7 +23,13 @@ from .argo_replies import (
 )
 from .config import Config
 from .convert import Conversion
-from .errors import ArgoProxyError, ClientRequestError, ModelNotFoundError, UpstreamError
+from .errors import (
+    ArgoProxyError,
+    ClientRequestError,
+    ModelNotFoundError,
+    UpstreamError,
+    UpstreamStatusError,
+)
 from .field_rules import BodyKind
 from .formats import FORMATS, ClientFormat, FormatSpec
 from .images import inline_images, needs_inlining
@@ -252,8 +258,8 @@ class Dispatcher:
         headers = None
         if isinstance(exc, UpstreamError):
             headers = exc.headers or None
-            if exc.upstream_status is not None:
-                extra["upstream_status"] = exc.upstream_status
+        if isinstance(exc, UpstreamStatusError):
+            extra["upstream_status"] = exc.upstream_status
         log.info("answering %d: %s", exc.status, exc.message)
         body = spec.error(exc.status, exc.message, code, **extra)
         return JSONResult(exc.status, body, headers=headers)

@@ -17,7 +17,7 @@ import base64
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-from .errors import ClientRequestError, UpstreamError
+from .errors import ClientRequestError, PayloadTooLargeError, UpstreamError
 from .formats import ClientFormat
 
 __all__ = ["inline_images", "needs_inlining"]
@@ -128,12 +128,13 @@ async def inline_images(
         async with gate:
             try:
                 data = await fetch(url, limit, timeout)
-            except UpstreamError as exc:
-                too_big = exc.status == 413
-                hint = " (`max_payload_size`)" if too_big else ""
+            except PayloadTooLargeError as exc:
+                raise PayloadTooLargeError(
+                    f"Could not fetch the image at {url}: {exc.message} (`max_payload_size`)"
+                ) from exc
+            except UpstreamError as exc:  # the client linked to a host that failed us
                 raise ClientRequestError(
-                    f"Could not fetch the image at {url}: {exc.message}{hint}",
-                    status=413 if too_big else 400,
+                    f"Could not fetch the image at {url}: {exc.message}"
                 ) from exc
         mime = _mime_of(data)
         if mime is None:
@@ -144,10 +145,9 @@ async def inline_images(
     images = dict(zip(urls, await asyncio.gather(*(download(u) for u in urls)), strict=True))
     total = sum(len(data) * 3 // 4 for _, data in images.values())
     if total > limit:
-        raise ClientRequestError(
+        raise PayloadTooLargeError(
             f"The images in this request add up to {total // (1024 * 1024)} MiB, over the "
-            f"{max_mb} MiB limit (`max_payload_size`).",
-            status=413,
+            f"{max_mb} MiB limit (`max_payload_size`)."
         )
     for parts, index, url in found:
         mime, data = images[url]

@@ -36,7 +36,7 @@ from .dispatch import (
     pop_timeout,
     prepend_chunk,
 )
-from .errors import ArgoProxyError, ClientRequestError, UpstreamError
+from .errors import ArgoProxyError, ClientRequestError, NotFoundError, UpstreamError
 from .formats import FORMATS, ClientFormat
 from .legacy_requests import CHAT_ENDPOINTS, ChatEndpointName, Plan, embed_prompts, prompt_tokens
 from .legacy_shapes import (
@@ -211,11 +211,10 @@ class LegacyGateway:
         self.state.counters.requests += 1
         if not self.state.legacy:
             path = next(p for p, e in LEGACY_PATHS.items() if e == endpoint)
-            off = ClientRequestError(
+            off = NotFoundError(
                 f"{path} is served only in legacy mode, and legacy mode is off. Turn it on "
                 "with `argo-proxy ctl legacy on`, `use_legacy_argo: true` in the config "
-                "file, or `argo-proxy serve --legacy-argo`.",
-                status=404,
+                "file, or `argo-proxy serve --legacy-argo`."
             )
             return self.dispatcher.error(FORMATS["openai_chat"], off)
         if endpoint != "embed":

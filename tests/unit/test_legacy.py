@@ -38,7 +38,7 @@ class _Stream:
     async def chunks(self) -> AsyncIterator[bytes]:
         for index, part in enumerate(self.parts):
             if index == self.fail_after:
-                raise UpstreamError("The connection to ARGO failed: reset", status=502)
+                raise UpstreamError("The connection to ARGO failed: reset")
             yield part
 
     async def read(self) -> UpstreamReply:
