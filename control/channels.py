@@ -1,8 +1,8 @@
 """The control channels: the Unix socket (always on) and stdio (`--control stdio`).
 
 Each channel has `start()`, `stop_accepting()` and `close()`; the runtime picks them
-from `CHANNELS` by the `--control` mode (style.md §1: a table, not scattered ifs) and
-hands every connection to the ControlServer.
+from `CHANNELS` by the `--control` mode (a table, not scattered ifs) and hands every
+connection to the ControlServer.
 
 The socket is also the instance lock. A second daemon for the same socket must fail at
 once, and a socket left behind by a daemon that was killed must not block a new one:

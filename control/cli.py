@@ -1,4 +1,4 @@
-"""`argo-proxy` on the command line: parse, then hand over (style.md: CLI is a thin shell).
+"""`argo-proxy` on the command line: parse, then hand over; the work is done elsewhere.
 
     argo-proxy serve [CONFIG] [options]      run the daemon (`argo-proxy CONFIG` too)
     argo-proxy simulate [options]            run the simulated ARGO
@@ -181,7 +181,8 @@ def _port(text: str) -> int | str:
 
 
 def _normalise_argv(argv: list[str]) -> list[str] | str:
-    """`argo-proxy config.yaml -v` means `argo-proxy serve config.yaml -v` (behaviour.md §5).
+    """`argo-proxy config.yaml -v` means `argo-proxy serve config.yaml -v`, as in argo-proxy
+    (docs/compatibility.md#command-line).
 
     Returns an error message for a word that is neither a command nor a path.
     """

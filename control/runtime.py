@@ -1,5 +1,5 @@
 """One process, one event loop: the HTTP server, the control channels and the config
-watcher, started and stopped together (design.md "One process, one event loop"; style.md §1).
+watcher, started and stopped together (docs/architecture.md#one-process-one-loop).
 
 `Runtime.startup()` takes the control socket (the instance lock), binds the HTTP port
 and serves before the model list is fetched (the built-in list answers until the fetch

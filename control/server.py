@@ -90,7 +90,7 @@ def _stats(stats: CatalogStats, *, full: bool = True) -> dict[str, int]:
 
 
 def refresh_payload(result: RefreshResult) -> dict[str, Any]:
-    """The body of POST /refresh (behaviour.md §2.8), so scripts read one shape."""
+    """The body of POST /refresh (docs/control.md#methods), so scripts read one shape."""
     return {
         "status": "ok" if result.ok else "error",
         "message": result.message,

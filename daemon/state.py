@@ -3,7 +3,8 @@
 Every request reads `state.config` (and `state.legacy`) once at its start and keeps
 that value, so a reload (an atomic swap of the attribute) never changes a request in
 flight. Whoever needs to hear about a change — the control plane's notifications —
-subscribes here: `daemon/` never imports `control/` (design.md, dependency direction).
+subscribes here: `daemon/` never imports `control/`
+(docs/architecture.md#dependency-direction).
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ class DaemonState:
     # --------------------------------------------------------------------- models
 
     async def fetch_models(self) -> Any:
-        """GET the upstream model list (no credentials: argo-upstream.md §2.1)."""
+        """GET the upstream model list (no credentials: docs/argo.md#identity)."""
         return await self.upstream.get_json(models_url(self.config), timeout=30)
 
     async def refresh_models(self) -> RefreshResult:

@@ -1,8 +1,8 @@
 """`GET /version`: the installed versions and what PyPI offers, cached, never slow.
 
 argo-proxy asked PyPI on every call (up to ~10 s offline) and claimed "latest" when
-it could not ask (behaviour.md §2.7, §12). We cache answers, wait at most ~2 s,
-and say plainly when the check could not be made.
+it could not ask. We cache answers, wait at most ~2 s, and say plainly when the check
+could not be made (docs/compatibility.md#the-version-check).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A simulated ARGO upstream: a real HTTP server built from spec/argo-upstream.md.
+"""A simulated ARGO upstream: a real HTTP server built from docs/argo.md.
 
 It is the upstream of the end-to-end tests, the benchmarks and a newcomer's first run
 (`argo-proxy simulate`). Nothing in the daemon imports it; only the CLI and tests do.

@@ -1,7 +1,7 @@
 """The simulated ARGO as a Sanic app: route table, request intake, admin API, runner.
 
-Every ARGO route of argo-upstream.md §1.3 is served under `settings.prefix`; anything
-else is FastAPI's 404 (ARGO has no `/v1/responses`, no `/v1beta`, §3.5). The admin API
+Every ARGO route (docs/argo.md#endpoints) is served under `settings.prefix`; anything
+else is FastAPI's 404 (ARGO has no `/v1/responses`, no `/v1beta`). The admin API
 (`/__sim/...`, at the root and under the prefix) queues faults and exposes the log of
 received requests. One intake path serves every endpoint: parse, log, pick faults,
 answer, deliver.
@@ -130,7 +130,8 @@ def _gateway_fault(ex: Exchange) -> BodyReply | None:
     if "api_error_200" in faults:
         return api_error_200(ex.kind, request_id)
     if "refuse_stream_tools" in faults:
-        # §7 item 13: one guide says ARGO cannot stream tool calls; let tests try that world.
+        # One guide says ARGO cannot stream tool calls (docs/argo.md#what-is-uncertain, 13):
+        # let tests try that world.
         text = "Tool calling is not supported in streaming mode. Use a non-streaming request."
         if ex.kind == "messages":
             return anthropic_vendor_error(400, text, request_id)
@@ -249,7 +250,8 @@ class _Simulator:
         prefix = _normalise_prefix(self.state.settings.prefix)
         for path, _, _ in _ROUTES:
             if path.endswith("/") and request.path == prefix + path[:-1]:
-                # FastAPI's redirect_slashes; what ARGO itself does is unknown (§7 item 7).
+                # FastAPI's redirect_slashes; what ARGO itself does is unknown
+                # (docs/argo.md#what-is-uncertain, 7).
                 query = f"?{request.query_string}" if request.query_string else ""
                 location = prefix + path + query
                 return HTTPResponse(status=307, headers={"location": location})

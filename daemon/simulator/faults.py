@@ -1,6 +1,6 @@
 """Fault injection: the fault vocabulary, the admin queue of rules, and per-request selection.
 
-Faults come from two places (argo-upstream.md §6 P2): rules queued through
+Faults come from two places (docs/simulator.md#fault-injection): rules queued through
 `POST /__sim/faults` (consumed in order, each `times` times, optionally restricted to a
 path substring, a model, streaming or not, and a probability drawn from a seeded RNG),
 and `[[sim:fault=...]]` markers in the prompt (`markers.py`), which fire on every request
