@@ -127,7 +127,8 @@ def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, 
         {
             "REQUEST_MAX_SIZE": state.config.max_body_mb * 1024 * 1024,
             "REQUEST_MAX_HEADER_SIZE": _MAX_HEADER_BYTES,
-            # LLM calls and streams can legitimately run for many minutes (design.md pitfalls).
+            # LLM calls and streams can legitimately run for many minutes
+            # (docs/architecture.md#sanic-pitfalls).
             "RESPONSE_TIMEOUT": max(state.config.request_timeout * 3, 3600),
             "REQUEST_TIMEOUT": 120,
             "KEEP_ALIVE_TIMEOUT": 75,
@@ -285,8 +286,9 @@ def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, 
         work = pipeline.embeddings(_client_request(request))
         return await serve(request, FORMATS["openai_chat"], work)
 
-    # --- legacy mode (behaviour.md §6.1): always registered, unlike argo-proxy (which
-    # needed an env var); each request checks the live flag and is a 404 while it is off.
+    # --- legacy mode (docs/compatibility.md#legacy-mode-differences): always registered, unlike
+    # argo-proxy (which needed an env var); each request checks the live flag and is a 404 while it
+    # is off.
     def legacy_route(endpoint: DirectEndpoint) -> Callable[[Request], Coroutine[Any, Any, Any]]:
         async def handler(request: Request) -> HTTPResponse | None:
             work = pipeline.direct(endpoint, _client_request(request))
@@ -356,7 +358,8 @@ def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, 
 
     @app.get("/v1")
     async def v1_root(request: Request) -> HTTPResponse:
-        return html(_V1_NOT_FOUND, status=404)  # mimics OpenAI's nginx page (behaviour.md §2.1)
+        # mimics OpenAI's nginx page (docs/compatibility.md#routes)
+        return html(_V1_NOT_FOUND, status=404)
 
     @app.exception(SanicException)
     async def sanic_error(request: Request, exc: SanicException) -> HTTPResponse:

@@ -1,7 +1,7 @@
 """Reading what ARGO sends back: errors hidden in HTTP 200s, the authentication
 notice, upstream error bodies, and a forced Anthropic stream folded into one message.
 
-Facts from argo-upstream.md §3.1–3.2, §5.1–5.2 and §5.8.
+The facts are in docs/argo.md#errors-and-notices.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ __all__ = [
 
 AUTH_MARKER = "AUTHENTICATION NOTICE FROM ARGO"
 _AUTH_RE = re.compile(re.escape(AUTH_MARKER), re.IGNORECASE)
-_NOTICE_PREFIX = "IMPORTANT " + AUTH_MARKER  # how both captured variants open (§5.1)
+# How both captured variants open (docs/argo.md#the-authentication-notice).
+_NOTICE_PREFIX = "IMPORTANT " + AUTH_MARKER
 _NOISE = re.compile(r"[\s*⚠️🚫\ufe0f]+")
 
 
@@ -48,7 +49,7 @@ def _message_of(body: Any) -> str:
             return str(error["message"])
         if isinstance(error, str):
             return error
-        if "detail" in body:  # FastAPI validation errors (argo-upstream.md §3.1)
+        if "detail" in body:  # FastAPI validation errors (docs/argo.md#error-bodies)
             return json.dumps(body["detail"], ensure_ascii=False)[:2000]
         if isinstance(body.get("message"), str):
             return str(body["message"])
@@ -80,7 +81,7 @@ def error_from_status(
 
 
 def is_streaming_required(error: UpstreamError) -> bool:
-    """ARGO's fast 500 for long non-streaming Claude calls (argo-upstream.md §5.2)."""
+    """ARGO's fast 500 for long non-streaming Claude calls (docs/argo.md#streaming-is-required)."""
     return (
         isinstance(error, UpstreamStatusError)
         and error.upstream_status == 500

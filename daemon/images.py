@@ -1,5 +1,5 @@
 """Image URLs in a request are fetched and inlined: ARGO does not fetch them itself
-(argo-upstream.md §5.9).
+(docs/argo.md#images).
 
 Every client format's image parts are found (OpenAI `image_url`, Responses
 `input_image`, Anthropic `source.type: url`, Google `fileData`), each distinct URL is
@@ -7,7 +7,7 @@ downloaded once, concurrently up to `concurrent_downloads`, within `image_timeou
 seconds and `max_payload_size` MiB, checked to really be PNG, JPEG, GIF or WebP,
 and put back inline in the same format. A URL that cannot be used is a 400 naming it
 — better than an upstream error about a URL ARGO never fetched. argo-proxy ignored
-Responses and Google images and had no size cap (behaviour.md §7, §12).
+Responses and Google images and had no size cap (docs/compatibility.md#images).
 """
 
 from __future__ import annotations

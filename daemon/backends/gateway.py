@@ -10,7 +10,7 @@ shared stages first; what differs per endpoint is data, a `ChatEndpoint`
 the answer (`legacy_shapes.py`). This module talks to the gateway and reads what it
 sends back.
 
-The gateway's quirks (argo-upstream.md §3.6–3.8, §5.11): identity is the body `user`
+The gateway's quirks (docs/argo.md#legacy-gateway, #legacy-streams): identity is the body `user`
 only; complaints about the request shape and the authentication notice come back with
 HTTP 200 as answer text (here a 400 and a 403); `streamchat` sends raw UTF-8 in
 arbitrary byte chunks and cannot call tools, so requests with tools go to `chat/` and
@@ -80,7 +80,7 @@ def legacy_off(endpoint: str) -> NotFoundError:
     )
 
 
-# The gateway's HTTP-200 refusals of a request's shape (argo-upstream.md §3.6, §5.8).
+# The gateway's HTTP-200 refusals of a request's shape (docs/argo.md#errors-inside-a-200).
 _COMPLAINTS = ("You passed a messages field along with a system and or prompt field",)
 # --------------------------------------------------------------------- reading ARGO
 
@@ -134,7 +134,7 @@ def _opening_undecided(text: str, notice: NoticeWatch) -> bool:
 
 async def _screened(fragments: AsyncGenerator[str, None]) -> AsyncGenerator[str, None]:
     """Text released once it cannot be a refusal; a refusal is raised before any byte
-    goes out, so the client gets a proper 403/400 (argo-upstream.md §3.7: the notice
+    goes out, so the client gets a proper 403/400 (docs/argo.md#legacy-streams: the notice
     arrives as ordinary text at the start of the body)."""
     notice = NoticeWatch()
     held: str | None = ""
@@ -169,7 +169,7 @@ def _dumps(body: dict[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-# §6.1: JSON in; no auth header, identity is the body's `user`.
+# docs/argo.md#identity: JSON in; no auth header, identity is the body's `user`.
 _HEADERS = {"Content-Type": "application/json"}
 _STREAM_HEADERS = {**_HEADERS, "Accept": "text/plain"}
 
@@ -259,8 +259,8 @@ class LegacyGateway:
         error = _status_error(reply)
         if plan.tools or not is_streaming_required(error):
             raise error
-        # argo-upstream.md §5.2: ARGO asks for streaming; argo-proxy capped max_tokens
-        # instead (behaviour.md §6.2 step 8), which changes the request.
+        # docs/argo.md#streaming-is-required: ARGO asks for streaming; argo-proxy capped max_tokens
+        # instead, which changes the request (docs/compatibility.md#legacy-mode-differences).
         log.info("ARGO asked for streaming; asking %s through streamchat", plan.body["model"])
         fragments = _screened(self._fragments(config, plan.body, timeout))
         text = "".join([part async for part in fragments])
@@ -271,8 +271,9 @@ class LegacyGateway:
     ) -> AsyncGenerator[str, None]:
         """The text of a `streamchat/` answer, decoded as it arrives.
 
-        §3.7: chunks end anywhere, inside a multi-byte character too, so the bytes go
-        through one incremental decoder (never a per-chunk decode); gzip is undone below.
+        docs/argo.md#legacy-streams: chunks end anywhere, inside a multi-byte character too, so
+        the bytes go through one incremental decoder (never a per-chunk decode); gzip is undone
+        below.
         """
         async with self._upstream.stream(
             _url(config, "streamchat"), _dumps(body), _STREAM_HEADERS, timeout=timeout
