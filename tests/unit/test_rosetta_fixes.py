@@ -276,8 +276,9 @@ REASONING = {
 
 
 def test_b11_thinking_for_claude_45_is_enabled_with_a_budget_not_adaptive() -> None:
-    out = _prepared_for_claude("claudesonnet45", dict(REASONING))
-    assert out["thinking"] == {"type": "enabled", "budget_tokens": 3200}
+    for model in ("claudesonnet45", "claudehaiku45", "claudeopus41", "claudesonnet4"):
+        out = _prepared_for_claude(model, dict(REASONING))
+        assert out["thinking"] == {"type": "enabled", "budget_tokens": 3200}, model
 
 
 def test_b11_adaptive_thinking_never_carries_a_budget() -> None:

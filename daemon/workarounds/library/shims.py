@@ -1,12 +1,11 @@
-"""llm-rosetta's own ARGO shims, used as they are. What they get wrong for ARGO's Claude
-thinking modes (B11) is put right by ARGO's rules, which run on every path
-(`workarounds/argo_rules.py`; docs/workarounds.md#b11-claude-thinking-modes)."""
+"""llm-rosetta's own ARGO shims: the OpenAI one used as it is, the Anthropic one the
+base of B11's (`b11_claude_thinking_modes.py`)."""
 
 from __future__ import annotations
 
 from llm_rosetta import ProviderShim, get_shim
 
-__all__ = ["ARGO_ANTHROPIC_SHIM", "ARGO_OPENAI_SHIM", "builtin_shim"]
+__all__ = ["ARGO_OPENAI_SHIM", "builtin_shim"]
 
 
 def builtin_shim(name: str) -> ProviderShim:
@@ -17,4 +16,3 @@ def builtin_shim(name: str) -> ProviderShim:
 
 
 ARGO_OPENAI_SHIM = builtin_shim("argo--openai_chat")
-ARGO_ANTHROPIC_SHIM = builtin_shim("argo--anthropic")
