@@ -213,6 +213,7 @@ class Upstream:
         # Our own count of calls to ARGO, so a full pool is told as such (aiohttp would
         # report the wait for a slot as a connect timeout, "check your network").
         self._slots = asyncio.Semaphore(pool_size)
+        self._in_use = 0
         # trust_env=False: an HTTP(S)_PROXY set for the user's browser must not capture ARGO calls
         overrides = dict(resolve_overrides or {})
 
@@ -222,6 +223,13 @@ class Upstream:
             return aiohttp.ClientSession(connector=connector, trust_env=False)
 
         transport = AiohttpTransport(trust_env=False, client=session)
+        # Calls to ARGO go to the transport with httpx's Request and Response: the client
+        # around them (URL merging, cookie jar, auth and redirect hooks) does nothing a
+        # proxy needs and cost a tenth of the daemon's time per call (docs/architecture.md).
+        self._transport = transport
+        self._headers = httpx.Headers(
+            {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"}
+        )
         self._client = httpx.AsyncClient(
             transport=transport,
             headers={"User-Agent": user_agent},
@@ -272,7 +280,7 @@ class Upstream:
     @asynccontextmanager
     async def _slot(self) -> AsyncIterator[None]:
         """Hold one of the `pool_size` slots for the length of a call to ARGO."""
-        if self._slots.locked():
+        if self._in_use >= self.pool_size:
             try:
                 await asyncio.wait_for(self._slots.acquire(), self.connect_timeout)
             except asyncio.TimeoutError:
@@ -285,10 +293,27 @@ class Upstream:
                 ) from None
         else:
             await self._slots.acquire()  # free: returns at once
+        self._in_use += 1
         try:
             yield
         finally:
+            self._in_use -= 1
             self._slots.release()
+
+    async def _send(
+        self, url: str, body: bytes, headers: Mapping[str, str], timeout: float | None
+    ) -> httpx.Response:
+        """POST to ARGO through the transport; the answer's body not read yet."""
+        merged = self._headers.copy()
+        merged.update(headers)
+        request = httpx.Request(
+            "POST",
+            url,
+            content=body,
+            headers=merged,
+            extensions={"timeout": self._timeout(timeout).as_dict()},
+        )
+        return await self._transport.handle_async_request(request)
 
     def _retry_wait(self, attempt: int, retry_after: float | None, deadline: float) -> float | None:
         """Seconds to wait before retrying a failed call, or None not to retry it."""
@@ -336,9 +361,8 @@ class Upstream:
             attempt = 0
             while True:
                 try:
-                    response = await self._client.post(
-                        url, content=body, headers=headers, timeout=self._timeout(timeout)
-                    )
+                    response = await self._send(url, body, headers, timeout)
+                    await response.aread()
                 except httpx.HTTPError as exc:
                     wait = self._connect_retry(exc, url, attempt, budget, deadline)
                 else:
@@ -377,11 +401,8 @@ class Upstream:
         async with self._slot():
             attempt = 0
             while True:
-                request = self._client.build_request(
-                    "POST", url, content=body, headers=headers, timeout=self._timeout(timeout)
-                )
                 try:
-                    response = await self._client.send(request, stream=True)
+                    response = await self._send(url, body, headers, timeout)
                 except httpx.HTTPError as exc:
                     wait = self._connect_retry(exc, url, attempt, budget, deadline)
                 else:
