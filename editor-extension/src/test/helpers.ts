@@ -20,8 +20,9 @@ function waitExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
-export function startSimulator(): Promise<Simulator> {
-  const child = spawn(EXE, ["simulate", "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+/** `argo-proxy simulate` on a free port (`args`: more options, e.g. `--chunk-delay-ms`). */
+export function startSimulator(args: string[] = []): Promise<Simulator> {
+  const child = spawn(EXE, ["simulate", "--port", "0", ...args], { stdio: ["ignore", "ignore", "pipe"] });
   return new Promise((resolve, reject) => {
     let seen = "";
     const timer = setTimeout(() => reject(new Error(`simulator did not start: ${seen}`)), 20_000);
@@ -31,6 +32,8 @@ export function startSimulator(): Promise<Simulator> {
       const match = /argo-proxy simulate: listening on (http:\/\/\S+)/.exec(seen);
       if (match) {
         clearTimeout(timer);
+        child.stderr!.removeAllListeners("data");
+        child.stderr!.resume();
         resolve({
           url: match[1],
           stop: async () => {
