@@ -21,6 +21,8 @@ export default tseslint.config(
       ],
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
       "@typescript-eslint/consistent-type-definitions": "off",
+      // an empty string (an unset setting, an empty variable) means "not given": `||` is meant
+      "@typescript-eslint/prefer-nullish-coalescing": ["error", { ignorePrimitives: { string: true } }],
       eqeqeq: ["error", "smart"],
     },
   },

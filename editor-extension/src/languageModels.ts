@@ -131,7 +131,12 @@ function abortOn(token: vscode.CancellationToken): { signal: AbortSignal; dispos
   const controller = new AbortController();
   if (token.isCancellationRequested) controller.abort();
   const sub = token.onCancellationRequested(() => controller.abort());
-  return { signal: controller.signal, dispose: () => sub.dispose() };
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      sub.dispose();
+    },
+  };
 }
 
 export class ArgoChatProvider implements vscode.LanguageModelChatProvider<ArgoModelInformation>, vscode.Disposable {

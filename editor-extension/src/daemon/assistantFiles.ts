@@ -6,7 +6,7 @@
 // and keeps it current when the port or the token changes.
 import * as path from "node:path";
 import { applyEdits, modify, parse, ParseError } from "jsonc-parser";
-import { isMap, isSeq, parseDocument, YAMLMap } from "yaml";
+import { isMap, isSeq, parseDocument } from "yaml";
 import { withCodexProvider } from "./assistantSettings";
 import type { ChatModel } from "./chat";
 import type { FileChange } from "./fileEdits";
@@ -33,9 +33,9 @@ export interface WireTarget {
 export interface AssistantFiles {
   label: string;
   /** The files it may write. */
-  files(places: Places): string[];
+  files: (places: Places) => string[];
   /** The new content of each file (`read` gives the current one, undefined when missing). */
-  changes(read: (file: string) => string | undefined, places: Places, target: WireTarget): FileChange[];
+  changes: (read: (file: string) => string | undefined, places: Places, target: WireTarget) => FileChange[];
   /** For the dialog: where the key goes. */
   keyNote: string;
 }
@@ -226,10 +226,10 @@ const continueDev: AssistantFiles = {
     if (!doc.has("name")) doc.set("name", "Local Config");
     if (!doc.has("version")) doc.set("version", "1.0.0");
     if (!doc.has("schema")) doc.set("schema", "v1");
-    const existing = doc.get("models");
+    const existing: unknown = doc.get("models");
     const ours = target.models.map((m) => {
       const capabilities = [...(m.tool_calling ? ["tool_use"] : []), ...(m.image_input ? ["image_input"] : [])];
-      return doc.createNode({
+      return doc.createNode<unknown>({
         name: `${m.name} (ARGO)`,
         provider: "openai",
         model: m.id,
@@ -238,7 +238,7 @@ const continueDev: AssistantFiles = {
         roles: ["chat", "edit", "apply"],
         capabilities,
         defaultCompletionOptions: { contextLength: m.max_input_tokens, maxTokens: Math.min(m.max_output_tokens, 16_384) },
-      }) as YAMLMap;
+      });
     });
     if (isSeq(existing)) {
       // edited in place, so that the user's comments in the list stay

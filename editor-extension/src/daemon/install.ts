@@ -174,7 +174,7 @@ export async function installPrivateDaemon(opts: InstallOptions): Promise<string
     });
     if (made.code !== 0) {
       fs.rmSync(opts.venv, { recursive: true, force: true });
-      const hint = /ensurepip/.test(made.stderr)
+      const hint = made.stderr.includes('ensurepip')
         ? " (on Debian and Ubuntu: install the python3-venv package)"
         : "";
       throw new InstallError(`could not create a Python environment with ${opts.python.command}${hint}`, tail(made));

@@ -98,7 +98,7 @@ export function restartDelay(attempt: number): number {
 /** Whether `serve` arguments choose the port (`--port N`, `--port=N`, `-p N`, `-pN`). */
 export function setsPort(args: readonly string[]): boolean {
   // argparse takes any unambiguous prefix of a long option: `--p` … `--port`
-  return args.some((a) => /^--p(o(r(t)?)?)?(=|$)/.test(a) || /^-p/.test(a));
+  return args.some((a) => /^--p(o(r(t)?)?)?(=|$)/.test(a) || a.startsWith("-p"));
 }
 
 /** The arguments of `argo-proxy serve` for these options. */
@@ -227,7 +227,7 @@ export class DaemonSupervisor {
         if (this.stopping || attempt >= retries) {
           const message = attempt > 0 ? `could not start (tried ${attempt + 1} times): ${reason}` : reason;
           this.setState(this.stopping ? { phase: "stopped" } : { phase: "error", message });
-          throw new Error(message);
+          throw new Error(message, { cause: error });
         }
         const wait = (this.opts.restartDelay ?? restartDelay)(attempt);
         const message =
@@ -410,7 +410,7 @@ export class DaemonSupervisor {
       value = { auth: "none" };
     }
     const latest = this.latestAccess;
-    if (!latest || latest.connection !== connection || seq > latest.seq) {
+    if (latest?.connection !== connection || seq > latest.seq) {
       this.latestAccess = { connection, seq, value };
     }
     const newest = this.latestAccess!.value;
@@ -545,8 +545,8 @@ export class DaemonSupervisor {
     child.stdin?.on("error", () => undefined); // EPIPE when it dies; the exit handler reports it
     this.readStderr(child);
     const connection = createMessageConnection(
-      new StreamMessageReader(child.stdout!),
-      new StreamMessageWriter(child.stdin!),
+      new StreamMessageReader(child.stdout),
+      new StreamMessageWriter(child.stdin),
     );
     this.connection = connection;
     this.wire(connection);

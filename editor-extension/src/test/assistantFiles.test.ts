@@ -58,7 +58,12 @@ const EXISTING: Record<string, string> = {
   ".codex/config.toml": '# mine\nmodel = "o3"\n\n[profiles.fast]\nmodel = "gpt-4o-mini"\n',
 };
 
-function home(): { places: Places; dir: string; write(rel: string, text: string): void; read(rel: string): string | undefined } {
+function home(): {
+  places: Places;
+  dir: string;
+  write: (rel: string, text: string) => void;
+  read: (rel: string) => string | undefined;
+} {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "argo-wire-"));
   return {
     dir,
@@ -159,7 +164,8 @@ describe("each assistant's files", () => {
         for (const rel of rels) if (EXISTING[rel] !== undefined) h.write(rel, EXISTING[rel]);
         const originals = rels.map((rel) => h.read(rel));
 
-        const changes = assistant.changes(readText, h.places, TARGET);
+        const read = (f: string): string | undefined => readText(f);
+        const changes = assistant.changes(read, h.places, TARGET);
         assert.deepEqual(changes.map((c) => c.file).sort(), [...files].sort());
         const shown = changes.map((c) => describeChange(c, (l) => l.replace(TARGET.key, "ap-…"))).join("\n");
         assert.ok(!shown.includes(TARGET.key), "the dialog never shows the token");

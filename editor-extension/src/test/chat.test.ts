@@ -260,7 +260,7 @@ describe("sseEvents", () => {
     const text = ': ping\r\n\r\nevent: a\r\ndata: {"x":1}\r\n\r\ndata: {"y":\ndata: 2}\n\ndata: [DONE]\n\n';
     const bytes = Buffer.from(text);
     async function* chunks(): AsyncGenerator<Uint8Array> {
-      for (let i = 0; i < bytes.length; i += 3) yield bytes.subarray(i, i + 3);
+      for (let i = 0; i < bytes.length; i += 3) yield await Promise.resolve(bytes.subarray(i, i + 3));
     }
     const events: unknown[] = [];
     for await (const e of sseEvents(chunks())) events.push(e);

@@ -26,14 +26,14 @@ export function startSimulator(args: string[] = []): Promise<Simulator> {
   return new Promise((resolve, reject) => {
     let seen = "";
     const timer = setTimeout(() => reject(new Error(`simulator did not start: ${seen}`)), 20_000);
-    child.stderr!.setEncoding("utf8");
-    child.stderr!.on("data", (chunk: string) => {
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk: string) => {
       seen += chunk;
       const match = /argo-proxy simulate: listening on (http:\/\/\S+)/.exec(seen);
       if (match) {
         clearTimeout(timer);
-        child.stderr!.removeAllListeners("data");
-        child.stderr!.resume();
+        child.stderr.removeAllListeners("data");
+        child.stderr.resume();
         resolve({
           url: match[1],
           stop: async () => {
@@ -171,8 +171,8 @@ export async function startDaemon(
   const url = await new Promise<string>((resolve, reject) => {
     let seen = "";
     const timer = setTimeout(() => reject(new Error(`the daemon did not start: ${seen}`)), 30_000);
-    child.stderr!.setEncoding("utf8");
-    child.stderr!.on("data", (chunk: string) => {
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk: string) => {
       seen += chunk;
       const match = /listening on (http:\/\/\S+)/.exec(seen);
       if (match) {
@@ -185,7 +185,7 @@ export async function startDaemon(
       reject(new Error(`the daemon exited with ${code}: ${seen}`));
     });
   });
-  child.stderr!.resume();
+  child.stderr.resume();
   return {
     child,
     url,
