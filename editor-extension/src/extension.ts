@@ -397,6 +397,16 @@ function defaultConfigPath(): string {
   return path.join(base, "argo-proxy", "config.yaml");
 }
 
+/** The command id of each "Point … at argo-proxy" (argoProxy.wireCodex, …). */
+const WIRE_COMMAND: Record<FileAssistant, string> = {
+  codex: "Codex",
+  gemini: "Gemini",
+  aider: "Aider",
+  opencode: "OpenCode",
+  continue: "Continue",
+  cline: "Cline",
+};
+
 const COMMANDS: { id: string; label: string; run: () => Promise<void> }[] = [
   { id: "argoProxy.start", label: "Start", run: async () => void (await ensureStarted()) },
   { id: "argoProxy.stop", label: "Stop", run: stopDaemon },
@@ -555,15 +565,6 @@ const COMMANDS: { id: string; label: string; run: () => Promise<void> }[] = [
   { id: "argoProxy.undoWiring", label: "Undo pointing an assistant at argo-proxy", run: undoWiring },
   { id: "argoProxy.install", label: "Install argo-proxy (a private environment)", run: installDaemon },
 ];
-
-const WIRE_COMMAND: Record<FileAssistant, string> = {
-  codex: "Codex",
-  gemini: "Gemini",
-  aider: "Aider",
-  opencode: "OpenCode",
-  continue: "Continue",
-  cline: "Cline",
-};
 
 /** Shows what pointing an assistant at the daemon changes in its files, asks, writes, and offers undo. */
 async function wireFiles(id: FileAssistant): Promise<void> {
