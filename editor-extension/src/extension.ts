@@ -339,7 +339,12 @@ function ensureStarted(): Promise<DaemonSupervisor | undefined> {
 }
 
 async function startOnce(): Promise<DaemonSupervisor | undefined> {
-  supervisor ??= await createSupervisor(getSettings());
+  // a stop in progress (a restart) finishes first: a new daemon must not attach to the old one
+  if (stopping) await stopping;
+  if (!supervisor) {
+    startedWith = restartSettings();
+    supervisor = await createSupervisor(getSettings());
+  }
   if (!supervisor) return undefined;
   if (supervisor.state.phase !== "running") {
     try {
@@ -353,20 +358,44 @@ async function startOnce(): Promise<DaemonSupervisor | undefined> {
   return supervisor;
 }
 
-async function stopDaemon(): Promise<void> {
+let stopping: Promise<void> | undefined;
+
+function stopDaemon(): Promise<void> {
   const sup = supervisor;
   supervisor = undefined;
   lastStatus = undefined;
-  lastListenUrl = undefined;
-  chatProvider?.refresh();
-  if (sup) await sup.dispose();
-  statusItem?.update({ phase: "stopped" });
-  wireTerminals({ phase: "stopped" });
+  const previous = stopping ?? Promise.resolve();
+  stopping = previous
+    .then(async () => {
+      if (sup) await sup.dispose();
+      statusItem?.update({ phase: "stopped" });
+      wireTerminals({ phase: "stopped" });
+      lastListenUrl = undefined;
+      chatProvider?.refresh();
+    })
+    .finally(() => {
+      stopping = undefined;
+    });
+  return stopping;
 }
 
 async function restartDaemon(): Promise<void> {
   await stopDaemon();
   await ensureStarted();
+}
+
+/** What the running daemon was started with; a change event that leaves it as it was restarts nothing. */
+let startedWith = "";
+
+function restartSettings(): string {
+  const s = getSettings();
+  return JSON.stringify([s.executablePath, s.configFile, s.serveArgs, s.controlSocket]);
+}
+
+function restartSettingsChanged(): boolean {
+  // VS Code reports a folder's restricted settings as changed (e.g. in Restricted Mode)
+  // although the values in force are the user's, and the same
+  return restartSettings() !== startedWith;
 }
 
 function scheduleRestart(): void {
@@ -657,7 +686,7 @@ export function activate(ctx: vscode.ExtensionContext): void {
   ctx.subscriptions.push(
     api.onDidChangeConfiguration((e) => {
       const affects = (s: string): boolean => e.affectsConfiguration(s);
-      if (needsRestart(affects) && supervisor) scheduleRestart();
+      if (needsRestart(affects) && supervisor && restartSettingsChanged()) scheduleRestart();
       else if (affectsTerminals(affects) && supervisor) wireTerminals(supervisor.state);
     }),
   );
