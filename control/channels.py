@@ -1,8 +1,8 @@
 """The control channels: the Unix socket (always on) and stdio (`--control stdio`).
 
 Each channel has `start()`, `stop_accepting()` and `close()`; the runtime picks them
-from `CHANNELS` by the `--control` mode (style.md §1: a table, not scattered ifs) and
-hands every connection to the ControlServer.
+from `CHANNELS` by the `--control` mode (a table, not scattered ifs) and hands every
+connection to the ControlServer.
 
 The socket is also the instance lock. A second daemon for the same socket must fail at
 once, and a socket left behind by a daemon that was killed must not block a new one:
@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from argo_proxy.daemon.errors import ArgoProxyError
+from argo_proxy.daemon.errors import StartupError
 
 from .client import ControlClient, DaemonNotRunning, RpcError
 
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 __all__ = [
     "CHANNELS",
     "Channel",
-    "ChannelError",
     "ControlMode",
     "SocketChannel",
     "StdioChannel",
@@ -43,10 +42,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ControlMode = Literal["socket", "stdio"]
-
-
-class ChannelError(ArgoProxyError):
-    """A control channel could not open: a daemon already runs there, or a bad path."""
 
 
 class Channel(Protocol):
@@ -113,7 +108,7 @@ class SocketChannel:
             _make_private_dirs(self.path.parent)
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise ChannelError(
+            raise StartupError(
                 f"cannot create {lock_path}: {exc.strerror}; put the control socket "
                 "elsewhere with --control-socket PATH or ARGO_PROXY_CONTROL_SOCKET"
             ) from exc
@@ -121,7 +116,7 @@ class SocketChannel:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise ChannelError(await self._already_running()) from None
+            raise StartupError(await self._already_running()) from None
         self._lock_fd = fd
 
     async def _already_running(self) -> str:
@@ -157,12 +152,12 @@ class SocketChannel:
         with contextlib.suppress(FileNotFoundError):
             mode = path.lstat().st_mode
             if not stat.S_ISSOCK(mode):
-                raise ChannelError(
+                raise StartupError(
                     f"{path} exists and is not a socket; remove it or choose another "
                     "path with --control-socket"
                 )
             if _probe(path):  # we hold the lock, yet something answers: not ours to take
-                raise ChannelError(
+                raise StartupError(
                     f"another program listens on {path}; choose another path with --control-socket"
                 )
             path.unlink()
@@ -176,7 +171,7 @@ class SocketChannel:
             reason = exc.strerror or str(exc)
             if exc.errno is None or len(str(path)) > 100:
                 reason = f"{reason} (a socket path must be shorter than ~100 bytes)"
-            raise ChannelError(f"cannot create the control socket {path}: {reason}") from exc
+            raise StartupError(f"cannot create the control socket {path}: {reason}") from exc
         finally:
             os.umask(umask)
         self._bound = True
@@ -267,7 +262,7 @@ class StdioChannel:
 
     async def start(self) -> None:
         if not (_is_stream(0) and _is_stream(1)):
-            raise ChannelError(
+            raise StartupError(
                 "--control stdio needs stdin and stdout to be pipes (an editor starts the "
                 "daemon this way); from a terminal, use the control socket"
             )

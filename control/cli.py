@@ -1,4 +1,4 @@
-"""`argo-proxy` on the command line: parse, then hand over (style.md: CLI is a thin shell).
+"""`argo-proxy` on the command line: parse, then hand over; the work is done elsewhere.
 
     argo-proxy serve [CONFIG] [options]      run the daemon (`argo-proxy CONFIG` too)
     argo-proxy simulate [options]            run the simulated ARGO
@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import difflib
 import logging
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Any
 
 from argo_proxy.daemon import __version__
 from argo_proxy.daemon.config import load_config
-from argo_proxy.daemon.errors import ConfigError
+from argo_proxy.daemon.errors import ConfigError, StartupError
 
 from .logs import setup_logging
 
@@ -182,7 +181,8 @@ def _port(text: str) -> int | str:
 
 
 def _normalise_argv(argv: list[str]) -> list[str] | str:
-    """`argo-proxy config.yaml -v` means `argo-proxy serve config.yaml -v` (behaviour.md §5).
+    """`argo-proxy config.yaml -v` means `argo-proxy serve config.yaml -v`, as in argo-proxy
+    (docs/compatibility.md#command-line).
 
     Returns an error message for a word that is neither a command nor a path.
     """
@@ -232,7 +232,7 @@ def _run(coro: Any) -> Any:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from .runtime import Runtime, RuntimeOptions, StartupError
+    from .runtime import Runtime, RuntimeOptions
 
     overrides = _serve_overrides(args)
     try:
@@ -309,34 +309,27 @@ async def _start_simulator() -> tuple[asyncio.Task[None], str]:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from argo_proxy.daemon.simulator import SimulatorSettings, run_simulator
+    from argo_proxy.daemon.simulator import SimulatorSettings, StopSignals, serve_until_stopped
 
-    setup_logging(False)
-    users = frozenset(u.strip().lower() for u in args.users.split(",")) if args.users else None
-    settings = SimulatorSettings(
-        prefix=args.prefix.rstrip("/"), users=users, chunk_delay_ms=args.chunk_delay_ms
-    )
-
-    def ready(url: str) -> None:
-        print(f"argo-proxy simulate: listening on {url}", file=sys.stderr, flush=True)
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        task = asyncio.ensure_future(run_simulator(args.host, args.port, settings, on_ready=ready))
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, task.cancel)
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
-
-    try:
-        _run(main())
-    except OSError as exc:
-        print(
-            f"argo-proxy simulate: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr
+    # Before the simulator (and Sanic) load: a signal during start-up must stop us too.
+    with StopSignals() as stop:
+        setup_logging(False)
+        users = frozenset(u.strip().lower() for u in args.users.split(",")) if args.users else None
+        settings = SimulatorSettings(
+            prefix=args.prefix.rstrip("/"), users=users, chunk_delay_ms=args.chunk_delay_ms
         )
-        return EXIT_STARTUP
+
+        def ready(url: str) -> None:
+            print(f"argo-proxy simulate: listening on {url}", file=sys.stderr, flush=True)
+
+        try:
+            _run(serve_until_stopped(args.host, args.port, settings, stop, on_ready=ready))
+        except OSError as exc:
+            print(
+                f"argo-proxy simulate: cannot listen on {args.host}:{args.port}: {exc}",
+                file=sys.stderr,
+            )
+            return EXIT_STARTUP
     return 0
 
 

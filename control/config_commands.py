@@ -1,8 +1,8 @@
-"""`argo-proxy config show|validate|path|init|migrate [CONFIG]` (behaviour.md §4.6, §4.7, §5).
+"""`argo-proxy config show|validate|path|init|migrate [CONFIG]` (docs/control.md#everyday-commands).
 
 Reading and validating stay in daemon/config.py; this module asks questions, renders
-the canonical v3 file (argo-proxy's layout, behaviour.md §4.2) and writes it. Only
-`init` is interactive. None of them touches the network or a running daemon.
+the canonical v3 file (argo-proxy's layout, docs/compatibility.md#config-files) and
+writes it. Only `init` is interactive. None of them touches the network or a running daemon.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ __all__ = ["render_config", "run_config"]
 
 T = TypeVar("T")
 
-# behaviour.md §4.2: argo-proxy's canonical writer groups keys under these comments.
+# argo-proxy's canonical writer groups keys under these comments (its saved-file layout).
 _SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Core settings", ("config_version", "user", "host", "port", "verbose", "log_to_file")),
     (

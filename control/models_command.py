@@ -1,8 +1,9 @@
 """`argo-proxy models [CONFIG] [--json]`: ARGO's models and their aliases, no daemon needed.
 
 Fetches `GET {openai_base}/models` from the configured ARGO and applies the same alias
-rules as the daemon (daemon/models.py). Output per behaviour.md §5: a table grouped by
-family, or with `--json` a list of `{"upstream_id", "type", "family", "aliases"}`.
+rules as the daemon (daemon/models.py). The output is argo-proxy's: a table grouped by
+family, or with `--json` a list of `{"upstream_id", "type", "family", "aliases"}`
+(docs/control.md#everyday-commands).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def model_rows(catalog: Catalog) -> list[dict[str, Any]]:
                 {
                     "upstream_id": internal,
                     "type": kind,
-                    # behaviour.md §5: argo-proxy lists every embedding model as openai's.
+                    # As argo-proxy did: every embedding model is listed as openai's.
                     "family": "openai" if kind == "embedding" else family_of(internal),
                     "aliases": sorted(aliases[internal]),
                 }

@@ -1,9 +1,9 @@
 """What a config reload changes, and what each change needs: pure data, no I/O.
 
 The runtime builds a candidate `Config`, asks `diff_configs` what differs, and acts on
-the keys listed here (style.md §4: the parts that depend on config are listed in one
-place). Every other key is read per request from `state.config`, so swapping the
-config is all it takes.
+the keys listed here: the parts that depend on config are listed in one place, so a
+reload touches only what changed (docs/control.md#hot-reload). Every other key is read
+per request from `state.config`, so swapping the config is all it takes.
 """
 
 from __future__ import annotations

@@ -17,7 +17,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pygls.exceptions import JsonRpcException, JsonRpcInternalError
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInternalError,
+    JsonRpcInvalidParams,
+    JsonRpcServerError,
+)
 from pygls.protocol import (
     JsonRPCNotification,
     JsonRPCProtocol,
@@ -25,6 +30,8 @@ from pygls.protocol import (
     default_converter,
 )
 from pygls.server import JsonRPCServer
+
+from argo_proxy.daemon.errors import ControlActionError, ControlRequestError, ControlStateError
 
 from .framing import FrameError, FrameReader, encode_frame, read_frame
 
@@ -41,6 +48,18 @@ log = logging.getLogger(__name__)
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
+NOT_NOW = -32001  # JSON-RPC's server-error range: the daemon is not in a state to do it
+FAILED = -32002  # it tried, and could not (the message says why)
+
+
+def _rpc_error(exc: ControlRequestError) -> JsonRpcException:
+    """The JSON-RPC error a control-plane error is answered with (docs/control.md)."""
+    if isinstance(exc, ControlStateError):
+        return JsonRpcServerError(exc.message, NOT_NOW)  # type: ignore[no-untyped-call]
+    if isinstance(exc, ControlActionError):
+        return JsonRpcServerError(exc.message, FAILED)  # type: ignore[no-untyped-call]
+    return JsonRpcInvalidParams(message=exc.message)
+
 
 Handler = Callable[[Any], Awaitable[Any]]
 """A method: receives the request's `params` (object, array or None), returns the result."""
@@ -162,6 +181,9 @@ class RpcConnection:
                 task.add_done_callback(self._calls.discard)
             try:
                 return await handler(params)
+            except ControlRequestError as exc:
+                log.info("%s: %s: %s", self.name, method, exc.message)
+                raise _rpc_error(exc) from exc
             except JsonRpcException as exc:
                 log.info("%s: %s: %s", self.name, method, exc.message)
                 raise

@@ -1,5 +1,5 @@
 """One process, one event loop: the HTTP server, the control channels and the config
-watcher, started and stopped together (design.md "One process, one event loop"; style.md §1).
+watcher, started and stopped together (docs/architecture.md#one-process-one-loop).
 
 `Runtime.startup()` takes the control socket (the instance lock), binds the HTTP port
 and serves before the model list is fetched (the built-in list answers until the fetch
@@ -25,7 +25,7 @@ from typing import Any, Literal
 from argo_proxy.daemon.access import AccessGuard
 from argo_proxy.daemon.app import create_app
 from argo_proxy.daemon.config import Config, control_socket_path, is_loopback, load_config
-from argo_proxy.daemon.errors import ArgoProxyError, ConfigError
+from argo_proxy.daemon.errors import ArgoProxyError, ConfigError, StartupError
 from argo_proxy.daemon.serving import (
     RunningServer,
     bind_socket,
@@ -40,7 +40,7 @@ from argo_proxy.daemon.state import (
     TokenChanged,
 )
 
-from .channels import CHANNELS, Channel, ChannelError, ControlMode
+from .channels import CHANNELS, Channel, ControlMode
 from .reload import (
     ACCESS_KEYS,
     REBIND_KEYS,
@@ -53,7 +53,7 @@ from .reload import (
 from .server import ControlServer
 from .watch import ConfigWatcher
 
-__all__ = ["Phase", "Runtime", "RuntimeOptions", "StartupError"]
+__all__ = ["Phase", "Runtime", "RuntimeOptions"]
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +63,6 @@ log = logging.getLogger(__name__)
 REBIND_DRAIN = 3600.0
 
 Phase = Literal["starting", "running", "stopping", "stopped"]
-
-
-class StartupError(ArgoProxyError):
-    """The daemon could not start (port taken, a daemon already running); exit code 3."""
 
 
 @dataclass(frozen=True)
@@ -143,14 +139,12 @@ class Runtime:
             if self.config.socket:
                 app = create_app(self.state, local_socket=True)
                 self.unix_server = await start_server(app, self._bind_unix())
-        except BaseException as exc:
+        except BaseException:
             if self.server is not None:
                 await self.server.stop(0)
                 self.server = None
             await self._close_channels(started)
             await self.state.aclose()
-            if isinstance(exc, ChannelError):
-                raise StartupError(exc.message) from exc
             raise
         self._warn_if_reachable(self.config)  # before "listening on": what readers wait for
         for server in (self.server, self.unix_server):

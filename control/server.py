@@ -26,23 +26,24 @@ import logging
 import os
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
-from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
+from pathlib import Path
+from typing import Any, Protocol
 
 from argo_proxy.daemon import __version__
 from argo_proxy.daemon.config import Config
-from argo_proxy.daemon.errors import ConfigError
+from argo_proxy.daemon.errors import (
+    ConfigError,
+    ControlActionError,
+    ControlRequestError,
+    ControlStateError,
+)
 from argo_proxy.daemon.model_cards import ModelCard, chat_cards
 from argo_proxy.daemon.models import CatalogStats, RefreshResult
-from argo_proxy.daemon.state import ModelsRefreshed, TokenChanged
+from argo_proxy.daemon.state import DaemonState, ModelsRefreshed, TokenChanged
 
 from .framing import FrameReader
-from .reload import ReloadReport
+from .reload import ReloadReport, Trigger
 from .rpc import FrameWriter, Handler, RpcConnection
-
-if TYPE_CHECKING:
-    from .runtime import Runtime
 
 __all__ = [
     "METHODS",
@@ -74,8 +75,6 @@ NOTIFICATIONS = (
     "token.changed",
 )
 
-_NOT_RUNNING = -32001  # JSON-RPC's server-error range: the daemon is not in a state to do it
-_FAILED = -32002  # it tried, and could not (the message says why)
 _NEXT_STEP = {
     "starting": "it is still starting; try again in a moment",
     "stopping": "it is stopping; start it again with `argo-proxy serve`",
@@ -94,7 +93,7 @@ def _stats(stats: CatalogStats, *, full: bool = True) -> dict[str, int]:
 
 
 def refresh_payload(result: RefreshResult) -> dict[str, Any]:
-    """The body of POST /refresh (behaviour.md §2.8), so scripts read one shape."""
+    """The body of POST /refresh (docs/control.md#methods), so scripts read one shape."""
     return {
         "status": "ok" if result.ok else "error",
         "message": result.message,
@@ -138,6 +137,28 @@ def _source(config: Config) -> str | None:
     return str(config.source.absolute()) if config.source else None
 
 
+class Runtime(Protocol):
+    """What the control plane steers: the runtime (control/runtime.py), seen from here
+    so that the runtime, which owns this server, is not imported back."""
+
+    state: DaemonState
+    control_socket: Path
+    last_reload: ReloadReport | None
+
+    @property
+    def phase(self) -> str: ...
+
+    @property
+    def listen_url(self) -> str | None: ...
+
+    @property
+    def socket_url(self) -> str | None: ...
+
+    async def reload(self, trigger: Trigger) -> ReloadReport: ...
+
+    def request_stop(self) -> None: ...
+
+
 def _status_payload(runtime: Runtime) -> dict[str, Any]:
     state = runtime.state
     counters = state.counters
@@ -176,16 +197,16 @@ def _status_payload(runtime: Runtime) -> dict[str, Any]:
 
 def _no_params(method: str, params: Any) -> None:
     if params not in (None, {}, []):
-        raise JsonRpcInvalidParams(message=f"{method} takes no params; got {params!r}")
+        raise ControlRequestError(f"{method} takes no params; got {params!r}")
 
 
 def _enabled_param(params: Any) -> bool:
     usage = 'legacy.set needs params {"enabled": true} or {"enabled": false}'
     if not isinstance(params, Mapping) or set(params) != {"enabled"}:
-        raise JsonRpcInvalidParams(message=f"{usage}; got {params!r}")
+        raise ControlRequestError(f"{usage}; got {params!r}")
     enabled = params["enabled"]
     if not isinstance(enabled, bool):
-        raise JsonRpcInvalidParams(message=f"{usage}; `enabled` was {enabled!r}")
+        raise ControlRequestError(f"{usage}; `enabled` was {enabled!r}")
     return enabled
 
 
@@ -280,10 +301,7 @@ class ControlServer:
     def _require_running(self, method: str) -> None:
         phase = self._runtime.phase
         if phase != "running":
-            raise JsonRpcServerError(  # type: ignore[no-untyped-call]
-                f"{method} is not possible now: {_NEXT_STEP.get(phase, phase)}",
-                _NOT_RUNNING,
-            )
+            raise ControlStateError(f"{method} is not possible now: {_NEXT_STEP.get(phase, phase)}")
 
     async def _status(self, params: Any) -> dict[str, Any]:
         _no_params("status", params)
@@ -335,7 +353,7 @@ class ControlServer:
         try:
             self._runtime.state.rotate_token()
         except ConfigError as exc:
-            raise JsonRpcServerError(exc.message, _FAILED) from exc  # type: ignore[no-untyped-call]
+            raise ControlActionError(exc.message) from exc
         return self._token_payload()
 
     async def _models_list(self, params: Any) -> dict[str, Any]:

@@ -1,12 +1,14 @@
 """The Sanic app: the endpoint table and nothing else.
 
-Handlers turn a Sanic request into a `ClientRequest`, call the one `Dispatcher`,
-and turn its result back into a response. Routes per behaviour.md §2.1.
+Handlers turn a Sanic request into a `ClientRequest`, hand it to the one request path
+(`pipeline.py`), and turn its result back into a response. Access control runs first,
+for every request (`access.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
@@ -17,11 +19,20 @@ from sanic.exceptions import SanicException
 from sanic.response import BaseHTTPResponse, HTTPResponse, html, json, raw
 
 from .access import Denial
-from .dispatch import ClientRequest, Dispatcher, JSONResult, Result
-from .errors import ArgoProxyError
-from .formats import FORMATS, ClientFormat, FormatSpec
-from .legacy import LEGACY_PATHS, DirectEndpoint, LegacyGateway
+from .backends.gateway import LEGACY_PATHS
+from .errors import (
+    ArgoProxyError,
+    ClientRequestError,
+    HeadersTooLargeError,
+    MethodNotAllowedError,
+    NotFoundError,
+    PayloadTooLargeError,
+)
+from .exchange import ClientRequest, JSONResult, Result
+from .formats import FORMATS, ClientFormat, FormatSpec, format_for_path
+from .formats.google import model_resource, split_model_path
 from .models import ModelEntry
+from .pipeline import DirectEndpoint, Pipeline
 from .serving import InFlight
 from .state import DaemonState
 from .versions import VersionChecker
@@ -40,47 +51,49 @@ _V1_NOT_FOUND = (
 )
 
 
-def _format_of_path(path: str) -> FormatSpec:
-    """The client format to answer errors in, guessed from the URL (for 404/405/413)."""
-    if path.startswith("/v1/messages"):
-        return FORMATS["anthropic"]
-    if path.startswith("/v1beta/") or (path.startswith("/v1/models/") and ":" in path):
-        return FORMATS["google"]
-    return FORMATS["openai_chat"]
+# After answering a request body at least this big, a full garbage collection runs.
+_COLLECT_AFTER_BYTES = 16 * 1024 * 1024
 
 
 def _client_request(request: Request, **path: Any) -> ClientRequest:
     query = {key: values[0] for key, values in request.args.items() if values}
-    return ClientRequest(body=request.body, headers=request.headers, query=query, **path)
+    # The request path takes the body over and lets go of it once parsed; Sanic's request
+    # would hold it to the end, and after: until the next request on the connection.
+    body, request.body = request.body, b""
+    request.ctx.big_body = len(body) >= _COLLECT_AFTER_BYTES
+    return ClientRequest(body=body, headers=request.headers, query=query, **path)
 
 
-_GOOGLE_METHODS = ("generateContent", "streamGenerateContent", "countTokens")
+def _json_response(result: JSONResult) -> HTTPResponse:
+    if result.raw is not None:  # ARGO's own bytes: sent as they came
+        return raw(result.raw, status=result.status, content_type="application/json")
+    headers = dict(result.headers) if result.headers else None
+    return json(result.body, status=result.status, headers=headers)
 
 
-def _google_method(model_path: str) -> tuple[str, str]:
-    """`argo:gemini-2.5-flash:streamGenerateContent` → (model, method)."""
-    model, _, method = model_path.rpartition(":")
-    if model.startswith("models/"):
-        model = model[len("models/") :]
-    if method in _GOOGLE_METHODS and model:
-        return model, method
-    raise ArgoProxyError(
-        f"Unknown method in '{model_path}': use :" + ", :".join(_GOOGLE_METHODS) + ".",
-        status=400,
-    )
+def _as_ours(exc: SanicException, request: Request, max_body_mb: int) -> ArgoProxyError:
+    """A refusal of Sanic's, as the error of ours with the same meaning and status."""
+    status = exc.status_code
+    if status == 404:
+        return NotFoundError(
+            f"No endpoint {request.method} {request.path}. See {_DOCS} for the API."
+        )
+    if status == 405:
+        return MethodNotAllowedError(f"{request.method} is not allowed on {request.path}.")
+    if status == 413 and "header" in str(exc).lower():  # the headers' limit, not the body's
+        return HeadersTooLargeError(
+            f"The request headers are larger than {_MAX_HEADER_BYTES // 1024} KiB in all, "
+            "the most argo-proxy accepts."
+        )
+    if status == 413:
+        return PayloadTooLargeError(
+            f"The request body is larger than {max_body_mb} MiB (`max_body_mb` in the config)."
+        )
+    return ClientRequestError(str(exc)) if status < 500 else ArgoProxyError(str(exc))
 
 
 def _google_model(entry: ModelEntry) -> dict[str, Any]:
-    """One model in Google's `models.list` shape."""
-    methods = ["embedContent"] if entry.kind == "embed" else list(_GOOGLE_METHODS)
-    return {
-        "name": f"models/{entry.alias}",
-        "baseModelId": entry.internal_id,
-        "version": "argo",
-        "displayName": entry.alias,
-        "description": f"{entry.internal_id} on ARGO ({entry.family})",
-        "supportedGenerationMethods": methods,
-    }
+    return model_resource(entry.alias, entry.internal_id, entry.family, entry.kind == "embed")
 
 
 # What a browser may send when an allowed origin calls the API (CORS preflight).
@@ -103,7 +116,7 @@ _MAX_HEADER_BYTES = 16 * 1024
 
 def _refusal(path: str, denial: Denial) -> HTTPResponse:
     headers = {"WWW-Authenticate": 'Bearer realm="argo-proxy"'} if denial.status == 401 else None
-    body = _format_of_path(path).error(denial.status, denial.message)
+    body = format_for_path(path).error(denial.status, denial.message)
     return json(body, status=denial.status, headers=headers)
 
 
@@ -114,7 +127,8 @@ def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, 
         {
             "REQUEST_MAX_SIZE": state.config.max_body_mb * 1024 * 1024,
             "REQUEST_MAX_HEADER_SIZE": _MAX_HEADER_BYTES,
-            # LLM calls and streams can legitimately run for many minutes (design.md pitfalls).
+            # LLM calls and streams can legitimately run for many minutes
+            # (docs/architecture.md#sanic-pitfalls).
             "RESPONSE_TIMEOUT": max(state.config.request_timeout * 3, 3600),
             "REQUEST_TIMEOUT": 120,
             "KEEP_ALIVE_TIMEOUT": 75,
@@ -127,8 +141,7 @@ def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, 
             "TOUCHUP": next(_touchup_once, False),
         }
     )
-    dispatcher = Dispatcher(state)
-    legacy = dispatcher.legacy = LegacyGateway(dispatcher)
+    pipeline = Pipeline(state)
     versions = VersionChecker(
         lambda url: state.upstream.get_json(url, timeout=5, service="PyPI"),
         lambda: state.config.pypi_url,
@@ -168,11 +181,19 @@ def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, 
     inflight = app.ctx.inflight = InFlight()  # what a stop must end in order
 
     async def respond(request: Request, spec: FormatSpec, result: Result) -> HTTPResponse | None:
+        try:
+            return await send(request, spec, result)
+        finally:
+            # httpx's Response and its stream refer to each other, so a finished upstream
+            # call, with the copy of the body it sent, is freed only by the cyclic GC, whose
+            # full passes can be minutes apart: after a big body, collect now (~55 ms;
+            # bench/README.md, memory).
+            if getattr(request.ctx, "big_body", False):
+                gc.collect()
+
+    async def send(request: Request, spec: FormatSpec, result: Result) -> HTTPResponse | None:
         if isinstance(result, JSONResult):
-            if result.raw is not None:
-                return raw(result.raw, status=result.status, content_type="application/json")
-            headers = dict(result.headers) if result.headers else None
-            return json(result.body, status=result.status, headers=headers)
+            return _json_response(result)
         response = await request.respond(
             content_type=result.content_type,
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
@@ -206,7 +227,7 @@ def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, 
             return await respond(request, spec, result)
 
     async def chat(request: Request, fmt: ClientFormat) -> HTTPResponse | None:
-        return await serve(request, FORMATS[fmt], dispatcher.chat(fmt, _client_request(request)))
+        return await serve(request, FORMATS[fmt], pipeline.chat(fmt, _client_request(request)))
 
     @app.post("/v1/chat/completions")
     async def openai_chat(request: Request) -> HTTPResponse | None:
@@ -222,15 +243,15 @@ def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, 
 
     async def google(request: Request, model_path: str) -> HTTPResponse | None:
         try:
-            model, method = _google_method(model_path)
+            model, method = split_model_path(model_path)
         except ArgoProxyError as exc:
-            return json(FORMATS["google"].error(exc.status, exc.message), status=exc.status)
+            return _json_response(pipeline.error(FORMATS["google"], exc))
         req = _client_request(
             request, path_model=model, path_stream=method == "streamGenerateContent"
         )
         if method == "countTokens":
-            return await respond(request, FORMATS["google"], dispatcher.count_tokens("google", req))
-        return await serve(request, FORMATS["google"], dispatcher.chat("google", req))
+            return await serve(request, FORMATS["google"], pipeline.count_tokens("google", req))
+        return await serve(request, FORMATS["google"], pipeline.chat("google", req))
 
     # google-genai 3.x defaults to /v1, Gemini CLI calls /v1beta (issue: both prefixes).
     app.add_route(google, "/v1beta/models/<model_path:path>", methods=["POST"], name="google_beta")
@@ -252,24 +273,25 @@ def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, 
 
     @app.post("/v1/messages/count_tokens")
     async def anthropic_count_tokens(request: Request) -> HTTPResponse | None:
-        counted = dispatcher.count_tokens("anthropic", _client_request(request))
-        return await respond(request, FORMATS["anthropic"], counted)
+        counted = pipeline.count_tokens("anthropic", _client_request(request))
+        return await serve(request, FORMATS["anthropic"], counted)
 
     @app.post("/v1/responses/input_tokens")
     async def responses_input_tokens(request: Request) -> HTTPResponse | None:
-        counted = dispatcher.count_tokens("openai_responses", _client_request(request))
-        return await respond(request, FORMATS["openai_responses"], counted)
+        counted = pipeline.count_tokens("openai_responses", _client_request(request))
+        return await serve(request, FORMATS["openai_responses"], counted)
 
     @app.post("/v1/embeddings")
     async def embeddings(request: Request) -> HTTPResponse | None:
-        work = dispatcher.embeddings(_client_request(request))
+        work = pipeline.embeddings(_client_request(request))
         return await serve(request, FORMATS["openai_chat"], work)
 
-    # --- legacy mode (behaviour.md §6.1): always registered, unlike argo-proxy (which
-    # needed an env var); each request checks the live flag and is a 404 while it is off.
+    # --- legacy mode (docs/compatibility.md#legacy-mode-differences): always registered, unlike
+    # argo-proxy (which needed an env var); each request checks the live flag and is a 404 while it
+    # is off.
     def legacy_route(endpoint: DirectEndpoint) -> Callable[[Request], Coroutine[Any, Any, Any]]:
         async def handler(request: Request) -> HTTPResponse | None:
-            work = legacy.direct(endpoint, _client_request(request))
+            work = pipeline.direct(endpoint, _client_request(request))
             return await serve(request, FORMATS["openai_chat"], work)
 
         return handler
@@ -326,9 +348,7 @@ def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, 
 
     @app.get("/version")
     async def version(request: Request) -> HTTPResponse:
-        report = await versions.report()
-        report["changelog"] = f"{_DOCS}changelog/"
-        return json(report)
+        return json(await versions.report())
 
     @app.get("/")
     async def root(request: Request) -> HTTPResponse:
@@ -338,39 +358,20 @@ def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, 
 
     @app.get("/v1")
     async def v1_root(request: Request) -> HTTPResponse:
-        return html(_V1_NOT_FOUND, status=404)  # mimics OpenAI's nginx page (behaviour.md §2.1)
+        # mimics OpenAI's nginx page (docs/compatibility.md#routes)
+        return html(_V1_NOT_FOUND, status=404)
 
     @app.exception(SanicException)
     async def sanic_error(request: Request, exc: SanicException) -> HTTPResponse:
-        spec = _format_of_path(request.path)
-        status = exc.status_code
-
-        if status == 404:
-            message = f"No endpoint {request.method} {request.path}. See {_DOCS} for the API."
-        elif status == 405:
-            message = f"{request.method} is not allowed on {request.path}."
-        elif status == 413 and "header" in str(exc).lower():
-            status = 431  # the limit hit was the headers', not the body's
-            message = (
-                f"The request headers are larger than {_MAX_HEADER_BYTES // 1024} KiB in all, "
-                "the most argo-proxy accepts."
-            )
-        elif status == 413:
-            message = (
-                f"The request body is larger than {state.config.max_body_mb} MiB "
-                "(`max_body_mb` in the config)."
-            )
-        else:
-            message = str(exc)
-        state.counters.errors += 1
-        return json(spec.error(status, message), status=status)
+        """Sanic's own refusals (no route, wrong method, too big), in the client's format."""
+        error = _as_ours(exc, request, state.config.max_body_mb)
+        return _json_response(pipeline.error(format_for_path(request.path), error))
 
     @app.exception(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> HTTPResponse:
-        # The top-level guard (style.md): log with the traceback, answer 500, keep serving.
+        # The top-level guard: log with the traceback, answer 500, keep serving.
         log.exception("internal error on %s %s", request.method, request.path)
-        state.counters.errors += 1
-        spec = _format_of_path(request.path)
-        return json(spec.error(500, f"Internal error in argo-proxy: {exc}"), status=500)
+        error = ArgoProxyError(f"Internal error in argo-proxy: {exc}")
+        return _json_response(pipeline.error(format_for_path(request.path), error))
 
     return app

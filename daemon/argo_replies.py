@@ -1,7 +1,7 @@
 """Reading what ARGO sends back: errors hidden in HTTP 200s, the authentication
 notice, upstream error bodies, and a forced Anthropic stream folded into one message.
 
-Facts from argo-upstream.md §3.1–3.2, §5.1–5.2 and §5.8.
+The facts are in docs/argo.md#errors-and-notices.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import UpstreamAuthError, UpstreamError
+from .errors import UpstreamAuthError, UpstreamError, UpstreamStatusError
 from .formats import UpstreamFormat
 from .sse import SSEEvent
 
@@ -29,7 +29,8 @@ __all__ = [
 
 AUTH_MARKER = "AUTHENTICATION NOTICE FROM ARGO"
 _AUTH_RE = re.compile(re.escape(AUTH_MARKER), re.IGNORECASE)
-_NOTICE_PREFIX = "IMPORTANT " + AUTH_MARKER  # how both captured variants open (§5.1)
+# How both captured variants open (docs/argo.md#the-authentication-notice).
+_NOTICE_PREFIX = "IMPORTANT " + AUTH_MARKER
 _NOISE = re.compile(r"[\s*⚠️🚫\ufe0f]+")
 
 
@@ -48,7 +49,7 @@ def _message_of(body: Any) -> str:
             return str(error["message"])
         if isinstance(error, str):
             return error
-        if "detail" in body:  # FastAPI validation errors (argo-upstream.md §3.1)
+        if "detail" in body:  # FastAPI validation errors (docs/argo.md#error-bodies)
             return json.dumps(body["detail"], ensure_ascii=False)[:2000]
         if isinstance(body.get("message"), str):
             return str(body["message"])
@@ -69,23 +70,23 @@ def error_from_status(
         if "<html" in text.lower():  # nginx "Bad Gateway" page in front of ARGO
             text = re.sub(r"<[^>]+>", " ", text)
             body = " ".join(text.split())
-    code = body.get("error", {}).get("code") if isinstance(body, dict) else None
-    # 4xx are about the request and keep their status; an ARGO 500 is a bad gateway for us.
-    ours = 502 if status == 500 or status < 400 else status
-    if code == "model_not_found":
-        ours = 404
-    return UpstreamError(
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return UpstreamStatusError(
         f"ARGO returned HTTP {status}: {_message_of(body)}",
-        status=ours,
-        upstream_status=status,
-        upstream_body=body,
+        status,
+        model_not_found=code == "model_not_found",
         headers=headers,
     )
 
 
 def is_streaming_required(error: UpstreamError) -> bool:
-    """ARGO's fast 500 for long non-streaming Claude calls (argo-upstream.md §5.2)."""
-    return error.upstream_status == 500 and "streaming is required" in error.message.lower()
+    """ARGO's fast 500 for long non-streaming Claude calls (docs/argo.md#streaming-is-required)."""
+    return (
+        isinstance(error, UpstreamStatusError)
+        and error.upstream_status == 500
+        and "streaming is required" in error.message.lower()
+    )
 
 
 def _reply_text(body: dict[str, Any]) -> str:
@@ -108,7 +109,7 @@ def check_reply(body: Any, upstream: UpstreamFormat) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise UpstreamError(f"ARGO returned an unexpected answer: {str(body)[:200]!r}")
     if body.get("type") == "error" or ("error" in body and "choices" not in body):
-        raise UpstreamError(f"ARGO reported an error: {_message_of(body)}", upstream_body=body)
+        raise UpstreamError(f"ARGO reported an error: {_message_of(body)}")
     if str(body.get("id", "")).startswith("msg_blocked_") or _AUTH_RE.search(_reply_text(body)):
         raise auth_error()
     return body
@@ -178,9 +179,7 @@ def aggregate_anthropic_stream(events: list[SSEEvent]) -> dict[str, Any]:
             continue
         kind = event.get("type")
         if kind == "error" or "error" in event:
-            raise UpstreamError(
-                f"ARGO reported an error: {_message_of(event)}", upstream_body=event
-            )
+            raise UpstreamError(f"ARGO reported an error: {_message_of(event)}")
         if kind == "message_start":
             message = dict(event.get("message") or {})
             message["content"] = []

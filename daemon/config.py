@@ -1,9 +1,9 @@
 """The daemon's configuration: one typed, frozen `Config`, validated once at load.
 
-Sources, strongest first (behaviour.md §4.3): command-line overrides, environment
-variables (§4.4), the YAML file (argo-proxy v3 files load unchanged, v1/v2 keys are
-migrated in memory, §4.6), then the defaults below. No other module reads YAML,
-environment variables or platformdirs.
+Sources, strongest first (docs/configuration.md#precedence): command-line overrides,
+environment variables, the YAML file (argo-proxy v3 files load unchanged, v1/v2 keys are
+migrated in memory, docs/compatibility.md#config-files), then the defaults below. No
+other module reads YAML, environment variables or platformdirs.
 """
 
 from __future__ import annotations
@@ -49,12 +49,12 @@ STREAM_MODES: tuple[StreamMode, ...] = ("force", "retry", "passthrough")
 AuthMode = Literal["token", "none"]
 AUTH_MODES: tuple[AuthMode, ...] = ("token", "none")
 
-# argo-upstream.md §1.1: argo-proxy's default environment is dev.
+# argo-proxy's default environment is dev (docs/argo.md#environments).
 DEFAULT_BASE_URL = "https://apps-dev.inside.anl.gov/argoapi"
 DEFAULT_PORT = 44497
 APP_NAME = "argo-proxy"
 
-# Keys argo-proxy accepted once and we accept silently without using (behaviour.md §4.2).
+# Keys argo-proxy accepted once and we accept without using (docs/compatibility.md#config-files).
 _IGNORED_KEYS = {
     "mode": "display-only in argo-proxy",
     "force_conversion": "argo-proxy 3.0 only; same-format requests always pass through here",
@@ -66,7 +66,7 @@ _IGNORED_KEYS = {
     "provider_tool_format": "deprecated argo-proxy 2.x key",
     "argo_model_url": "argo-proxy 1.x key",
 }
-# v1 per-endpoint URLs: the base is what remains after stripping the suffix (§4.6).
+# v1 per-endpoint URLs: the base is what remains after stripping the suffix.
 _V1_URL_SUFFIXES = {
     "argo_url": "/api/v1/resource/chat/",
     "argo_stream_url": "/api/v1/resource/streamchat/",
@@ -160,7 +160,7 @@ class Config:
         out["native_anthropic_base_url"] = self.anthropic_base
         return out
 
-    def __repr__(self) -> str:  # never print the username in clear (style.md: redact)
+    def __repr__(self) -> str:  # never print the username in clear (docs/security.md#logs)
         user = redact_user(self.user)
         return f"Config(user={user!r}, listen={self.listen_url}, base={self.argo_base_url})"
 
@@ -340,7 +340,7 @@ def _where(source: Path | None, lines: Mapping[str, int], key: str) -> str:
 
 
 def _migrate(raw: Mapping[str, Any], notes: list[str]) -> dict[str, Any]:
-    """Turn v1/v2 argo-proxy keys into v3 ones in memory (behaviour.md §4.6)."""
+    """Turn v1/v2 argo-proxy keys into v3 ones in memory (docs/compatibility.md#config-files)."""
     values: dict[str, Any] = {}
     for key, value in raw.items():
         key = _KEY_ALIASES.get(key, key)
@@ -522,4 +522,4 @@ def _coerce(key: str, value: Any, bad: Any) -> Any:
     if isinstance(value, (dict, list)):
         raise bad("a single value")
     text = str(value).strip()
-    return text.lower() if key == "user" else text  # argo-proxy lowercases usernames (§3.4)
+    return text.lower() if key == "user" else text  # as argo-proxy did (docs/configuration.md#keys)

@@ -3,10 +3,10 @@
 Same format on both sides: a `ConversionPipeline` with `force_conversion=False` and
 ARGO's shim applies only ARGO's body fixes (developer→system, null content→"",
 max_tokens→max_completion_tokens, Gemini system flattening) and the Anthropic
-"OpenAI-shaped reply" repair (spec/llm-rosetta.md §0 rule 3, §7.2–7.3).
-Different formats: the full request → IR → target conversion, and back, with the
-§11 workarounds from `rosetta_fixes.py`.
-Never import `llm_rosetta.gateway` or `llm_rosetta._vendor` (§11 B1: they hijack sys.path).
+"OpenAI-shaped reply" repair (docs/workarounds.md#same-format-requests).
+Different formats: the full request → IR → target conversion, and back, with the workarounds from
+`rosetta_fixes.py` (docs/workarounds.md#llm-rosetta-013). Never import `llm_rosetta.gateway` or
+`llm_rosetta._vendor` (they hijack sys.path: docs/workarounds.md#b1-vendored-imports).
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ _SAME_FORMAT_SHIMS: dict[UpstreamFormat, str] = {
     "openai_chat": "argo--openai_chat",
     "anthropic": "argo--anthropic",
 }
-# Responses tools that are functions; built-in ones (web_search, …) would become empty
-# function tools ARGO cannot run (spec/llm-rosetta.md §10), so they are left out.
+# Responses tools that are functions; built-in ones (web_search, …) would become empty function
+# tools ARGO cannot run (docs/workarounds.md#responses-built-in-tools), so they are left out.
 _RESPONSES_TOOL_TYPES = ("function", "custom")
 
 
@@ -65,9 +65,10 @@ def _library_step(
     *,
     log_notes: bool = False,
 ) -> Any:
-    """Run one llm-rosetta step: its errors become ours (the one boundary, style.md),
-    the fields it drops are logged (it reports them as warnings, llm-rosetta.md §5), and
-    its `_provider_metadata` is stripped (B9). Sync, on the loop thread, as it must be."""
+    """Run one llm-rosetta step: its errors become ours (the one boundary,
+    docs/architecture.md#errors), the fields it drops are logged (it reports them as warnings,
+    docs/workarounds.md#dropped-fields), and its `_provider_metadata` is stripped (B9). Sync, on
+    the loop thread, as it must be."""
     try:
         with warnings.catch_warnings(record=True) as dropped:
             warnings.simplefilter("always")
@@ -114,7 +115,8 @@ class Conversion:
 
     def request(self, body: dict[str, Any]) -> dict[str, Any]:
         """The body to send to ARGO. `body` must be ours to change (B10 mutates it)."""
-        body["model"] = self.model  # shim transforms read the model (llm-rosetta.md §0 rule 2)
+        # shim transforms read the model (docs/workarounds.md#the-model-first)
+        body["model"] = self.model
         if self.source == "openai_responses":
             body = _without_builtin_tools(body)
         out = dict(
@@ -126,6 +128,11 @@ class Conversion:
             )
         )
         if not self.same_format:
+            # The pipeline keeps its IR of the request for converting the answer, which
+            # reads only its tools (llm-rosetta 0.13, `get_custom_tool_names`): drop the
+            # messages, or a big request (an image, a long text) is held twice, in the IR
+            # and in `out`, until the answer is done (bench/README.md, memory).
+            self._pipeline.ir_request.pop("messages", None)
             fix = (
                 gather_late_system_messages
                 if self.target == "openai_chat"
@@ -151,7 +158,7 @@ class Conversion:
 
 
 class StreamConverter:
-    """Turns ARGO stream chunks into client-format events, with the §11 fixes."""
+    """Turns ARGO stream chunks into client-format events, with the fixes of docs/workarounds.md."""
 
     def __init__(self, conversion: Conversion, *, include_usage: bool) -> None:
         self._source = conversion.source

@@ -1,29 +1,50 @@
-"""The one error tree of argo-proxy.
+"""The one error tree of argo-proxy; each class decides the status a client sees.
 
-    ArgoProxyError                 root; carries the HTTP status a client should see
-    ├── ConfigError                a config file or setting is wrong (never reaches a client)
-    ├── ClientRequestError         the client's request is wrong: bad JSON, missing model, ...
-    │   └── ModelNotFoundError     the model name resolves to nothing ARGO serves (404)
-    └── UpstreamError              ARGO failed us: unreachable (502), timeout (504), an error
-        │                          status or body (its status), a body we cannot read (502)
-        └── UpstreamAuthError      ARGO's "authentication notice": the username is unknown (403)
+    ArgoProxyError                        root
+    ├── ConfigError                       a config file, flag or variable is wrong
+    ├── StartupError                      the daemon cannot start: a port, a socket (exit 3)
+    ├── ControlRequestError               a control-plane call is wrong (JSON-RPC -32602)
+    │   ├── ControlStateError             ... at this moment: starting, stopping (-32001)
+    │   └── ControlActionError            ... the daemon tried and could not (-32002)
+    ├── ClientRequestError           400  the client's request is wrong: JSON, a field
+    │   ├── NotFoundError            404  no such thing here: a path, an endpoint that is off
+    │   │   └── ModelNotFoundError   404  the model name matches nothing ARGO serves
+    │   ├── MethodNotAllowedError    405  a path that takes another method
+    │   ├── PayloadTooLargeError     413  the body, or an image it links, is over a limit
+    │   └── HeadersTooLargeError     431  the request's headers are over the limit
+    └── UpstreamError                502  ARGO failed us: unreachable, unreadable, an error
+        ├── UpstreamTimeoutError     504  no answer within the time allowed
+        ├── UpstreamBusyError        503  every connection to ARGO is in use
+        ├── UpstreamStatusError      ...  ARGO answered an error status (the rule is below)
+        └── UpstreamAuthError        403  ARGO's "authentication notice": unknown username
 
 Handlers never catch library errors themselves: `upstream.py` maps httpx errors,
 `convert.py` maps llm-rosetta errors, `config.py` maps YAML errors, all into this tree.
+A new class is added only when some caller, or the status, differs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 __all__ = [
     "ArgoProxyError",
     "ClientRequestError",
     "ConfigError",
+    "ControlActionError",
+    "ControlRequestError",
+    "ControlStateError",
+    "HeadersTooLargeError",
+    "MethodNotAllowedError",
     "ModelNotFoundError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "StartupError",
     "UpstreamAuthError",
+    "UpstreamBusyError",
     "UpstreamError",
+    "UpstreamStatusError",
+    "UpstreamTimeoutError",
 ]
 
 
@@ -31,57 +52,118 @@ class ArgoProxyError(Exception):
     """Root of every error argo-proxy raises on purpose."""
 
     status: int = 500
-    error_type: str = "api_error"
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-        if status is not None:
-            self.status = status
 
 
 class ConfigError(ArgoProxyError):
     """A config file, flag or environment variable has a value we cannot use."""
 
 
+class StartupError(ArgoProxyError):
+    """The daemon could not start (port taken, a daemon already running); exit code 3."""
+
+
+class ControlRequestError(ArgoProxyError):
+    """A control-plane call has params the method cannot take."""
+
+
+class ControlStateError(ControlRequestError):
+    """A control-plane call that cannot be done now (the daemon starts or stops)."""
+
+
+class ControlActionError(ControlRequestError):
+    """A control-plane call the daemon tried and could not carry out."""
+
+
 class ClientRequestError(ArgoProxyError):
-    """The client's request cannot be served as sent (400 unless told otherwise)."""
+    """The client's request cannot be served as sent."""
 
     status = 400
-    error_type = "invalid_request_error"
 
 
-class ModelNotFoundError(ClientRequestError):
-    """The requested model matches no ARGO model and no default is configured."""
+class NotFoundError(ClientRequestError):
+    """The request names something this daemon does not serve (now)."""
 
     status = 404
-    error_type = "not_found_error"
+
+
+class ModelNotFoundError(NotFoundError):
+    """The requested model matches no ARGO model and no default is configured."""
+
+
+class MethodNotAllowedError(ClientRequestError):
+    """The path exists, for another HTTP method."""
+
+    status = 405
+
+
+class PayloadTooLargeError(ClientRequestError):
+    """The body, or an image it links to, is larger than a configured limit."""
+
+    status = 413
+
+
+class HeadersTooLargeError(ClientRequestError):
+    """The request's header lines are larger than the server takes."""
+
+    status = 431
 
 
 class UpstreamError(ArgoProxyError):
     """ARGO answered with an error, an unreadable body, or not at all."""
 
     status = 502
-    error_type = "api_error"
+
+    def __init__(self, message: str, *, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        # Headers the client's SDK acts on (Retry-After, rate limits), passed on to it.
+        self.headers: Mapping[str, str] = headers or {}
+
+
+class UpstreamTimeoutError(UpstreamError):
+    """ARGO (or an image host) did not answer within the time allowed."""
+
+    status = 504
+
+
+class UpstreamBusyError(UpstreamError):
+    """Every connection to ARGO is in use by requests in flight."""
+
+    status = 503
+
+
+class UpstreamStatusError(UpstreamError):
+    """ARGO answered with an error status.
+
+    Its 4xx are about the request and reach the client as they are, and so do 503, 504
+    and 529 (a client's SDK knows to retry them); any other 5xx (an ARGO bug) is a bad
+    gateway to us; an unknown model is a 404 whatever ARGO said.
+    """
+
+    _KEPT_5XX = frozenset({503, 504, 529})
 
     def __init__(
         self,
         message: str,
+        upstream_status: int,
         *,
-        status: int | None = None,
-        upstream_status: int | None = None,
-        upstream_body: Any = None,
+        model_not_found: bool = False,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(message, status=status)
+        super().__init__(message, headers=headers)
         self.upstream_status = upstream_status
-        self.upstream_body = upstream_body
-        # Headers the client's SDK acts on (Retry-After, rate limits), passed on to it.
-        self.headers: Mapping[str, str] = headers or {}
+        if model_not_found:
+            self.status = 404
+        elif 400 <= upstream_status < 500 or upstream_status in self._KEPT_5XX:
+            self.status = upstream_status
+        else:
+            self.status = 502
 
 
 class UpstreamAuthError(UpstreamError):
     """ARGO's HTTP-200 "authentication notice": the username is not registered."""
 
     status = 403
-    error_type = "permission_error"

@@ -1,5 +1,5 @@
 """Image URLs in a request are fetched and inlined: ARGO does not fetch them itself
-(argo-upstream.md §5.9).
+(docs/argo.md#images).
 
 Every client format's image parts are found (OpenAI `image_url`, Responses
 `input_image`, Anthropic `source.type: url`, Google `fileData`), each distinct URL is
@@ -7,7 +7,7 @@ downloaded once, concurrently up to `concurrent_downloads`, within `image_timeou
 seconds and `max_payload_size` MiB, checked to really be PNG, JPEG, GIF or WebP,
 and put back inline in the same format. A URL that cannot be used is a 400 naming it
 — better than an upstream error about a URL ARGO never fetched. argo-proxy ignored
-Responses and Google images and had no size cap (behaviour.md §7, §12).
+Responses and Google images and had no size cap (docs/compatibility.md#images).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import base64
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-from .errors import ClientRequestError, UpstreamError
-from .formats import ClientFormat
+from .errors import ClientRequestError, PayloadTooLargeError, UpstreamError
+from .formats import FormatSpec
 
 __all__ = ["inline_images", "needs_inlining"]
 
@@ -41,8 +41,8 @@ def _mime_of(data: bytes) -> str | None:
     return None
 
 
-def _is_http(url: Any) -> bool:
-    return isinstance(url, str) and url.startswith(("http://", "https://"))
+def _http_url(url: str | None) -> str | None:
+    return url if url is not None and url.startswith(("http://", "https://")) else None
 
 
 def needs_inlining(raw_body: bytes) -> bool:
@@ -50,21 +50,15 @@ def needs_inlining(raw_body: bytes) -> bool:
     return b'"http' in raw_body
 
 
-def _parts(fmt: ClientFormat, body: dict[str, Any]) -> Iterator[list[Any]]:
-    """Every list of content parts that may hold an image, in any message."""
-    key = {
-        "openai_chat": "messages",
-        "anthropic": "messages",
-        "openai_responses": "input",
-        "google": "contents",
-    }[fmt]
-    messages = body.get(key)
-    if not isinstance(messages, list):
+def _parts(spec: FormatSpec, body: dict[str, Any]) -> Iterator[list[Any]]:
+    """Every list of content parts that may hold an image, in any turn."""
+    turns = body.get(spec.turns)
+    if not isinstance(turns, list):
         return
-    for message in messages:
-        if not isinstance(message, dict):
+    for turn in turns:
+        if not isinstance(turn, dict):
             continue
-        parts = message.get("parts" if fmt == "google" else "content")
+        parts = turn.get(spec.parts)
         if isinstance(parts, list):
             yield parts
             for part in parts:  # Anthropic tool results carry their own content lists
@@ -72,39 +66,8 @@ def _parts(fmt: ClientFormat, body: dict[str, Any]) -> Iterator[list[Any]]:
                     yield part["content"]
 
 
-def _field(value: Any, name: str) -> Any:
-    # A part of one format may sit in another's request: never assume an object.
-    return value.get(name) if isinstance(value, dict) else None
-
-
-def _url_of(part: Any) -> str | None:
-    kind = _field(part, "type")
-    if kind == "image_url":
-        url = _field(_field(part, "image_url"), "url")
-    elif kind == "input_image":
-        url = _field(part, "image_url")
-    elif kind == "image":
-        source = _field(part, "source")
-        url = _field(source, "url") if _field(source, "type") == "url" else None
-    else:
-        url = _field(_field(part, "fileData") or _field(part, "file_data"), "fileUri")
-    return url if _is_http(url) else None
-
-
-def _inlined(part: dict[str, Any], mime: str, data: str) -> dict[str, Any]:
-    kind = part.get("type")
-    if kind == "image_url":
-        return {**part, "image_url": {**part["image_url"], "url": f"data:{mime};base64,{data}"}}
-    if kind == "input_image":
-        return {**part, "image_url": f"data:{mime};base64,{data}"}
-    if kind == "image":
-        return {**part, "source": {"type": "base64", "media_type": mime, "data": data}}
-    rest = {k: v for k, v in part.items() if k not in ("fileData", "file_data")}
-    return {**rest, "inlineData": {"mimeType": mime, "data": data}}
-
-
 async def inline_images(
-    fmt: ClientFormat,
+    spec: FormatSpec,
     body: dict[str, Any],
     fetch: Fetch,
     *,
@@ -115,9 +78,9 @@ async def inline_images(
     """Replace http(s) image URLs in `body` (ours to change) with inline images."""
     found = [
         (parts, i, url)
-        for parts in _parts(fmt, body)
+        for parts in _parts(spec, body)
         for i, p in enumerate(parts)
-        if (url := _url_of(p)) is not None
+        if (url := _http_url(spec.image_url(p))) is not None
     ]
     if not found:
         return
@@ -128,12 +91,13 @@ async def inline_images(
         async with gate:
             try:
                 data = await fetch(url, limit, timeout)
-            except UpstreamError as exc:
-                too_big = exc.status == 413
-                hint = " (`max_payload_size`)" if too_big else ""
+            except PayloadTooLargeError as exc:
+                raise PayloadTooLargeError(
+                    f"Could not fetch the image at {url}: {exc.message} (`max_payload_size`)"
+                ) from exc
+            except UpstreamError as exc:  # the client linked to a host that failed us
                 raise ClientRequestError(
-                    f"Could not fetch the image at {url}: {exc.message}{hint}",
-                    status=413 if too_big else 400,
+                    f"Could not fetch the image at {url}: {exc.message}"
                 ) from exc
         mime = _mime_of(data)
         if mime is None:
@@ -144,11 +108,10 @@ async def inline_images(
     images = dict(zip(urls, await asyncio.gather(*(download(u) for u in urls)), strict=True))
     total = sum(len(data) * 3 // 4 for _, data in images.values())
     if total > limit:
-        raise ClientRequestError(
+        raise PayloadTooLargeError(
             f"The images in this request add up to {total // (1024 * 1024)} MiB, over the "
-            f"{max_mb} MiB limit (`max_payload_size`).",
-            status=413,
+            f"{max_mb} MiB limit (`max_payload_size`)."
         )
     for parts, index, url in found:
         mime, data = images[url]
-        parts[index] = _inlined(parts[index], mime, data)
+        parts[index] = spec.inline_image(parts[index], mime, data)

@@ -2,7 +2,7 @@
 
 Each chat-like endpoint is one `ChatEndpoint` (data, not a handler): the checks its
 client's request must pass, the format its image URLs are found in, and a plan that
-builds the gateway request (`chat/` and `streamchat/` bodies, argo-upstream.md §3.6:
+builds the gateway request (`chat/` and `streamchat/` bodies, docs/argo.md#legacy-gateway:
 `messages` or `system`+`prompt`, `user` in the body) and says how the client gets the
 answer (`legacy_shapes.py`). Fields the gateway cannot honour are refused with a reason
 rather than dropped in silence.
@@ -16,10 +16,10 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from .convert import Conversion
-from .dispatch import check_fields, refuse_unsupported
 from .errors import ClientRequestError
 from .field_rules import BodyKind
-from .formats import ClientFormat
+from .formats import FORMATS, ClientFormat
+from .intake import check_turns
 from .legacy_shapes import (
     ChatFramer,
     CompletionsFramer,
@@ -109,8 +109,8 @@ class ChatEndpoint:
 
 
 def prompt_tokens(body: dict[str, Any]) -> int:
-    """The offline estimate (tokens.py) of a gateway request's input, whatever its style;
-    tools are charged as their JSON, in every vendor's shape alike (behaviour.md §6.5)."""
+    """The offline estimate (tokens.py) of a gateway request's input, whatever its style; tools are
+    charged as their JSON, in every vendor's shape alike (docs/legacy.md#usage-is-an-estimate)."""
     prompts = body.get("prompt") or []
     texts = [p for p in prompts if isinstance(p, str)] + [str(body.get("system") or "")]
     if body.get("tools"):
@@ -131,14 +131,14 @@ def _refuse_unservable(body: dict[str, Any], rules: tuple[tuple[str, Any, str], 
 def _forwarded(body: dict[str, Any], model: str, user: str) -> dict[str, Any]:
     out = {k: v for k, v in body.items() if k not in _NOT_FORWARDED}
     if isinstance(out.get("stop"), str):
-        out["stop"] = [out["stop"]]  # the gateway's `stop` is a list (§3.6)
+        out["stop"] = [out["stop"]]  # the gateway's `stop` is a list (docs/argo.md#legacy-gateway)
     out.update(model=model, user=user)
     return out
 
 
 def _legacy_message(message: Any) -> Any:
     """ARGO's message fixes: `developer` is `system`, a text-part system prompt is one
-    string (Gemini needs it, behaviour.md §6.2), a null content is ""."""
+    string (Gemini needs it, docs/argo.md#gemini), a null content is ""."""
     if not isinstance(message, dict):
         return message
     out = dict(message)
@@ -153,13 +153,12 @@ def _legacy_message(message: Any) -> Any:
 
 
 def _check_chat(body: dict[str, Any]) -> None:
-    check_fields("openai_chat", body)
+    check_turns(FORMATS["openai_chat"], body)
     _refuse_unservable(body, _CHAT_UNSERVABLE)
 
 
 def _check_responses(body: dict[str, Any]) -> None:
-    check_fields("openai_responses", body)
-    refuse_unsupported("openai_responses", body)
+    check_turns(FORMATS["openai_responses"], body)
 
 
 def _check_completions(body: dict[str, Any]) -> None:
@@ -183,7 +182,7 @@ def _plan_chat(body: dict[str, Any], model: str, family: Family, user: str) -> P
     if family in ("anthropic", "google") and not any(
         isinstance(m, dict) and m.get("role") == "user" for m in messages
     ):
-        messages.append({"role": "user", "content": "[continue]"})  # behaviour.md §6.2 step 3
+        messages.append({"role": "user", "content": "[continue]"})  # docs/argo.md#legacy-gateway
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     return Plan(
         out,
@@ -233,8 +232,8 @@ def _plan_direct(body: dict[str, Any], model: str, family: Family, user: str) ->
     stream = body.get("stream") is True
     if stream and body.get("tools"):
         raise ClientRequestError(
-            "The legacy streaming endpoint cannot call tools (streamchat, argo-upstream.md "
-            '§3.7). Send this request with "stream": false.'
+            "The legacy streaming endpoint (streamchat) cannot call tools. "
+            'Send this request with "stream": false.'
         )
     out = {**body, "model": model, "user": user}
     if isinstance(out.get("prompt"), str):

@@ -1,6 +1,6 @@
 """What clients get back from the legacy gateway: answer bodies and stream framing.
 
-The legacy gateway answers with bare text (behaviour.md §6.3), so every client answer
+The legacy gateway answers with bare text (docs/legacy.md#streams), so every client answer
 is built here, from one neutral form (`LegacyAnswer`): the text, OpenAI tool calls,
 and an estimated usage. Streams are a list of OpenAI `chat.completion.chunk` events,
 framed per client API: Chat Completions as `data:` lines ending in a finish chunk and
@@ -76,7 +76,8 @@ def new_meta(prefix: str, model: str, prompt_tokens: int) -> Meta:
 
 
 def usage(meta: Meta, completion_tokens: int) -> dict[str, int]:
-    """Usage from the offline estimate (tokens.py): the legacy gateway reports none (§3.6)."""
+    """Usage from the offline estimate (tokens.py): the legacy gateway reports none
+    (docs/legacy.md#usage-is-an-estimate)."""
     return {
         "prompt_tokens": meta.prompt_tokens,
         "completion_tokens": completion_tokens,
@@ -161,8 +162,9 @@ def chunk(meta: Meta, delta: Event | None, finish: str | None = None) -> Event:
 def answer_chunks(
     meta: Meta, text: str, calls: Sequence[Event], completion_tokens: int
 ) -> list[Event]:
-    """A whole answer as a stream: the legacy `streamchat` cannot call tools (§3.7), so a
-    request with tools is answered by `chat/` and replayed as chunks."""
+    """A whole answer as a stream: the legacy `streamchat` cannot call tools
+    (docs/argo.md#legacy-streams), so a request with tools is answered by `chat/` and replayed as
+    chunks."""
     events = [chunk(meta, {"role": "assistant", "content": text})]
     for index, call in enumerate(calls):
         events.append(chunk(meta, {"tool_calls": [{"index": index, **call}]}))
@@ -252,7 +254,8 @@ class ResponsesFramer:
 
 
 class RawTextFramer:
-    """`/v1/chat`: the legacy stream as it is, plain UTF-8 text (behaviour.md §6.3)."""
+    """`/v1/chat`: the legacy stream as it is, plain UTF-8 text
+    (docs/legacy.md#v1chat-and-v1embed-the-gateways-own-api)."""
 
     def frame(self, events: list[Event]) -> bytes:
         return "".join(
@@ -264,5 +267,5 @@ class RawTextFramer:
 
     def fail(self, status: int, message: str) -> bytes:
         # Plain text has no error event, and a stream that just stops would pass for a
-        # whole answer (behaviour.md §11 #90): the text itself says it is cut short.
+        # whole answer (docs/compatibility.md#streams): the text itself says it is cut short.
         return f"\n\n[argo-proxy: error {status}: {message}]\n".encode()

@@ -1,12 +1,11 @@
 """Tool calls on ARGO's legacy gateway: each vendor's native shapes, out and back.
 
-The legacy `chat/` endpoint takes tools, `tool_choice` and tool-call history only in
-the model vendor's own shape (argo-upstream.md §3.6): OpenAI function tools for GPT,
-Anthropic `{name, description, input_schema}` with `tool_use`/`tool_result` blocks for
-Claude, Google `{name, description, parameters}` declarations for Gemini. Its answers
-carry the calls in the same per-vendor shapes; `read_response` turns every one of them
-back into OpenAI `tool_calls`. Claude's history is converted by llm-rosetta (through
-`convert.py`), never by hand.
+The legacy `chat/` endpoint takes tools, `tool_choice` and tool-call history only in the model
+vendor's own shape (docs/workarounds.md#legacy-tool-shapes): OpenAI function tools for GPT,
+Anthropic `{name, description, input_schema}` with `tool_use`/`tool_result` blocks for Claude,
+Google `{name, description, parameters}` declarations for Gemini. Its answers carry the calls in
+the same per-vendor shapes; `read_response` turns every one of them back into OpenAI
+`tool_calls`. Claude's history is converted by llm-rosetta (through `convert.py`), never by hand.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ log = logging.getLogger(__name__)
 
 Message = dict[str, Any]
 
-# Anthropic fields llm-rosetta adds for ARGO's /v1/messages that §3.6's shapes do not have.
+# Anthropic fields llm-rosetta adds for ARGO's /v1/messages that the gateway's shapes do not have.
 _MESSAGES_API_ONLY = frozenset(("cache_control", "caller"))
 
 
@@ -94,8 +93,9 @@ def _gather_results(messages: list[Message]) -> list[Message]:
 
 
 def _anthropic(request: dict[str, Any], model: str) -> dict[str, Any]:
-    """Messages, tools and tool_choice in Anthropic's shape, with the system prompt as the
-    first message: the legacy gateway refuses `system` next to `messages` (§3.6)."""
+    """Messages, tools and tool_choice in Anthropic's shape, with the system prompt as the first
+    message: the legacy gateway refuses `system` next to `messages`
+    (docs/argo.md#legacy-gateway)."""
     converted = _strip(Conversion("openai_chat", "anthropic", model, "anthropic").request(request))
     messages = _gather_results(list(converted.get("messages") or []))
     system = _system_text(converted.get("system"))
@@ -120,7 +120,7 @@ def _google_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _one_call_per_turn(messages: list[Message]) -> list[Message]:
-    """Gemini refuses a history whose turn holds several calls (argo-upstream.md §5.5):
+    """Gemini refuses a history whose turn holds several calls (docs/argo.md#gemini):
     replay each parallel call as its own call-and-result pair, in the original order."""
     results = {}
     for message in messages:
@@ -191,7 +191,7 @@ def _arguments(value: Any) -> str:
 
 
 def _openai_call(entry: Any, index: int) -> dict[str, Any]:
-    """One call in any vendor's shape (§3.6) as an OpenAI tool call."""
+    """One call in any vendor's shape (docs/argo.md#legacy-gateway) as an OpenAI tool call."""
     if not isinstance(entry, dict):
         raise UpstreamError(f"ARGO's legacy gateway sent a tool call we cannot read: {entry!r}")
     # Gemini's ids are null; argo-proxy numbered them the same way.

@@ -1,12 +1,11 @@
 """Per-model parameter rules ARGO enforces, as data, applied to every upstream body.
 
-ARGO rejects some sampling and thinking settings per model (argo-upstream.md
-§5.3–5.5): Claude 4.5/4.6 take temperature or top_p but not both, Opus 4.7+ take
-neither, older Claude models reject adaptive thinking, GPT-5 and o-series take
-temperature 1 only and no top_p, Gemini takes one tool call per turn. Clients
-(Gemini CLI, Claude Code) send what their vendor accepts, so the daemon adjusts the
-body — on same-format and converted paths alike (argo-proxy bug #123: a fix-up
-missing on one path) — and logs what it changed.
+ARGO rejects some sampling and thinking settings per model (docs/argo.md#parameter-rules,
+docs/workarounds.md#argo-rules): Claude 4.5/4.6 take temperature or top_p but not both, Opus 4.7+
+take neither, older Claude models reject adaptive thinking, GPT-5 and o-series take temperature 1
+only and no top_p, Gemini takes one tool call per turn. Clients (Gemini CLI, Claude Code) send
+what their vendor accepts, so the daemon adjusts the body — on same-format and converted paths
+alike (argo-proxy bug #123: a fix-up missing on one path) — and logs what it changed.
 """
 
 from __future__ import annotations
@@ -130,7 +129,7 @@ class _Rule:
     adjust: Callable[[Body], list[str]]
 
 
-# argo-upstream.md §5.3 (2026-05-21 profile) and §5.4.
+# docs/argo.md#claude (the rules probed on 2026-05-21) and #gpt-and-o-series.
 _RULES: tuple[_Rule, ...] = (
     _Rule("anthropic", ("claudeopus47*", "claudeopus48*"), _drop("temperature", "top_p")),
     _Rule("anthropic", ("claudeopus47*", "claudeopus48*"), _adaptive_only),
@@ -145,7 +144,9 @@ _RULES: tuple[_Rule, ...] = (
         _enabled_only,
     ),
     _Rule("openai_chat", ("gpt5*", "gpto*"), _temperature_one_only),
-    _Rule("openai_chat", ("gemini*",), _unwind_parallel_tool_calls),  # argo-upstream.md §5.5
+    _Rule(
+        "openai_chat", ("gemini*",), _unwind_parallel_tool_calls
+    ),  # docs/workarounds.md#gemini-parallel-tool-calls
 )
 
 

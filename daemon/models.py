@@ -1,8 +1,8 @@
 """The model registry: which names the daemon accepts and which ARGO model each one means.
 
-Its one concern is the alias table (argo-upstream.md §4): build it from the upstream model
-list (or the built-in fallback), resolve a client's model name to an ARGO internal id,
-classify internal ids by family, and swap in a fresh table on refresh. It does no HTTP:
+Its one concern is the alias table (docs/compatibility.md#model-names): build it from the
+upstream model list (or the built-in fallback), resolve a client's model name to an ARGO
+internal id, classify internal ids by family, and swap in a fresh table on refresh. It does no HTTP:
 callers hand it the parsed JSON of ``GET {base}/v1/models`` through a ``fetch`` callable.
 """
 
@@ -48,7 +48,7 @@ CatalogSource = Literal["upstream", "builtin"]
 
 _PREFIX = "argo:"
 
-# behaviour.md §1.2 / argo-upstream.md §4.2: fnmatch on the internal id, first match wins.
+# docs/argo.md#the-model-list: fnmatch on the internal id, first match wins.
 _FAMILY_PATTERNS: tuple[tuple[str, Family], ...] = (
     ("gpt*", "openai"),
     ("gpto*", "openai"),
@@ -59,7 +59,7 @@ _FAMILY_PATTERNS: tuple[tuple[str, Family], ...] = (
     ("gemini*", "google"),
 )
 
-# argo-upstream.md §4.2: ARGO's list has no type field, so embeddings are told apart by id.
+# ARGO's list has no type field, so embeddings are told apart by id (docs/argo.md#the-model-list).
 _EMBEDDING_MARKERS = ("embedding", "ada", "v3small", "v3large")
 
 _DATE_SUFFIX = re.compile(r"-\d{8}$")
@@ -76,7 +76,7 @@ _POLL_SECONDS = 60.0
 
 
 def family_of(internal_id: str) -> Family:
-    """The vendor family of an ARGO internal id (behaviour.md §1.2)."""
+    """The vendor family of an ARGO internal id (docs/argo.md#the-model-list)."""
     # ARGO's internal ids are lower-case; folding case keeps fnmatch platform-independent.
     lowered = internal_id.lower()
     for pattern, family in _FAMILY_PATTERNS:
@@ -88,15 +88,16 @@ def family_of(internal_id: str) -> Family:
 def owned_by(internal_id: str) -> str:
     """The ``owned_by`` value GET /v1/models reports for an internal id.
 
-    argo-upstream.md §4.2: argo-proxy uses a narrower rule that reports plain GPT models as
-    "argo"; we report the vendor for every known family and "argo" only for the unknown.
+    argo-proxy used a narrower rule that reports plain GPT models as "argo"; we report the
+    vendor for every known family and "argo" only for the unknown
+    (docs/compatibility.md#the-model-list).
     """
     family = family_of(internal_id)
     return "argo" if family == "unknown" else family
 
 
 def is_embedding(internal_id: str) -> bool:
-    """Whether an internal id names an embedding model (argo-upstream.md §4.2)."""
+    """Whether an internal id names an embedding model (docs/argo.md#the-model-list)."""
     if internal_id in STATIC_EMBED.values():
         return True
     lowered = internal_id.lower()
@@ -116,13 +117,13 @@ def _optional_str(entry: Mapping[str, Any], key: str, index: int) -> str | None:
 
 
 def _entry_names(entry: Any, index: int) -> tuple[str, str]:
-    """(display name, internal id) of one upstream entry, in either list format (§3.4)."""
+    """(display name, internal id) of one upstream entry, in either list format."""
     if not isinstance(entry, Mapping):
         raise ValueError(f"model entry #{index} is not an object: {entry!r}")
     entry_id = _optional_str(entry, "id", index)
     if entry_id is None:
         raise ValueError(f"model entry #{index} has no 'id'")
-    # argo-upstream.md §4.3 step 1: old format {"id": internal, "model_name": display},
+    # docs/argo.md#the-model-list: old format {"id": internal, "model_name": display},
     # new format {"id": display, "internal_id": internal}.
     display = _optional_str(entry, "model_name", index) or entry_id
     internal = _optional_str(entry, "internal_id", index) or entry_id
@@ -130,7 +131,8 @@ def _entry_names(entry: Any, index: int) -> tuple[str, str]:
 
 
 def aliases_for(entries: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """Alias -> internal id for upstream model entries, exactly as argo-upstream.md §4.3.
+    """Alias -> internal id for upstream model entries, as argo-proxy made them
+    (docs/compatibility.md#model-names).
 
     Raises ValueError for a malformed entry or a Claude display name with fewer than three
     dash-separated parts (the caller then keeps another list).
@@ -138,13 +140,13 @@ def aliases_for(entries: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     aliases: dict[str, str] = {}
     for index, entry in enumerate(entries):
         display, internal = _entry_names(entry, index)
-        # §4.3 step 2: only spaces become dashes; dots and other punctuation stay.
+        # Only spaces become dashes; dots and other punctuation stay.
         name = display.replace(" ", "-").lower()
         if fnmatchcase(internal, "gpto*"):
-            # §4.3 step 3: o-series also answers to its "gpt-" spelling.
+            # o-series also answers to its "gpt-" spelling.
             aliases[f"{_PREFIX}gpt-{name}"] = internal
         elif fnmatchcase(internal, "claude*"):
-            # §4.3 step 4: "claude-opus-4.7" also answers as "claude-4.7-opus".
+            # "claude-opus-4.7" also answers as "claude-4.7-opus".
             parts = name.split("-")
             if len(parts) < 3:
                 raise ValueError(
@@ -160,8 +162,9 @@ def aliases_for(entries: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     return aliases
 
 
-# argo-upstream.md §4.6: the built-in chat list, as (display name, internal id) pairs run
-# through the same alias rules as an upstream list, so both behave identically.
+# The built-in chat list (argo-proxy 3.2's, docs/compatibility.md#model-names), as
+# (display name, internal id) pairs run through the same alias rules as an upstream
+# list, so both behave identically.
 _BUILTIN_DISPLAY: tuple[tuple[str, str], ...] = (
     ("GPT-4o", "gpt4o"),
     ("o1", "gpto1"),
@@ -195,7 +198,7 @@ BUILTIN_CHAT: Mapping[str, str] = MappingProxyType(
     aliases_for({"id": display, "internal_id": internal} for display, internal in _BUILTIN_DISPLAY)
 )
 
-# argo-upstream.md §4.3: static embedding table, always merged over the fetched list.
+# The static embedding table, always merged over the fetched list.
 STATIC_EMBED: Mapping[str, str] = MappingProxyType(
     {
         "argo:text-embedding-ada-002": "ada002",
@@ -217,7 +220,8 @@ def _has_prefix(text: str) -> bool:
 
 
 def lookup_candidates(name: str) -> list[str]:
-    """Ordered, de-duplicated names to try for a client's model name (behaviour.md §1.1)."""
+    """Ordered, de-duplicated names to try for a client's model name
+    (docs/compatibility.md#model-names)."""
     trimmed = name.strip()
     if not trimmed:
         return []
@@ -251,7 +255,7 @@ _RESOLVED_LIMIT = 4096
 
 @dataclass(frozen=True)
 class CatalogStats:
-    """Counts reported by POST /refresh (behaviour.md §2.8)."""
+    """Counts reported by POST /refresh (docs/control.md#methods, `refresh`)."""
 
     unique_models: int  # distinct internal ids over chat + embed
     total_aliases: int
@@ -261,7 +265,7 @@ class CatalogStats:
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """One alias as listed by GET /v1/models (behaviour.md §2.6)."""
+    """One alias as listed by GET /v1/models."""
 
     alias: str
     internal_id: str
@@ -309,7 +313,7 @@ class Catalog:
     def resolve(self, name: str, *, kind: ModelKind = "chat") -> str | None:
         """The internal id ``name`` means among models of ``kind``, or None (no fallback).
 
-        behaviour.md §1.1: for each candidate in order, an internal id wins over an alias.
+        For each candidate in order, an internal id wins over an alias, as in argo-proxy.
         """
         key = (name, kind)
         if key in self._resolved:
@@ -348,7 +352,7 @@ class Catalog:
         return sorted(scores, key=lambda alias: (-scores[alias], alias))[:n]
 
     def stats(self) -> CatalogStats:
-        """Model and alias counts (behaviour.md §2.8)."""
+        """Model and alias counts, as POST /refresh reports them."""
         chat_ids = self._ids["chat"]
         embed_ids = self._ids["embed"]
         return CatalogStats(
@@ -359,7 +363,7 @@ class Catalog:
         )
 
     def listing(self) -> list[ModelEntry]:
-        """Every alias, chat models first, each kind sorted by alias (behaviour.md §2.6)."""
+        """Every alias, chat models first, each kind sorted by alias."""
         tables: tuple[tuple[ModelKind, Mapping[str, str]], ...] = (
             ("chat", self.chat),
             ("embed", self.embed),
@@ -378,12 +382,12 @@ class Catalog:
 
 
 def builtin_catalog() -> Catalog:
-    """The built-in fallback catalog (argo-upstream.md §4.6)."""
+    """The built-in fallback catalog."""
     return Catalog(chat=BUILTIN_CHAT, embed=STATIC_EMBED, source="builtin", fetched_at=time.time())
 
 
 def catalog_from_upstream(payload: Any) -> Catalog:
-    """A catalog from the parsed JSON of ``GET {base}/v1/models`` (argo-upstream.md §3.4).
+    """A catalog from the parsed JSON of ``GET {base}/v1/models`` (docs/argo.md#the-model-list).
 
     Raises ValueError, naming what is wrong, when the payload cannot serve as a model list.
     """
@@ -398,8 +402,8 @@ def catalog_from_upstream(payload: Any) -> Catalog:
     embed_entries: list[Mapping[str, Any]] = []
     for index, entry in enumerate(data):
         display, internal = _entry_names(entry, index)
-        # argo-upstream.md §4.2: no type field, so classify by id; a display name saying
-        # "embedding" also counts (the looser "ada" marker is not applied to free text).
+        # No type field, so classify by id; a display name saying "embedding" also counts
+        # (the looser "ada" marker is not applied to free text).
         if is_embedding(internal) or "embedding" in display.lower():
             embed_entries.append(entry)
         else:
@@ -407,7 +411,7 @@ def catalog_from_upstream(payload: Any) -> Catalog:
     chat = aliases_for(chat_entries)
     if not chat:
         raise ValueError("the model list has no chat models, only embedding models")
-    # argo-upstream.md §4.3: the static embedding table is merged over the fetched list.
+    # The static embedding table is merged over the fetched list.
     embed = {**aliases_for(embed_entries), **STATIC_EMBED}
     return Catalog(chat=chat, embed=embed, source="upstream", fetched_at=time.time())
 
@@ -417,7 +421,7 @@ def catalog_from_upstream(payload: Any) -> Catalog:
 
 @dataclass(frozen=True)
 class RefreshResult:
-    """Outcome of one refresh, as POST /refresh reports it (behaviour.md §2.8)."""
+    """Outcome of one refresh, as POST /refresh reports it."""
 
     ok: bool
     message: str
@@ -436,7 +440,8 @@ class _InFlight:
 class ModelRegistry:
     """Holds the current Catalog.
 
-    A refresh never replaces a good upstream list with built-ins on a blip (behaviour.md §12).
+    A refresh never replaces a good upstream list with built-ins on a blip
+    (docs/compatibility.md#the-model-list).
     """
 
     def __init__(self, catalog: Catalog | None = None) -> None:
@@ -474,9 +479,10 @@ class ModelRegistry:
         try:
             catalog = catalog_from_upstream(await fetch())
         except Exception as exc:
-            # behaviour.md §2.8 / §12: argo-proxy silently downgrades to built-ins on any
-            # failure. We keep whatever we had (upstream or built-in) and say why; fetch may
-            # raise anything (the caller maps network errors), hence the broad catch.
+            # argo-proxy silently downgraded to built-ins on any failure
+            # (docs/compatibility.md#the-model-list). We keep whatever we had (upstream or
+            # built-in) and say why; fetch may raise anything (the caller maps network
+            # errors), hence the broad catch.
             reason = str(exc) or type(exc).__name__
             stats = previous.stats()
             message = (
@@ -504,7 +510,7 @@ class ModelRegistry:
     ) -> None:
         """Refresh every ``interval_hours()`` hours, forever, until cancelled.
 
-        argo-upstream.md §4.5: the loop sleeps first. An interval <= 0 disables refreshing.
+        The loop sleeps first, as argo-proxy's did. An interval <= 0 disables refreshing.
         The interval is re-read at least every minute, so a reloaded config takes effect
         (or switches refreshing on) without a restart. Each refresh logs its own result.
         """

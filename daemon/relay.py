@@ -5,10 +5,10 @@ watched (auth notice, terminal event, in-band errors), and handed to a *shaper*
 that turns them into the client's bytes — the raw bytes themselves when client and
 ARGO speak the same format, converted and re-framed events otherwise.
 
-Bytes go out as they arrive (no buffering of the whole stream), but only once the
-first content has shown the stream is not ARGO's auth notice (argo-upstream.md
-§5.1). A stream that ends without its terminal event, or breaks, ends with an error
-event in the client's format instead of a silent truncation (behaviour.md §11 #79, #90).
+Bytes go out as they arrive (no buffering of the whole stream), but only once the first content
+has shown the stream is not ARGO's auth notice (docs/argo.md#the-authentication-notice). A stream
+that ends without its terminal event, or breaks, ends with an error event in the client's format
+instead of a silent truncation (docs/compatibility.md#streams).
 """
 
 from __future__ import annotations

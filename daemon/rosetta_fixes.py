@@ -1,4 +1,4 @@
-"""Workarounds for llm-rosetta 0.13 bugs our paths reach (spec/llm-rosetta.md §11).
+"""Workarounds for llm-rosetta 0.13 bugs our paths reach (docs/workarounds.md#llm-rosetta-013).
 
 Each piece names its bug; each has a regression test in tests/unit/test_rosetta_fixes.py
 that fails without it. Part of the conversion concern: only `convert.py` uses these.
@@ -225,7 +225,7 @@ GOOGLE_SOURCE_SHIM = ProviderShim(
 
 
 def _drop_budget_on_adaptive(body: dict[str, Any]) -> dict[str, Any]:
-    """B11: ARGO rejects `budget_tokens` on adaptive thinking (argo-upstream.md §5.3)."""
+    """B11: ARGO rejects `budget_tokens` on adaptive thinking (docs/argo.md#claude)."""
     thinking = body.get("thinking")
     if (
         isinstance(thinking, dict)
@@ -245,7 +245,7 @@ def _builtin_shim(name: str) -> ProviderShim:
 
 
 def _fixed_anthropic_shim() -> ProviderShim:
-    """B11: Claude 4.5 models and haiku reject adaptive thinking (argo-upstream.md §5.3):
+    """B11: Claude 4.5 models and haiku reject adaptive thinking (docs/argo.md#claude):
     map auto/enabled to `enabled` with a budget for them; never send adaptive+budget."""
     base = _builtin_shim("argo--anthropic")
     if base.reasoning is None:  # pragma: no cover - set for ARGO's Anthropic shim in 0.13

@@ -1,8 +1,9 @@
 """Where a request goes: (model, config) → upstream format, URL and identity headers.
 
-behaviour.md §1.2: Claude goes to ARGO's native Anthropic endpoint (tool calls leak
+docs/argo.md#endpoints: Claude goes to ARGO's native Anthropic endpoint (tool calls leak
 as text on its OpenAI layer); GPT, o-series, Gemini and unknown models go to the
-OpenAI-compatible chat endpoint. §3: ARGO's credential is the ANL username.
+OpenAI-compatible chat endpoint (docs/argo.md#claude-through-chat-completions). ARGO's
+credential is the ANL username (docs/argo.md#identity).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def _credential(headers: Mapping[str, str], query: Mapping[str, str]) -> str:
 def resolve_identity(config: Config, headers: Mapping[str, str], query: Mapping[str, str]) -> str:
     """The one ARGO username for a request, used for the body and the headers alike.
 
-    argo-proxy extracted it twice with different rules (behaviour.md §3.2, §12); we
+    argo-proxy extracted it twice with different rules (docs/compatibility.md#identity); we
     resolve it once. Without `username_passthrough` the configured user always wins.
     """
     if config.username_passthrough:
@@ -81,7 +82,7 @@ def upstream_headers(
     stream: bool,
     user_agent: str,
 ) -> dict[str, str]:
-    """Auth and content headers for ARGO (argo-upstream.md §2.1)."""
+    """Auth and content headers for ARGO (docs/argo.md#identity)."""
     headers = {"Content-Type": "application/json"}
     if upstream == "anthropic":
         headers["x-api-key"] = user
@@ -92,6 +93,6 @@ def upstream_headers(
         headers["Accept"] = "text/event-stream"
         headers["Accept-Encoding"] = "identity"
     client_agent = client_headers.get("user-agent")
-    # ARGO's operators asked intermediaries to identify themselves (behaviour.md §11, #144/#145).
+    # ARGO's operators asked intermediaries to identify themselves (docs/argo.md#identity).
     headers["User-Agent"] = f"{user_agent} {client_agent}" if client_agent else user_agent
     return headers

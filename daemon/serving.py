@@ -1,9 +1,9 @@
 """Run a Sanic app inside an asyncio loop we own, on a socket we bound ourselves.
 
 Sanic normally forks worker processes and owns the loop; we need one process and
-one loop shared with the control plane (design.md, "One process, one event loop").
+one loop shared with the control plane (docs/architecture.md#one-process-one-loop).
 We bind the socket ourselves because Sanic reads `port=0` as "port 8000" and so
-that the real port can be reported (design.md pitfalls).
+that the real port can be reported (docs/architecture.md#sanic-pitfalls).
 """
 
 from __future__ import annotations

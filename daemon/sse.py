@@ -2,9 +2,10 @@
 
 The parser follows the WHATWG event-stream rules that matter here: lines end in
 `\\n`, `\\r\\n` or `\\r`; `data:` with or without the space; several `data:` lines
-join with `\\n`; `:` lines are comments; a blank line dispatches. argo-proxy only
-read `data: ` with the space and split on `\\n` (behaviour.md §12); we do not copy that.
-We never import llm-rosetta's vendored SSE module (spec/llm-rosetta.md §11 B1).
+join with `\\n`; `:` lines are comments; a blank line dispatches. argo-proxy only read
+`data: ` with the space and split on `\\n` (docs/compatibility.md#streams); we do not
+copy that. We never import llm-rosetta's vendored SSE module
+(docs/workarounds.md#b1-vendored-imports).
 """
 
 from __future__ import annotations

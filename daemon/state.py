@@ -3,7 +3,8 @@
 Every request reads `state.config` (and `state.legacy`) once at its start and keeps
 that value, so a reload (an atomic swap of the attribute) never changes a request in
 flight. Whoever needs to hear about a change — the control plane's notifications —
-subscribes here: `daemon/` never imports `control/` (design.md, dependency direction).
+subscribes here: `daemon/` never imports `control/`
+(docs/architecture.md#dependency-direction).
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ class DaemonState:
         *,
         registry: ModelRegistry | None = None,
         access: AccessGuard | None = None,
+        upstream: Upstream | None = None,
     ) -> None:
         self.config = config
         # Reads (or creates) the token file: a ConfigError here stops the start.
@@ -101,7 +103,8 @@ class DaemonState:
         self.legacy = config.use_legacy_argo
         self.registry = registry or _ReportingRegistry(self._note_refresh)
         self.user_agent = f"argo-proxy/{__version__}"
-        self.upstream = Upstream(
+        # The one client towards ARGO; a test may hand in another (a scripted one).
+        self.upstream = upstream or Upstream(
             connect_timeout=config.connect_timeout,
             read_timeout=config.request_timeout,
             user_agent=self.user_agent,
@@ -133,7 +136,7 @@ class DaemonState:
     # --------------------------------------------------------------------- models
 
     async def fetch_models(self) -> Any:
-        """GET the upstream model list (no credentials: argo-upstream.md §2.1)."""
+        """GET the upstream model list (no credentials: docs/argo.md#identity)."""
         return await self.upstream.get_json(models_url(self.config), timeout=30)
 
     async def refresh_models(self) -> RefreshResult:

@@ -33,7 +33,13 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-from .errors import UpstreamError
+from .errors import (
+    PayloadTooLargeError,
+    UpstreamBusyError,
+    UpstreamError,
+    UpstreamStatusError,
+    UpstreamTimeoutError,
+)
 
 __all__ = ["RETRYABLE_STATUSES", "Upstream", "UpstreamReply", "UpstreamStream"]
 
@@ -84,9 +90,7 @@ class UpstreamReply:
         except ValueError:
             raise UpstreamError(
                 f"ARGO returned a body that is not JSON (HTTP {self.status} from {self.url}): "
-                f"{self.text()[:200]!r}",
-                upstream_status=self.status,
-                upstream_body=self.text(),
+                f"{self.text()[:200]!r}"
             ) from None
 
     def text(self) -> str:
@@ -140,21 +144,20 @@ def _map_error(
     if isinstance(cause, aiohttp.ClientConnectorError):
         hint = " Check `argo_base_url` and that you are on the ANL network or VPN."
         return UpstreamError(
-            f"Cannot reach {service} at {url}: {reason}.{hint if service == 'ARGO' else ''}",
-            status=502,
+            f"Cannot reach {service} at {url}: {reason}.{hint if service == 'ARGO' else ''}"
         )
     if isinstance(cause, aiohttp.ClientError) and not isinstance(cause, aiohttp.ServerTimeoutError):
-        return UpstreamError(f"The connection to {service} at {url} failed: {reason}", status=502)
+        return UpstreamError(f"The connection to {service} at {url} failed: {reason}")
     if isinstance(exc, httpx.TimeoutException) or isinstance(cause, TimeoutError):
         connecting = isinstance(cause, aiohttp.ConnectionTimeoutError)
         phase = "connect to" if connecting else "get an answer from"
         hint = " Check your network (VPN) or raise `request_timeout`." if service == "ARGO" else ""
-        return UpstreamError(
-            f"Timed out after {timeout:g}s trying to {phase} {service} at {url}.{hint}", status=504
+        return UpstreamTimeoutError(
+            f"Timed out after {timeout:g}s trying to {phase} {service} at {url}.{hint}"
         )
     if isinstance(exc, httpx.ConnectError):
-        return UpstreamError(f"Cannot reach {service} at {url}: {reason}.", status=502)
-    return UpstreamError(f"The connection to {service} at {url} failed: {reason}", status=502)
+        return UpstreamError(f"Cannot reach {service} at {url}: {reason}.")
+    return UpstreamError(f"The connection to {service} at {url} failed: {reason}")
 
 
 class Upstream:
@@ -208,24 +211,25 @@ class Upstream:
             url, response.status_code, response.headers.get("content-type", ""), response.content
         )
         if reply.status != 200:
-            raise UpstreamError(
-                f"{service} answered HTTP {reply.status} for {url}", upstream_status=reply.status
+            raise UpstreamStatusError(
+                f"{service} answered HTTP {reply.status} for {url}", reply.status
             )
         return reply.json()
 
     async def fetch(self, url: str, max_bytes: int, timeout: float) -> bytes:
-        """GET a file (an image a client linked to), at most `max_bytes` of it."""
+        """GET a file (an image a client linked to), at most `max_bytes` of it.
+
+        Raises UpstreamError when the host fails, PayloadTooLargeError past `max_bytes`.
+        """
         try:
             async with self._client.stream("GET", url, timeout=self._timeout(timeout)) as response:
                 if response.status_code != 200:
-                    raise UpstreamError(f"HTTP {response.status_code}", status=400)
+                    raise UpstreamStatusError(f"HTTP {response.status_code}", response.status_code)
                 data = bytearray()
                 async for chunk in response.aiter_bytes():
                     data += chunk
                     if len(data) > max_bytes:
-                        raise UpstreamError(
-                            f"larger than {max_bytes // (1024 * 1024)} MiB", status=413
-                        )
+                        raise PayloadTooLargeError(f"larger than {max_bytes // (1024 * 1024)} MiB")
                 return bytes(data)
         except httpx.HTTPError as exc:
             raise _map_error(exc, url, timeout, "the image host") from exc
@@ -237,12 +241,11 @@ class Upstream:
             try:
                 await asyncio.wait_for(self._slots.acquire(), self.connect_timeout)
             except asyncio.TimeoutError:
-                raise UpstreamError(
+                raise UpstreamBusyError(
                     f"All {self.pool_size} connections to ARGO are in use by requests in "
                     f"flight (`upstream_pool_size`), and none came free within "
                     f"{self.connect_timeout:g}s. Try again shortly, or raise "
                     "`upstream_pool_size` in the config.",
-                    status=503,
                     headers={"retry-after": "1"},
                 ) from None
         else:

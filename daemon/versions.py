@@ -1,8 +1,8 @@
 """`GET /version`: the installed versions and what PyPI offers, cached, never slow.
 
 argo-proxy asked PyPI on every call (up to ~10 s offline) and claimed "latest" when
-it could not ask (behaviour.md §2.7, §12). We cache answers, wait at most ~2 s,
-and say plainly when the check could not be made.
+it could not ask. We cache answers, wait at most ~2 s, and say plainly when the check
+could not be made (docs/compatibility.md#the-version-check).
 """
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+
+from packaging.version import InvalidVersion, Version
 
 from . import __version__
 
@@ -30,20 +31,23 @@ _WAIT = 2.0  # the longest a /version request waits for PyPI
 FetchJSON = Callable[[str], Awaitable[Any]]
 
 
-def _key(v: str) -> tuple[Any, ...]:
-    """A sort key for PEP 440-ish versions good enough for release comparison."""
-    parts = re.findall(r"\d+|[a-z]+", v.lower())
-    key: list[Any] = []
-    for part in parts:
-        key.append((1, int(part)) if part.isdigit() else (0, part))
-    # a release sorts after its own pre-releases: 1.0 > 1.0rc1
-    if not re.search(r"(a|b|rc|dev|alpha|beta)\d*", v.lower()):
-        key.append((2, 0))
-    return tuple(key)
+def _parse(v: str) -> Version | None:
+    try:
+        return Version(v)
+    except InvalidVersion:
+        return None
 
 
-def _is_pre(v: str) -> bool:
-    return bool(re.search(r"(a|b|rc|dev)\d*", v.lower()))
+def _newer(candidate: str | None, than: str) -> str | None:
+    """`candidate` when it is a newer release than `than` (PEP 440 order), else None.
+
+    argo-proxy 4 succeeds argo-proxy 3.x on PyPI under the same name: comparing
+    properly is what keeps `/version` from offering the older 3.x line as an update.
+    """
+    new, old = _parse(candidate or ""), _parse(than)
+    if new is None or (old is not None and new <= old):
+        return None
+    return candidate
 
 
 @dataclass(frozen=True)
@@ -55,11 +59,15 @@ class _Latest:
 
 
 def _latest_from_pypi(payload: Any) -> tuple[str | None, str | None]:
+    """(the latest stable release, a pre-release newer than it), as PyPI lists them."""
     stable = str(payload.get("info", {}).get("version") or "") or None
-    releases = [v for v in (payload.get("releases") or {}) if _is_pre(v)]
-    newer_pre = [v for v in releases if stable is None or _key(v) > _key(stable)]
-    pre = max(newer_pre, key=_key) if newer_pre else None
-    return stable, pre
+    pres = [
+        (parsed, v)
+        for v in (payload.get("releases") or {})
+        if (parsed := _parse(v)) is not None and parsed.is_prerelease
+    ]
+    newest = max(pres)[1] if pres else None
+    return stable, _newer(newest, stable) if stable else newest
 
 
 def _installed(package: str) -> str | None:
@@ -138,10 +146,8 @@ class VersionChecker:
                 "message": f"Could not check PyPI for a newer {package} ({why}).",
                 "update_commands": None,
             }
-        newer_stable = (
-            latest.stable if latest.stable and _key(latest.stable) > _key(installed) else None
-        )
-        newer_pre = latest.pre if latest.pre and _key(latest.pre) > _key(installed) else None
+        newer_stable = _newer(latest.stable, installed)
+        newer_pre = _newer(latest.pre, installed)
         if newer_stable and newer_pre:
             message = f"New stable ({newer_stable}) and pre-release ({newer_pre}) available"
         elif newer_stable:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import sys
 
-from .app import run_simulator
+from .foreground import StopSignals, serve_until_stopped
 from .settings import SimulatorSettings
 
 
@@ -24,19 +23,20 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse, then serve until Ctrl+C; logs and the ready line go to stderr."""
-    args = _parse(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-    users = None if args.users is None else frozenset(u for u in args.users.split(",") if u)
-    settings = SimulatorSettings(
-        prefix=args.prefix, users=users, chunk_delay_ms=args.chunk_delay_ms, seed=args.seed
-    )
+    """Parse, then serve until SIGINT or SIGTERM; logs and the ready line go to stderr."""
+    # First, before Sanic loads: a signal during start-up must stop us, not be lost.
+    with StopSignals() as stop:
+        args = _parse(argv)
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+        users = None if args.users is None else frozenset(u for u in args.users.split(",") if u)
+        settings = SimulatorSettings(
+            prefix=args.prefix, users=users, chunk_delay_ms=args.chunk_delay_ms, seed=args.seed
+        )
 
-    def ready(url: str) -> None:
-        print(f"argo-proxy simulate: listening on {url}", file=sys.stderr, flush=True)
+        def ready(url: str) -> None:
+            print(f"argo-proxy simulate: listening on {url}", file=sys.stderr, flush=True)
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_simulator(args.host, args.port, settings, on_ready=ready))
+        asyncio.run(serve_until_stopped(args.host, args.port, settings, stop, on_ready=ready))
     return 0
 
 

@@ -1,7 +1,7 @@
 """The simulated ARGO as a Sanic app: route table, request intake, admin API, runner.
 
-Every ARGO route of argo-upstream.md §1.3 is served under `settings.prefix`; anything
-else is FastAPI's 404 (ARGO has no `/v1/responses`, no `/v1beta`, §3.5). The admin API
+Every ARGO route (docs/argo.md#endpoints) is served under `settings.prefix`; anything
+else is FastAPI's 404 (ARGO has no `/v1/responses`, no `/v1beta`). The admin API
 (`/__sim/...`, at the root and under the prefix) queues faults and exposes the log of
 received requests. One intake path serves every endpoint: parse, log, pick faults,
 answer, deliver.
@@ -30,7 +30,7 @@ from .envelopes import (
     anthropic_vendor_error,
     api_error_200,
     openai_vendor_error,
-    status_fault,
+    status_reply,
     stream_error_event,
     streaming_required,
 )
@@ -59,6 +59,7 @@ _ROUTES: tuple[tuple[str, Kind, Answer], ...] = (
 _MODEL_LISTS = ("/v1/models", "/api/v1/models/")
 _app_numbers = itertools.count(1)  # Sanic app names must be unique per process
 _DEFAULT_SETTINGS = SimulatorSettings()
+_STOP_GRACE = 1.0  # seconds a busy connection (a stream, a `hang`) gets at shutdown
 
 
 def _normalise_prefix(prefix: str) -> str:
@@ -123,18 +124,14 @@ def _gateway_fault(ex: Exchange) -> BodyReply | None:
     request_id = "req_vrtx_01" + ex.ident("req", 22)
     forced = faults.get("status")
     if forced is not None:
-        code, message = forced.integer("code", 500), forced.params.get("message")
-        reply = status_fault(ex.kind, code, message, request_id)
-        retry_after = forced.params.get("retry_after")
-        if retry_after is not None:
-            reply.headers = {"retry-after": str(retry_after)}
-        return reply
+        return status_reply(ex.kind, forced, request_id)
     if "streaming_required" in faults:
         return streaming_required(ex.kind)
     if "api_error_200" in faults:
         return api_error_200(ex.kind, request_id)
     if "refuse_stream_tools" in faults:
-        # §7 item 13: one guide says ARGO cannot stream tool calls; let tests try that world.
+        # One guide says ARGO cannot stream tool calls (docs/argo.md#what-is-uncertain, 13):
+        # let tests try that world.
         text = "Tool calling is not supported in streaming mode. Use a non-streaming request."
         if ex.kind == "messages":
             return anthropic_vendor_error(400, text, request_id)
@@ -197,8 +194,7 @@ class _Simulator:
         if faults:
             forced = faults.get("status")
             if forced is not None:
-                code, message = forced.integer("code", 500), forced.params.get("message")
-                reply = status_fault("models", code, message, "")
+                reply = status_reply("models", forced, "")
             elif "invalid_json" in faults:
                 reply = BodyReply(200, catalogue.list_body()[:57])
             else:
@@ -254,7 +250,8 @@ class _Simulator:
         prefix = _normalise_prefix(self.state.settings.prefix)
         for path, _, _ in _ROUTES:
             if path.endswith("/") and request.path == prefix + path[:-1]:
-                # FastAPI's redirect_slashes; what ARGO itself does is unknown (§7 item 7).
+                # FastAPI's redirect_slashes; what ARGO itself does is unknown
+                # (docs/argo.md#what-is-uncertain, 7).
                 query = f"?{request.query_string}" if request.query_string else ""
                 location = prefix + path + query
                 return HTTPResponse(status=307, headers={"location": location})
@@ -325,11 +322,14 @@ async def run_simulator(
     settings: SimulatorSettings,
     *,
     on_ready: Callable[[str], None] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> None:
-    """Serve a simulated ARGO on host:port (0 = any free port) until cancelled.
+    """Serve a simulated ARGO on host:port (0 = any free port) until cancelled or `stop`.
 
     `on_ready` gets the base URL actually bound, prefix included
     (`http://127.0.0.1:<real port><prefix>`): what a proxy takes as `argo_base_url`.
+    Either way out, idle keep-alive connections close at once and busy ones get
+    `_STOP_GRACE` seconds before they are aborted.
     """
     app = create_simulator_app(settings)
     sock = bind_socket(host, port)
@@ -343,6 +343,6 @@ async def run_simulator(
     try:
         if on_ready is not None:
             on_ready(url)
-        await asyncio.Event().wait()
+        await (asyncio.Event() if stop is None else stop).wait()
     finally:
-        await running.stop(grace=1.0)
+        await running.stop(grace=_STOP_GRACE)

@@ -1,7 +1,7 @@
 """The simulated model catalogue: load `catalogue.json`, look models up, render the list.
 
-The fixture holds the §4.1 table of argo-upstream.md (display id, internal id, family,
-vendor snapshot name) plus per-model thresholds; the parameter policy lives in the same
+The fixture holds ARGO's known models (docs/argo.md#known-models): display id, internal
+id, family, vendor snapshot name, plus per-model thresholds; the parameter policy lives in the same
 file but is interpreted by `policy.py`.
 """
 
@@ -23,7 +23,7 @@ ListVariant = Literal["current", "empty", "old_format", "bad_claude_name"]
 
 @dataclass(frozen=True)
 class Model:
-    """One catalogue entry; `vendor_model` is what response bodies name (§3.1, §3.2)."""
+    """One catalogue entry; `vendor_model` is what response bodies name (docs/argo.md#model-ids)."""
 
     internal_id: str
     display: str
@@ -43,7 +43,8 @@ class Model:
 
     @property
     def azure(self) -> bool:
-        """GPT and o-series answers come from Azure: full bodies, preflight chunk (§3.1)."""
+        """GPT and o-series answers come from Azure: full bodies, a preflight chunk
+        (docs/argo.md#chat-completions-answers)."""
         return self.family == "gpt"
 
 
@@ -63,8 +64,8 @@ class Catalogue:
         self.policy_profiles = policy_profiles
         self._by_name: dict[str, Model] = {}
         for model in models:
-            # §3.1: internal id or the list's display id, matched exactly, so that the
-            # vendor name `gpt-4o` does not hit the display id `GPT-4o`.
+            # docs/argo.md#model-ids: internal id or the list's display id, matched exactly,
+            # so that the vendor name `gpt-4o` does not hit the display id `GPT-4o`.
             self._by_name.setdefault(model.internal_id, model)
             self._by_name.setdefault(model.display, model)
         self._embedding_names = {
@@ -78,11 +79,11 @@ class Catalogue:
         return self._by_name.get(name)
 
     def lookup_embedding(self, name: str) -> Model | None:
-        """Like `lookup`, also accepting the official OpenAI names (§3.3)."""
+        """Like `lookup`, also accepting the official OpenAI names (docs/argo.md#model-ids)."""
         return self._by_name.get(name) or self._embedding_names.get(name)
 
     def list_body(self, variant: ListVariant = "current") -> bytes:
-        """The `GET /v1/models` body (§3.4), or one of the model-list fault variants."""
+        """The `GET /v1/models` body (docs/argo.md#the-model-list), or a fault variant of it."""
         body = self._list_cache.get(variant)
         if body is None:
             body = json.dumps(self._list_document(variant)).encode()
@@ -93,7 +94,7 @@ class Catalogue:
         if variant == "empty":
             return {"object": "list", "data": []}
         if variant == "old_format":
-            # The pre-Dec-2025 shape: `id` is the internal id, `model_name` the display (§3.4).
+            # The pre-Dec-2025 shape: `id` is the internal id, `model_name` the display.
             old = [{"id": m.internal_id, "model_name": m.display} for m in self.models]
             return {"object": "list", "data": old}
         entries = [
@@ -107,7 +108,8 @@ class Catalogue:
             for m in self.models
         ]
         if variant == "bad_claude_name":
-            # §4.3 step 4: a Claude display with < 3 dash parts breaks argo-proxy's split.
+            # A Claude display with < 3 dash parts breaks argo-proxy's alias split
+            # (docs/compatibility.md#model-names).
             entries.append(
                 {
                     "id": "Claude Preview",

@@ -1,8 +1,9 @@
-"""`POST /v1/chat/completions`: ARGO's OpenAI-compatible endpoint (argo-upstream.md §3.1).
+"""`POST /v1/chat/completions`: ARGO's OpenAI-compatible endpoint (docs/argo.md#endpoints).
 
 GPT and o-series answers wear Azure's clothes (vendor snapshot `model`, content
 filters, a preflight chunk before the stream); Gemini answers come from a thinner
-serializer that echoes the internal id; Claude goes through too (§5.6).
+serializer that echoes the internal id; Claude goes through too
+(docs/argo.md#chat-completions-answers).
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ _FILTERS = {
     "violence": _SAFE,
 }
 _PROMPT_FILTERS = [{"prompt_index": 0, "content_filter_results": _FILTERS}]
-# §3.1: Azure may open a stream with content-filter metadata and no choices.
+# Azure may open a stream with content-filter metadata and no choices
+# (docs/argo.md#chat-completions-streams).
 _PREFLIGHT = (
     b'data: {"id":"","object":"","created":0,"model":"","choices":[],'
     b'"prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]}\n\n'
@@ -53,7 +55,7 @@ _encode_str = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _check_messages(model: Model, messages: Sequence[Any]) -> BodyReply | None:
-    """ARGO's and the vendors' message-shape rules (§5.4, §5.5, §5.7)."""
+    """ARGO's and the vendors' message-shape rules (docs/argo.md#message-shapes, #gemini)."""
     pending: dict[str, int] = {}
     for index, message in enumerate(messages):
         if not isinstance(message, Mapping):
@@ -79,7 +81,7 @@ def _check_messages(model: Model, messages: Sequence[Any]) -> BodyReply | None:
                 )
         structured = isinstance(message.get("content"), list)
         if model.family == "gemini" and role == "system" and structured:
-            # §5.5: ARGO's Gemini adapter wants system text flattened to one string.
+            # ARGO's Gemini adapter wants system text flattened to one string (docs/argo.md#gemini).
             return openai_error(500, "'list' object has no attribute 'strip'", "AttributeError")
         if role == "tool":
             call_id = message.get("tool_call_id")
@@ -114,7 +116,7 @@ def _unanswered(pending: Mapping[str, int]) -> BodyReply:
 
 def _call_ids(ex: Exchange, model: Model, calls: Sequence[ToolCall]) -> list[str]:
     if model.family == "gemini":
-        return [f"call_{i}" for i in range(len(calls))]  # §3.1: gateway-made, per answer
+        return [f"call_{i}" for i in range(len(calls))]  # gateway-made, per answer
     return ["call_" + ex.ident(f"call{i}", 24) for i in range(len(calls))]
 
 
@@ -143,7 +145,8 @@ def _usage(reply: Reply, prompt: int, azure: bool) -> dict[str, Any]:
 
 
 def _leaked(ex: Exchange, calls: Sequence[ToolCall]) -> str:
-    # §5.6: Claude tool calls leaking into the text as a Python-dict repr.
+    # Claude tool calls leaking into the text as a Python-dict repr
+    # (docs/argo.md#claude-through-chat-completions).
     return " ".join(
         repr(
             {
@@ -171,7 +174,8 @@ def answer_chat(ex: Exchange) -> BodyReply | StreamReply:
         return validation_error(["messages"], "Input should be a valid list", "list_type", messages)
     user = body_user(body) or bearer(ex.headers)
     if user is None:
-        # §2.1: observed as a 500 (x-api-key alone does not identify on this endpoint).
+        # Observed as a 500: x-api-key alone does not identify on this endpoint
+        # (docs/argo.md#identity).
         return openai_error(500, "'NoneType' object has no attribute 'lower'", "AttributeError")
     variant = ex.notice_variant(user)
     if variant:
@@ -187,8 +191,8 @@ def answer_chat(ex: Exchange) -> BodyReply | StreamReply:
     body = outcome.body
     max_tokens = body.get("max_tokens")
     if model.family == "claude":
-        # §5.6: only `max_tokens` is read for Claude here; missing or too big, non-streamed,
-        # trips the SDK's "Streaming is required" check (§5.2).
+        # Only `max_tokens` is read for Claude here; missing or too big, non-streamed, it
+        # trips "Streaming is required" (docs/argo.md#claude-through-chat-completions).
         limit = max_tokens if isinstance(max_tokens, int) else None
         if not ex.stream and (limit is None or limit > model.nonstream_max_tokens):
             return streaming_required("chat")
@@ -238,7 +242,7 @@ def _render(
                 "tool_calls": calls,
                 "annotations": [],
             },
-            # §3.1: reasoning models answered with an empty filter block.
+            # Reasoning models answered with an empty filter block.
             "content_filter_results": {} if model.reasoning else _FILTERS,
         }
         out: dict[str, Any] = {
@@ -320,6 +324,7 @@ def _stream(
         events.append(_DONE)
     first_write, pause = 1, 0.0
     if blocked:
-        # §5.1: ARGO's notice is in the first network chunk, unless a test asks for later.
+        # The notice goes out in the first network write, unless a test asks for later
+        # (docs/argo.md#the-authentication-notice).
         first_write, pause = (1, 0.05) if ex.notice_later else (2, 0.0)
     return StreamReply(events, first_write=first_write, pause_after_first=pause)

@@ -4,7 +4,7 @@ Endpoint modules build a `BodyReply` (one body) or a `StreamReply` (a list of en
 events). This module writes it and is the one place that knows how to misbehave on the
 wire: `hang`, `latency`, `cut` (close without the rest), `malformed` (a broken event or a
 truncated body), `split` (arbitrary small writes, one of them inside a multi-byte UTF-8
-character), in-stream errors, per-event pacing and gzip (argo-upstream.md §6 P2, §3.7).
+character), in-stream errors, per-event pacing and gzip (docs/simulator.md#faults).
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
-"""Embeddings: `POST /v1/embeddings` (OpenAI shape, §3.3) and legacy `embed/` (§3.8).
+"""Embeddings: `POST /v1/embeddings` (OpenAI shape) and legacy `embed/`
+(docs/argo.md#embeddings-answers, #legacy-gateway).
 
 At most 16 inputs, strings only (token-id arrays get FastAPI's 422). A refused username
-gets the auth notice as the error text of a 403 — an inference: §5.1 only says the
-notice shows in "the body/error text" of embeddings.
+gets the auth notice as the error text of a 403 — an inference: all that is known is
+that the notice shows somewhere in the body or error text of embeddings
+(docs/argo.md#the-authentication-notice).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def _texts(kind: Kind, value: Any, field: str) -> list[str] | BodyReply:
         return validation_error([field], "Input should be a valid list", "list_type", value)
     for index, item in enumerate(items):
         if not isinstance(item, str):
-            # §3.3: token-id arrays are refused by ARGO's own validation.
+            # Token-id arrays are refused by ARGO's own validation.
             return validation_error(
                 [field, index], "Input should be a valid string", "string_type", item
             )
@@ -88,7 +90,7 @@ def answer_embeddings(ex: Exchange) -> BodyReply:
 
 
 def answer_legacy_embed(ex: Exchange) -> BodyReply:
-    """The legacy `{"embedding": [[...], ...]}` body (§3.8)."""
+    """The legacy `{"embedding": [[...], ...]}` body."""
     user = body_user(ex.body)
     if user is None:
         return validation_error(["user"], "Field required", "missing")

@@ -1,4 +1,4 @@
-"""ARGO's error bodies, per endpoint kind (argo-upstream.md §3.1, §3.2 "Errors").
+"""ARGO's error bodies, per endpoint kind (docs/argo.md#error-bodies).
 
 - OpenAI-compatible endpoints: `{"error": {"message", "type": <Python exception class>,
   "code": "internal_error"}}`; a vendor's own error is the Python repr of its body inside
@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .delivery import JSON, BodyReply, dumps
-from .faults import Kind
+from .faults import Fault, Kind
 
 __all__ = [
     "STREAMING_REQUIRED",
@@ -27,6 +27,7 @@ __all__ = [
     "openai_error",
     "openai_vendor_error",
     "status_fault",
+    "status_reply",
     "stream_error_event",
     "streaming_required",
     "validation_error",
@@ -100,7 +101,7 @@ def anthropic_error(status: int, error_type: str, message: str) -> BodyReply:
 
 
 def anthropic_vendor_error(status: int, message: str, request_id: str) -> BodyReply:
-    """A vendor (Anthropic on Vertex) error as ARGO relays it (§3.2 "vendor 400")."""
+    """A vendor (Anthropic on Vertex) error as ARGO relays it, re-wrapped."""
     error_type = _STATUS.get(status, _STATUS[500])[1]
     inner = {
         "type": "error",
@@ -116,7 +117,7 @@ def detail_error(status: int, message: str) -> BodyReply:
 
 
 def validation_error(loc: list[Any], msg: str, error_type: str, given: Any = None) -> BodyReply:
-    """FastAPI/pydantic's 422 body (§3.1 table, "request validation")."""
+    """FastAPI/pydantic's 422 body."""
     item = {"type": error_type, "loc": ["body", *loc], "msg": msg, "input": given}
     return BodyReply(422, dumps({"detail": [item]}))
 
@@ -132,7 +133,7 @@ def nginx_page(status: int) -> BodyReply:
 
 
 def model_not_found(kind: Kind, name: str, valid_names: str) -> BodyReply:
-    """The 400 for an unknown, retired or vendor-named model (§3.1; only `code` is certain)."""
+    """The 400 for an unknown, retired or vendor-named model (only `code` is certain)."""
     message = f"Model '{name}' not found. Valid model names are: {valid_names}"
     if kind == "messages":
         return anthropic_error(400, "invalid_request_error", message)
@@ -158,8 +159,52 @@ def status_fault(kind: Kind, status: int, message: str | None, request_id: str) 
     return detail_error(status, text)
 
 
+# (rule parameter, unit in the header names) of the OpenAI-style rate-limit headers
+_RATE_LIMITS = (("ratelimit", "requests"), ("ratelimit_tokens", "tokens"))
+
+
+def _reset_duration(seconds: float) -> str:
+    """A wait in OpenAI's `x-ratelimit-reset-*` format: `20ms`, `1s`, `1.5s`, `6m0s`."""
+    if seconds <= 0:
+        return "0s"
+    if seconds < 1:
+        return f"{round(seconds * 1000)}ms"
+    minutes, rest = divmod(seconds, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    text = f"{rest:.3f}".rstrip("0").rstrip(".") + "s"
+    if hours:
+        return f"{hours}h{minutes}m{text}"
+    return f"{minutes}m{text}" if minutes else text
+
+
+def _status_headers(fault: Fault) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    retry_after = fault.params.get("retry_after")
+    if retry_after is not None:
+        headers["retry-after"] = str(retry_after)
+    # A limit named by the rule is the one exhausted; it resets when a retry may succeed.
+    reset = _reset_duration(fault.number("ratelimit_reset", fault.number("retry_after", 1.0)))
+    for key, unit in _RATE_LIMITS:
+        limit = fault.integer(key, 0)
+        if limit > 0:
+            headers[f"x-ratelimit-limit-{unit}"] = str(limit)
+            headers[f"x-ratelimit-remaining-{unit}"] = "0"
+            headers[f"x-ratelimit-reset-{unit}"] = reset
+    return headers
+
+
+def status_reply(kind: Kind, fault: Fault, request_id: str) -> BodyReply:
+    """The reply to a `status` fault: its body, and the headers its parameters ask for."""
+    reply = status_fault(kind, fault.integer("code", 500), fault.params.get("message"), request_id)
+    headers = _status_headers(fault)
+    if headers:
+        reply.headers = {**(reply.headers or {}), **headers}
+    return reply
+
+
 def streaming_required(kind: Kind) -> BodyReply:
-    """§5.2: the fast 500 of a non-streaming Claude call whose `max_tokens` is too big."""
+    """The fast 500 of a non-streaming Claude call whose `max_tokens` is too big
+    (docs/argo.md#streaming-is-required)."""
     if kind == "messages":
         return anthropic_error(500, "api_error", STREAMING_REQUIRED)
     if kind == "chat":
@@ -168,7 +213,8 @@ def streaming_required(kind: Kind) -> BodyReply:
 
 
 def api_error_200(kind: Kind, request_id: str) -> BodyReply:
-    """§3.2: a vendor 5xx relayed with HTTP 200 (every claudeopus41 call on 2026-05-21)."""
+    """A vendor 5xx relayed with HTTP 200, as every claudeopus41 call was on 2026-05-21
+    (docs/argo.md#errors-inside-a-200)."""
     inner = {
         "type": "error",
         "error": {"details": None, "type": "api_error", "message": "Internal server error"},
@@ -182,7 +228,7 @@ def api_error_200(kind: Kind, request_id: str) -> BodyReply:
 
 
 def stream_error_event(kind: Kind, which: str) -> bytes:
-    """An error inside a 200 stream (§3.1 "after headers", §3.2 "In-stream errors")."""
+    """An error inside a 200 stream (docs/argo.md#errors-inside-a-200)."""
     if which == "quota":
         error_type = "rate_limit_error"
         message = (

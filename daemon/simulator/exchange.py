@@ -97,7 +97,7 @@ class Exchange:
         return ident(self.digest, salt, length, url_safe=url_safe)
 
     def notice_variant(self, user: str) -> int:
-        """0 to answer normally, else the auth-notice variant this request gets (§5.1)."""
+        """0 to answer normally, else the auth-notice variant this request gets."""
         forced = self.faults.get("auth_notice")
         if forced is not None:
             return 2 if forced.integer("variant", 1) == 2 else 1

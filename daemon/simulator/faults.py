@@ -1,6 +1,6 @@
 """Fault injection: the fault vocabulary, the admin queue of rules, and per-request selection.
 
-Faults come from two places (argo-upstream.md §6 P2): rules queued through
+Faults come from two places (docs/simulator.md#fault-injection): rules queued through
 `POST /__sim/faults` (consumed in order, each `times` times, optionally restricted to a
 path substring, a model, streaming or not, and a probability drawn from a seeded RNG),
 and `[[sim:fault=...]]` markers in the prompt (`markers.py`), which fire on every request
@@ -166,6 +166,13 @@ def _parse_rule(raw: Any) -> _Rule:
         code = params.get("code", 500)
         if not isinstance(code, int) or code not in STATUS_CODES:
             raise ValueError(f"status fault: code must be one of {sorted(STATUS_CODES)}")
+        for key in ("ratelimit", "ratelimit_tokens"):
+            limit = params.get(key)
+            if limit is not None and (type(limit) is not int or limit < 1):
+                raise ValueError(f"status fault: {key} must be a positive integer")
+        reset = params.get("ratelimit_reset")
+        if reset is not None and (type(reset) not in (int, float) or reset < 0):
+            raise ValueError("status fault: ratelimit_reset must be a number of seconds >= 0")
     times = raw.get("times", 1)
     if times is not None and (not isinstance(times, int) or times == 0 or times < -1):
         raise ValueError("times must be a positive integer, or -1 / null for unlimited")

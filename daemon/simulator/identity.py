@@ -1,4 +1,5 @@
-"""Who is asking, and ARGO's "authentication notice" for names it refuses (§2, §5.1).
+"""Who is asking, and ARGO's "authentication notice" for names it refuses
+(docs/argo.md#identity, #the-authentication-notice).
 
 ARGO has no secrets: the ANL username is the credential. A name it does not accept is
 not an HTTP error but an HTTP 200 answer whose text is one of two notices.
@@ -25,7 +26,7 @@ UNAUTHORIZED_USER = "sim-unauthorized"  # variant 2: known, but not on the divis
 
 
 def auth_notice(user: str, variant: int) -> str:
-    """The notice text ARGO answers with (§5.1; emoji positions partly inferred there)."""
+    """The notice text ARGO answers with (where variant 1 puts its emoji is partly guessed)."""
     if variant == 2:
         return (
             "\n\n IMPORTANT AUTHENTICATION NOTICE FROM ARGO \n\n ACCESS DENIED \n\n"

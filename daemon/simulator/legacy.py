@@ -1,4 +1,5 @@
-"""Legacy ARGO chat: `POST /api/v1/resource/chat/` and `.../streamchat/` (§3.6, §3.7).
+"""Legacy ARGO chat: `POST /api/v1/resource/chat/` and `.../streamchat/`
+(docs/argo.md#legacy-gateway, #legacy-streams).
 
 Identity is the body's `user` only. `messages` or `system`+`prompt`, never both (mixing
 gets a complaint with HTTP 200). Chat answers `{"response": "..."}`, or an object with
@@ -25,7 +26,7 @@ MIXED_COMPLAINT = (
     "You passed a messages field along with a system and or prompt field. Please only pass "
     "messages with any system and user prompts included, or only pass system and prompt alone."
 )
-# §3.7: the exact text is unknown; only that tools get an informational error.
+# The exact text is unknown; only that tools get an informational error.
 NO_TOOLS_ON_STREAM = (
     "Tool calling is not supported on the streaming endpoint. Please use the non-streaming "
     "chat endpoint (/api/v1/resource/chat/) for requests with tools."
@@ -64,7 +65,7 @@ def _limit(ex: Exchange) -> int | None:
 
 
 def _tool_calls(ex: Exchange, model: Model, calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
-    """The calls in the model vendor's own shape (§3.6)."""
+    """The calls in the model vendor's own shape."""
     if model.family == "claude":
         return [
             {
@@ -108,7 +109,7 @@ def answer_legacy_chat(ex: Exchange) -> BodyReply:
     model, _ = checked
     limit = _limit(ex)
     if model.family == "claude" and limit is not None and limit > model.nonstream_max_tokens:
-        return streaming_required("legacy_chat")  # §5.2; argo-proxy capped it for this reason
+        return streaming_required("legacy_chat")  # argo-proxy capped max_tokens for this
     reply = _plan(ex, model, tools=True)
     if not reply.tool_calls:
         return BodyReply(200, dumps({"response": reply.text}))
@@ -124,7 +125,7 @@ def _chunks(text: str, deltas: Sequence[str]) -> list[bytes]:
         data = delta.encode()
         lead = next((i for i, b in enumerate(data) if b >= 0xC0), -1)
         if lead >= 0:
-            chunks.extend((data[: lead + 1], data[lead + 1 :]))  # §3.7: clients must reassemble
+            chunks.extend((data[: lead + 1], data[lead + 1 :]))  # clients must reassemble
         else:
             chunks.append(data)
     return [c for c in chunks if c]

@@ -1,9 +1,10 @@
 """In-prompt `[[sim:key=value,...]]` markers: the header-free way to steer the simulator.
 
 The proxy rebuilds every upstream request, so a test cannot smuggle headers through it;
-text in the last message survives any format conversion (argo-upstream.md §6, P2
-"Control surface"). A marker holding `fault=NAME` selects a fault and its other keys are
-that fault's parameters; any other marker sets reply options (`tools=2`, `deltas=5`).
+text in the last message survives any format conversion
+(docs/simulator.md#in-prompt-markers). A marker holding `fault=NAME` selects a fault and
+its other keys are that fault's parameters; any other marker sets reply options
+(`tools=2`, `deltas=5`).
 Values are percent-decoded, so `text=a%2C%20b` carries a comma.
 """
 

@@ -1,4 +1,4 @@
-"""`POST /v1/messages`: ARGO's native Anthropic endpoint, Claude only (argo-upstream.md §3.2).
+"""`POST /v1/messages`: ARGO's native Anthropic endpoint, Claude only (docs/argo.md#endpoints).
 
 Bodies carry Vertex ids (`msg_vrtx_`, `toolu_vrtx_`), the vendor model id, the full usage
 block and no `stop_sequence` key; streams are Anthropic SSE with `event:` lines.
@@ -43,7 +43,7 @@ def _vendor(ex: Exchange, message: str) -> BodyReply:
 
 
 def _check_messages(ex: Exchange, messages: Sequence[Any]) -> BodyReply | None:
-    """Shape rules of ARGO's gateway and of Anthropic (§3.2 errors, §5.7)."""
+    """Shape rules of ARGO's gateway and of Anthropic (docs/argo.md#message-shapes)."""
     open_uses: list[str] = []
     for index, message in enumerate(messages):
         if not isinstance(message, Mapping):
@@ -86,7 +86,7 @@ def _check_messages(ex: Exchange, messages: Sequence[Any]) -> BodyReply | None:
             return _unanswered(ex, index - 1, open_uses)
         for number, block in enumerate(blocks):
             if block.get("type") == "thinking" and not block.get("thinking"):
-                # §5.7: Vertex rejects history thinking blocks whose text is empty.
+                # Vertex rejects history thinking blocks whose text is empty.
                 return _vendor(
                     ex,
                     f"messages.{index}.content.{number}.thinking: "
@@ -109,7 +109,7 @@ def _wants_thinking(model: Model, thinking: Any) -> bool:
     if not isinstance(thinking, Mapping):
         return False
     kind = thinking.get("type")
-    # The policy has already refused `adaptive` where the model lacks it (§5.3).
+    # The policy has already refused `adaptive` where the model lacks it (docs/argo.md#claude).
     return kind == "enabled" or (kind == "adaptive" and model.adaptive_thinking)
 
 
@@ -129,7 +129,7 @@ def answer_messages(ex: Exchange) -> BodyReply | StreamReply:
             f"Model '{name}' is not supported on the /v1/messages endpoint",
         )
     if not isinstance(body.get("max_tokens"), int):
-        # §3.2: ARGO answers this itself, fast, before any vendor call.
+        # ARGO answers this itself, fast, before any vendor call (docs/argo.md#messages-answers).
         return anthropic_error(400, "invalid_request_error", "max_tokens is required")
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
@@ -151,7 +151,7 @@ def answer_messages(ex: Exchange) -> BodyReply | StreamReply:
     body = outcome.body
     max_tokens = int(body["max_tokens"])
     if not ex.stream and max_tokens > model.nonstream_max_tokens:
-        return streaming_required("messages")  # §5.2
+        return streaming_required("messages")  # docs/argo.md#streaming-is-required
     reply = plan_reply(
         ex.conversation,
         tools=read_tools(body.get("tools")),
@@ -178,7 +178,8 @@ def _render(
 ) -> BodyReply | StreamReply:
     blocked = blocked_id is not None
     message_id = blocked_id or "msg_vrtx_01" + ex.ident("msg", 22)
-    # §5.1: a blocked answer echoes the internal id and reports zero usage.
+    # A blocked answer echoes the internal id and reports zero usage
+    # (docs/argo.md#the-authentication-notice).
     shown_model = model.internal_id if blocked else model.response_model
     prompt = 0 if blocked else ex.conversation.prompt_tokens
     if ex.stream:
@@ -231,7 +232,7 @@ def _stream(
 ) -> StreamReply:
     start_usage: dict[str, int] = {"input_tokens": prompt, "output_tokens": 0 if blocked else 1}
     if "no_input_tokens" in ex.faults:
-        del start_usage["input_tokens"]  # §3.2: the Vertex backend may omit it
+        del start_usage["input_tokens"]  # the Vertex backend may omit it
     events = [
         _event(
             "message_start",
@@ -311,7 +312,8 @@ def _stream(
 
 
 def _openai_shaped(ex: Exchange, model: Model, reply: Reply) -> BodyReply:
-    """§3.2 "Alternate shape quirk": an OpenAI chat.completion from /v1/messages."""
+    """The OpenAI-shaped answer: a chat.completion from /v1/messages
+    (docs/argo.md#messages-answers)."""
     calls = [
         {
             "id": _tool_id(ex, i),

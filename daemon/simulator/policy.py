@@ -1,10 +1,10 @@
-"""Per-model parameter policy (argo-upstream.md §5.3, §5.4) interpreted from data.
+"""Per-model parameter policy (docs/argo.md#parameter-rules) interpreted from data.
 
 A rule of `catalogue.json` names an endpoint (`chat` or `messages`), fnmatch model
 patterns, conditions that must all hold, and an action: `accept`, `strip` (drop the
 listed fields before answering) or `reject` (status + the vendor's message, which the
 endpoint wraps in ARGO's Python-repr envelope). Rules are tried in file order; the first
-rejection wins. ARGO's rules drift month to month (§7 item 9), hence data, not code.
+rejection wins. ARGO's rules drift month to month, hence data, not code.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ _MISSING = object()
 
 @dataclass(frozen=True)
 class Rejection:
-    """A rule refused the request; `param`/`code` fill OpenAI vendor errors (§3.1)."""
+    """A rule refused the request; `param`/`code` fill OpenAI vendor errors."""
 
     rule_id: str
     status: int

@@ -1,6 +1,6 @@
 """Deterministic answer content: read the conversation, decide the reply, count tokens.
 
-Everything here is a pure function of the request (argo-upstream.md §6 item 4): the same
+Everything here is a pure function of the request (docs/simulator.md#answers): the same
 body always gives the same text, tool calls, ids and token counts. Endpoint modules only
 dress a `Reply` in their wire shape.
 """
@@ -163,7 +163,7 @@ def read_messages(messages: Any, system: Any = None) -> Conversation:
 
 
 def read_prompt(system: Any, prompt: Any) -> Conversation:
-    """Read the legacy `system` + `prompt` style (§3.6); the last prompt is the user text."""
+    """Read the legacy `system` + `prompt` style; the last prompt is the user text."""
     prompts = [prompt] if isinstance(prompt, str) else list(prompt or [])
     texts = [content_text(p) for p in prompts]
     user_text, markers = read_markers(texts[-1] if texts else "")
@@ -302,8 +302,8 @@ def plan_reply(
                      ARGO answers it before any model runs, so no limits apply).
     limit            the request's token limit; a longer text is cut (finish "length").
     reasoning_floor  for reasoning models: a limit below it is eaten by reasoning and the
-                     text comes back empty with finish "length" (§3.1).
-    thinking         add a thinking text (adaptive/enabled thinking on Claude, §3.2).
+                     text comes back empty with finish "length".
+    thinking         add a thinking text (adaptive/enabled thinking on Claude).
     """
     delta_count = conv.markers.option_int("deltas", 0)
     allowed, forced = read_tool_choice(tool_choice)

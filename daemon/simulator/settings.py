@@ -14,11 +14,11 @@ class SimulatorSettings:
     prefix           served under this path (`/argoapi` makes `http://host:port/argoapi`
                      a drop-in `argo_base_url`); "" serves at the root.
     users            allow-list of ANL usernames; None lets every name in except the magic
-                     `sim-denied` / `sim-unauthorized` (argo-upstream.md §5.1).
+                     `sim-denied` / `sim-unauthorized` (docs/simulator.md#authentication).
     chunk_delay_ms   pause between streamed events (0 = as fast as possible).
     seed             salts generated ids and drives probabilistic / `split` faults.
     policy_profile   which parameter-policy profile of catalogue.json applies
-                     ("2026-05-21" rejects, "2026-09" strips; §5.3).
+                     ("2026-05-21" rejects, "2026-09" strips; docs/argo.md#claude).
     """
 
     prefix: str = ""

@@ -1,8 +1,8 @@
 """The tools a client offers, in any vendor's shape, and arguments built from their schemas.
 
 ARGO takes OpenAI function tools, Anthropic `{name, input_schema}` tools and Gemini
-declarations (the legacy endpoint, §3.6); the simulated model calls them with arguments
-derived deterministically from each tool's JSON schema.
+declarations (the legacy endpoint, docs/argo.md#legacy-gateway); the simulated model
+calls them with arguments derived deterministically from each tool's JSON schema.
 """
 
 from __future__ import annotations

@@ -99,6 +99,17 @@ def clean_env(home: Path) -> dict[str, str]:
     return env
 
 
+def new_user(workdir: Path, name: str, config: str) -> tuple[Path, dict[str, str]]:
+    """Another user: their own home (so their own token and config dir), a config file
+    there with `config`, and their own control socket; (home, environment)."""
+    home = workdir / name
+    home.mkdir()
+    (home / "config.yaml").write_text(config)
+    env = clean_env(home)
+    env["ARGO_PROXY_CONTROL_SOCKET"] = str(home / "control.sock")
+    return home, env
+
+
 def spawn(
     args: list[str],
     *,

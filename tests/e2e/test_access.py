@@ -15,7 +15,7 @@ from google import genai
 from google.genai import types
 
 from . import api
-from .conftest import Process, StartDaemon, clean_env, spawn
+from .conftest import Process, StartDaemon, new_user, spawn
 
 CHAT = {"model": "argo:gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 MESSAGES = {"model": "claude-haiku-4-5", "max_tokens": 20, "messages": CHAT["messages"]}
@@ -146,18 +146,8 @@ def test_allowed_origins_and_hosts_get_in_with_cors(start_daemon: StartDaemon) -
 # ------------------------------------------------------------------- the token file
 
 
-def _fresh_home(workdir: Path, name: str, config: str) -> tuple[Path, dict[str, str]]:
-    """A user with their own home (and so their own token) and control socket."""
-    home = workdir / name
-    home.mkdir()
-    (home / "config.yaml").write_text(config)
-    env = clean_env(home)
-    env["ARGO_PROXY_CONTROL_SOCKET"] = str(home / "control.sock")
-    return home, env
-
-
 def test_first_start_creates_a_private_random_token(workdir: Path, simulator: Process) -> None:
-    home, env = _fresh_home(
+    home, env = new_user(
         workdir, "firststart", f"user: jdoe\nport: 0\nargo_base_url: {simulator.url}\n"
     )
     daemon = spawn(["serve", str(home / "config.yaml")], cwd=home, env=env)
@@ -177,7 +167,7 @@ def test_first_start_creates_a_private_random_token(workdir: Path, simulator: Pr
 
 
 def test_username_passthrough_with_the_token_on_is_refused_clearly(workdir: Path) -> None:
-    home, env = _fresh_home(workdir, "passthrough", "username_passthrough: true\nport: 0\n")
+    home, env = new_user(workdir, "passthrough", "username_passthrough: true\nport: 0\n")
     proc = spawn(["serve", str(home / "config.yaml")], cwd=home, env=env, wait_for_url=False)
     assert proc.popen.wait(30) == 3
     proc.stop()

@@ -1,5 +1,5 @@
-"""The everyday commands (behaviour.md §5): models, config show|validate|path|init|
-migrate, --version, and a mistyped command."""
+"""The everyday commands (docs/control.md#everyday-commands): models, config
+show|validate|path|init|migrate, --version, and a mistyped command."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from . import api
-from .conftest import _EXE, Process, StartDaemon, clean_env, spawn
+from .conftest import _EXE, Process, StartDaemon, clean_env, new_user, spawn
 
 CHAT = {"model": "argo:gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -32,16 +32,6 @@ def user_env(daemon: Process, workdir: Path) -> dict[str, str]:
     env = clean_env(workdir)
     env["ARGO_PROXY_CONTROL_SOCKET"] = str(daemon.control_socket)
     return env
-
-
-def new_user(workdir: Path, name: str, config: str) -> tuple[Path, dict[str, str]]:
-    """Another user: their own home (token, config dir) and control socket."""
-    home = workdir / name
-    home.mkdir()
-    (home / "config.yaml").write_text(config)
-    env = clean_env(home)
-    env["ARGO_PROXY_CONTROL_SOCKET"] = str(home / "control.sock")
-    return home, env
 
 
 def test_token_prints_the_token_the_daemon_requires(daemon: Process, workdir: Path) -> None:

@@ -162,7 +162,7 @@ def test_tool_calls_use_each_vendors_native_shape(
     assert len(calls) == 1 and finish == "tool_calls"
     assert name == "get_weather"
     assert json.loads(arguments or "{}") == {"city": "get_weather in Paris"}
-    # streamchat cannot call tools (argo-upstream.md §3.7): always the non-streaming chat
+    # streamchat cannot call tools (docs/argo.md#legacy-streams): always the non-streaming chat
     upstream = last_sent(sim, CHAT)["body"]
     assert upstream["tools"] == [tool_shape]
     assert sent(sim, STREAMCHAT) == []

@@ -51,12 +51,23 @@ def test_when_retries_run_out_the_clients_sdk_sees_the_status_and_retry_after(
 
 
 def test_a_long_retry_after_is_left_to_the_client(daemon: Process, sim: httpx.Client) -> None:
-    inject(sim, fault="status", code=429, retry_after=120, times=-1, path="/v1/messages")
+    inject(
+        sim,
+        fault="status",
+        code=429,
+        retry_after=120,
+        ratelimit=100,
+        times=-1,
+        path="/v1/messages",
+    )
     response = api.post(f"{daemon.url}/v1/messages", json=MESSAGES, timeout=30)
     calls = len(sent(sim, "/v1/messages"))
     sim.post("/__sim/reset")
     assert response.status_code == 429
     assert response.headers["retry-after"] == "120"
+    # the rate-limit headers reach the client's SDK too
+    assert response.headers["x-ratelimit-limit-requests"] == "100"
+    assert response.headers["x-ratelimit-remaining-requests"] == "0"
     assert calls == 1  # not retried: waiting two minutes is the client's call
 
 

@@ -9,7 +9,7 @@ import pytest
 from argo_proxy.daemon.config import Config, config_search_paths, load_config
 from argo_proxy.daemon.errors import ConfigError
 
-# The canonical file argo-proxy v3 writes (behaviour.md §4.2), plus keys users add by hand.
+# The canonical file argo-proxy v3 writes, plus keys users add by hand.
 ARGO_PROXY_V3 = """\
 # Core settings
 config_version: '3'

@@ -12,8 +12,9 @@ import pytest
 
 from argo_proxy.control.client import ControlClient
 from argo_proxy.control.reload import diff_configs
-from argo_proxy.control.runtime import Runtime, RuntimeOptions, StartupError
+from argo_proxy.control.runtime import Runtime, RuntimeOptions
 from argo_proxy.daemon.config import Config, load_config
+from argo_proxy.daemon.errors import StartupError
 
 BASE = (
     "user: jdoe\nhost: 127.0.0.1\nargo_base_url: http://127.0.0.1:9\n"

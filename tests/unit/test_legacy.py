@@ -1,6 +1,6 @@
-"""The legacy gateway (daemon/legacy.py) against a scripted upstream: streamchat bytes
-split anywhere (inside multi-byte characters too), refusals that arrive as answer text,
-broken streams, and the answers' shapes."""
+"""The legacy gateway (daemon/backends/gateway.py), through the request path, against
+a scripted upstream: streamchat bytes split anywhere (inside multi-byte characters
+too), refusals that arrive as answer text, broken streams, and the answers' shapes."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from argo_proxy.daemon.config import Config
-from argo_proxy.daemon.dispatch import ClientRequest, Dispatcher, JSONResult, StreamResult
 from argo_proxy.daemon.errors import UpstreamError
-from argo_proxy.daemon.legacy import LegacyGateway
+from argo_proxy.daemon.exchange import ClientRequest, JSONResult, StreamResult
+from argo_proxy.daemon.pipeline import Pipeline
 from argo_proxy.daemon.state import DaemonState
 from argo_proxy.daemon.upstream import UpstreamReply
 
@@ -38,7 +38,7 @@ class _Stream:
     async def chunks(self) -> AsyncIterator[bytes]:
         for index, part in enumerate(self.parts):
             if index == self.fail_after:
-                raise UpstreamError("The connection to ARGO failed: reset", status=502)
+                raise UpstreamError("The connection to ARGO failed: reset")
             yield part
 
     async def read(self) -> UpstreamReply:
@@ -73,15 +73,11 @@ class FakeUpstream:
 
 
 @pytest.fixture()
-async def gateway() -> AsyncIterator[tuple[LegacyGateway, FakeUpstream]]:
-    state = DaemonState(Config(user="jdoe", argo_base_url=BASE, use_legacy_argo=True))
-    real = state.upstream
+async def gateway() -> AsyncIterator[tuple[Pipeline, FakeUpstream]]:
+    """The request path in legacy mode, its upstream client a scripted one."""
     fake = FakeUpstream()
-    state.upstream = fake  # type: ignore[assignment]
-    dispatcher = Dispatcher(state)
-    legacy = dispatcher.legacy = LegacyGateway(dispatcher)
-    yield legacy, fake
-    await real.aclose()
+    config = Config(user="jdoe", argo_base_url=BASE, use_legacy_argo=True, auth="none")
+    yield Pipeline(DaemonState(config, upstream=fake)), fake  # type: ignore[arg-type]
 
 
 def request(body: dict[str, Any]) -> ClientRequest:
@@ -117,7 +113,7 @@ STREAM_BODY = {"model": "gpt4o", "stream": True, "messages": [{"role": "user", "
 
 
 async def test_raw_stream_is_exact_however_the_bytes_are_cut(
-    gateway: tuple[LegacyGateway, FakeUpstream],
+    gateway: tuple[Pipeline, FakeUpstream],
 ) -> None:
     legacy, fake = gateway
     for parts in splits(TEXT.encode()):
@@ -130,7 +126,7 @@ async def test_raw_stream_is_exact_however_the_bytes_are_cut(
 
 
 async def test_chat_chunks_carry_exact_text_and_end_properly(
-    gateway: tuple[LegacyGateway, FakeUpstream],
+    gateway: tuple[Pipeline, FakeUpstream],
 ) -> None:
     legacy, fake = gateway
     for parts in splits(TEXT.encode()):
@@ -147,7 +143,7 @@ async def test_chat_chunks_carry_exact_text_and_end_properly(
 
 @pytest.mark.parametrize("opening", [NOTICE, COMPLAINT])
 async def test_refusals_in_a_stream_become_errors_before_any_byte(
-    gateway: tuple[LegacyGateway, FakeUpstream], opening: str
+    gateway: tuple[Pipeline, FakeUpstream], opening: str
 ) -> None:
     legacy, fake = gateway
     data = opening.encode()
@@ -162,14 +158,14 @@ async def test_refusals_in_a_stream_become_errors_before_any_byte(
 
 
 async def test_text_that_only_starts_like_a_complaint_is_an_answer(
-    gateway: tuple[LegacyGateway, FakeUpstream],
+    gateway: tuple[Pipeline, FakeUpstream],
 ) -> None:
     legacy, fake = gateway
     fake.stream_reply = _Stream([b"You", b" passed", b" the test."])
     assert await drain(await legacy.direct("chat", request(STREAM_BODY))) == b"You passed the test."
 
 
-async def test_a_broken_stream_says_so(gateway: tuple[LegacyGateway, FakeUpstream]) -> None:
+async def test_a_broken_stream_says_so(gateway: tuple[Pipeline, FakeUpstream]) -> None:
     legacy, fake = gateway
     fake.stream_reply = _Stream([b"Hello ", b"wor", b"ld"], fail_after=2)
     raw = await drain(await legacy.direct("chat", request(STREAM_BODY)))
@@ -193,7 +189,7 @@ async def test_a_broken_stream_says_so(gateway: tuple[LegacyGateway, FakeUpstrea
     ],
 )
 async def test_non_streamed_refusals_and_errors(
-    gateway: tuple[LegacyGateway, FakeUpstream], reply: UpstreamReply, status: int, words: str
+    gateway: tuple[Pipeline, FakeUpstream], reply: UpstreamReply, status: int, words: str
 ) -> None:
     legacy, fake = gateway
     fake.reply = reply
@@ -207,7 +203,7 @@ async def test_non_streamed_refusals_and_errors(
 
 
 async def test_v1_chat_returns_argos_bytes_untouched(
-    gateway: tuple[LegacyGateway, FakeUpstream],
+    gateway: tuple[Pipeline, FakeUpstream],
 ) -> None:
     legacy, fake = gateway
     raw = b'{"response":"Hi \\u00e9"}'
@@ -218,7 +214,7 @@ async def test_v1_chat_returns_argos_bytes_untouched(
     assert fake.sent[-1][0] == f"{BASE}/api/v1/resource/chat/"
 
 
-async def test_legacy_off_is_a_404(gateway: tuple[LegacyGateway, FakeUpstream]) -> None:
+async def test_legacy_off_is_a_404(gateway: tuple[Pipeline, FakeUpstream]) -> None:
     legacy, fake = gateway
     legacy.state.set_legacy(False, "test")
     for endpoint in ("chat", "embed", "completions"):
@@ -228,7 +224,7 @@ async def test_legacy_off_is_a_404(gateway: tuple[LegacyGateway, FakeUpstream]) 
     assert fake.sent == []
 
 
-async def test_embeddings_in_openai_shape(gateway: tuple[LegacyGateway, FakeUpstream]) -> None:
+async def test_embeddings_in_openai_shape(gateway: tuple[Pipeline, FakeUpstream]) -> None:
     legacy, fake = gateway
     fake.reply = json_reply({"embedding": [[0.5, -0.25], [1.0, 0.0]]})
     result = await legacy.embeddings(request({"model": "v3small", "input": ["a b", "c"]}))
@@ -247,7 +243,7 @@ async def test_embeddings_in_openai_shape(gateway: tuple[LegacyGateway, FakeUpst
 
 
 async def test_claude_too_long_for_chat_is_asked_through_streamchat(
-    gateway: tuple[LegacyGateway, FakeUpstream],
+    gateway: tuple[Pipeline, FakeUpstream],
 ) -> None:
     legacy, fake = gateway
     fake.reply = json_reply(

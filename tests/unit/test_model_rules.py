@@ -1,4 +1,4 @@
-"""ARGO's per-model parameter rules (argo-upstream.md §5.3–5.4), applied to bodies."""
+"""ARGO's per-model parameter rules (docs/workarounds.md#argo-rules), applied to bodies."""
 
 from __future__ import annotations
 

@@ -26,7 +26,8 @@ from argo_proxy.daemon.models import (
     owned_by,
 )
 
-# A small upstream payload in the new format (argo-upstream.md §3.4), chat + embeddings mixed.
+# A small upstream payload in the new format (docs/argo.md#the-model-list), chat and
+# embeddings mixed.
 UPSTREAM: dict[str, Any] = {
     "object": "list",
     "data": [
@@ -121,7 +122,7 @@ def test_entries_without_usable_ids_raise(entry: Any) -> None:
 
 
 def test_builtin_chat_matches_spec_table() -> None:
-    # argo-upstream.md §4.6, row by row.
+    # argo-proxy 3.2's built-in list, row by row (docs/compatibility.md#model-names).
     expected = {
         "argo:gpt-4o": "gpt4o",
         "argo:gpt-o1": "gpto1",
@@ -293,7 +294,7 @@ def test_resolve_rejects_bad_kind() -> None:
 
 
 def test_internal_id_wins_over_alias_for_same_candidate() -> None:
-    # A candidate that is both an internal id and an alias key resolves to itself (§1.1).
+    # A candidate that is both an internal id and an alias key resolves to itself.
     catalog = Catalog(
         chat={"argo:a": "x", "x2": "y", "y": "z"}, embed={}, source="upstream", fetched_at=0.0
     )

@@ -1,4 +1,4 @@
-"""One regression test per llm-rosetta 0.13 workaround (spec/llm-rosetta.md §11).
+"""One regression test per llm-rosetta 0.13 workaround (docs/workarounds.md).
 
 Each test drives our `Conversion` the way the daemon does and checks what the client
 would see; each fails if its workaround is taken out.
@@ -348,6 +348,50 @@ def test_parallel_tool_results_reach_claude_in_one_user_turn() -> None:
     assert [m["role"] for m in out["messages"]] == ["user", "assistant", "user"]
     results = [b["tool_use_id"] for b in out["messages"][-1]["content"]]
     assert results == ["c1", "c2"]
+
+
+def test_builtin_responses_tools_are_left_out() -> None:
+    # The library would send `web_search` to ARGO as an empty function tool.
+    out = Conversion("openai_responses", "openai_chat", "gpt4o", "openai").request(
+        {
+            "input": "hi",
+            "tools": [
+                {"type": "web_search"},
+                {"type": "function", "name": "f", "parameters": {"type": "object"}},
+            ],
+        }
+    )
+    assert [t["function"]["name"] for t in out["tools"]] == ["f"]
+
+
+CLAUDE_STREAM = [
+    {
+        "type": "message_start",
+        "message": {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "model": "claude",
+            "content": [],
+            "usage": {"input_tokens": 3, "output_tokens": 1},
+        },
+    },
+    {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}},
+    {"type": "content_block_stop", "index": 0},
+    {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 2}},
+    {"type": "message_stop"},
+]
+
+
+def test_usage_chunk_only_when_the_client_asked_for_it() -> None:
+    # The library always ends an OpenAI Chat stream with a usage-only chunk.
+    for include_usage in (False, True):
+        conversion = _conversion("openai_chat", "anthropic", "claudesonnet46", "anthropic")
+        stream = conversion.stream(include_usage=include_usage)
+        events = [e for c in CLAUDE_STREAM for e in stream.feed(c)]
+        usage_chunks = [e for e in events if e.get("choices") == [] and "usage" in e]
+        assert len(usage_chunks) == (1 if include_usage else 0)
 
 
 def test_b1_importing_the_daemon_leaves_sys_path_alone() -> None:

@@ -1,4 +1,4 @@
-"""The simulated ARGO's endpoints, driven over real HTTP (argo-upstream.md §3, §5, §6)."""
+"""The simulated ARGO's endpoints, driven over real HTTP (docs/simulator.md, docs/argo.md)."""
 
 from __future__ import annotations
 
@@ -164,7 +164,7 @@ async def test_model_list_shape_needs_no_credentials(sim: Sim) -> None:
     body = listed.json()
     assert body["object"] == "list"
     data = body["data"]
-    assert data[0]["internal_id"] == "gpt4olatest"  # retired but listed, first (§3.4)
+    assert data[0]["internal_id"] == "gpt4olatest"  # retired but listed, first
     by_id = {entry["internal_id"]: entry for entry in data}
     assert by_id["claudeopus46"]["id"] == "Claude Opus 4.6"
     assert by_id["claudeopus46"]["owned_by"] == "anthropic"
@@ -223,7 +223,7 @@ async def test_chat_identity_rules(sim: Sim) -> None:
     api_key_only = await sim.http.post(
         f"{sim.base}/v1/chat/completions", json=body, headers={"x-api-key": "jdoe"}
     )
-    assert api_key_only.status_code == 500  # §2.1, observed 2026-06
+    assert api_key_only.status_code == 500  # observed 2026-06 (docs/argo.md#identity)
     assert (await chat(sim, {**body, "user": "jdoe"}, who=None)).status_code == 200
 
 
@@ -293,7 +293,7 @@ async def test_chat_token_limits(sim: Sim) -> None:
     cut = (await chat(sim, {"model": "gpt4o", "messages": user("a b c d"), "max_tokens": 2})).json()
     assert cut["choices"][0]["message"]["content"] == "Echo:"
     assert cut["choices"][0]["finish_reason"] == "length"
-    # §3.1: a reasoning model with a small budget spends it all on reasoning.
+    # A reasoning model with a small budget spends it all on reasoning.
     small = {"model": "gpt5", "messages": user("ping"), "max_completion_tokens": 64}
     body = (await chat(sim, small)).json()
     assert body["choices"][0]["message"]["content"] == ""
@@ -464,7 +464,7 @@ async def test_chat_parameter_policy_for_gpt5(sim: Sim) -> None:
 
 async def test_claude_through_chat_completions(sim: Sim) -> None:
     base = {"model": "claudesonnet45", "messages": user("hi")}
-    bounced = await chat(sim, base)  # no max_tokens, not streamed (§5.6)
+    bounced = await chat(sim, base)  # no max_tokens, not streamed
     assert bounced.status_code == 500
     assert "Streaming is required" in bounced.json()["error"]["message"]
     body = (await chat(sim, {**base, "max_tokens": 1000})).json()
@@ -766,7 +766,7 @@ async def test_legacy_streamchat_raw_utf8_chunks(sim: Sim) -> None:
             chunk.decode()
         except UnicodeDecodeError:
             undecodable += 1
-    assert undecodable >= 2  # characters split across chunks (§3.7)
+    assert undecodable >= 2  # characters split across chunks
     zipped = await sim.http.post(
         f"{sim.base}/api/v1/resource/streamchat/", json=body, headers={"accept-encoding": "gzip"}
     )
@@ -806,7 +806,7 @@ async def test_legacy_embed(sim: Sim) -> None:
     assert too_many.status_code == 400
 
 
-# --- authentication notice (§5.1) -------------------------------------------------------
+# --- authentication notice (docs/argo.md#the-authentication-notice) --------------------
 
 
 async def test_auth_notice_on_every_endpoint(sim: Sim) -> None:

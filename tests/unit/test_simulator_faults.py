@@ -161,6 +161,126 @@ async def test_status_fault_envelopes(sim: Sim) -> None:
     assert "bad, very" in custom.json()["error"]["message"]
 
 
+RATE_LIMIT_HEADERS = [
+    f"x-ratelimit-{what}-{unit}"
+    for unit in ("requests", "tokens")
+    for what in ("limit", "remaining", "reset")
+]
+
+
+def rate_limits(response: httpx.Response) -> dict[str, str]:
+    return {k: v for k, v in response.headers.items() if k.startswith("x-ratelimit-")}
+
+
+async def test_429_rate_limit_headers_only_when_asked(sim: Sim) -> None:
+    plain = await sim.chat("[[sim:fault=status,code=429]]")
+    assert plain.status_code == 429
+    assert rate_limits(plain) == {} and "retry-after" not in plain.headers
+    # The reset follows retry_after unless ratelimit_reset says otherwise.
+    asked = await sim.chat("[[sim:fault=status,code=429,retry_after=2,ratelimit=60]]")
+    assert asked.status_code == 429 and asked.json()["error"]["type"] == "RateLimitError"
+    assert asked.headers["retry-after"] == "2"
+    assert rate_limits(asked) == {
+        "x-ratelimit-limit-requests": "60",
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": "2s",
+    }
+
+
+@pytest.mark.parametrize(
+    ("reset", "shown"),
+    [(None, "1s"), (0.02, "20ms"), (1.5, "1.5s"), (360, "6m0s"), (3723, "1h2m3s")],
+)
+async def test_rate_limit_headers_from_the_admin_api(
+    sim: Sim, reset: float | None, shown: str
+) -> None:
+    rule: dict[str, Any] = {"fault": "status", "code": 429, "path": "/v1/messages"}
+    rule |= {"ratelimit": 50, "ratelimit_tokens": 80000}
+    if reset is not None:
+        rule["ratelimit_reset"] = reset
+    assert (await sim.inject(rule)).status_code == 200
+    limited = await sim.messages("x", stream=True)
+    assert limited.status_code == 429
+    assert limited.json()["error"]["type"] == "rate_limit_error"
+    assert list(rate_limits(limited)) == RATE_LIMIT_HEADERS
+    assert limited.headers["x-ratelimit-limit-requests"] == "50"
+    assert limited.headers["x-ratelimit-limit-tokens"] == "80000"
+    assert limited.headers["x-ratelimit-remaining-tokens"] == "0"
+    assert limited.headers["x-ratelimit-reset-requests"] == shown
+    assert limited.headers["x-ratelimit-reset-tokens"] == shown
+    assert rate_limits(await sim.messages("y")) == {}  # times defaults to 1
+
+
+async def test_model_lists_get_the_status_headers_too(sim: Sim) -> None:
+    await sim.inject(
+        {"fault": "status", "code": 429, "retry_after": 3, "ratelimit": 10, "path": "/v1/models"}
+    )
+    limited = await sim.http.get(f"{sim.url}/v1/models")
+    assert limited.status_code == 429 and "detail" in limited.json()
+    assert limited.headers["retry-after"] == "3"
+    assert limited.headers["x-ratelimit-reset-requests"] == "3s"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"ratelimit": 0},
+        {"ratelimit": "60"},
+        {"ratelimit": True},
+        {"ratelimit_tokens": -5},
+        {"ratelimit_reset": -1},
+        {"ratelimit_reset": "1s"},
+    ],
+)
+async def test_bad_rate_limit_parameters_are_refused(sim: Sim, bad: dict[str, Any]) -> None:
+    refused = await sim.inject({"fault": "status", "code": 429, **bad})
+    assert refused.status_code == 400 and "status fault" in refused.json()["error"]
+    assert (await sim.http.get(f"{sim.url}/__sim/faults")).json()["pending"] == []
+
+
+async def test_status_times_n_fails_the_first_n_then_succeeds(sim: Sim) -> None:
+    queued = await sim.inject({"fault": "status", "code": 503, "times": 3})
+    assert queued.json()["pending"][0]["times"] == 3
+    # Streamed or not, each request uses one of the N.
+    assert (await sim.chat("1")).status_code == 503
+    assert (await sim.http.get(f"{sim.url}/__sim/faults")).json()["pending"][0]["times"] == 2
+    assert (await sim.chat("2", **STREAM)).status_code == 503
+    assert (await sim.messages("3")).status_code == 503
+    assert (await sim.http.get(f"{sim.url}/__sim/faults")).json()["pending"] == []
+    assert (await sim.chat("4")).status_code == 200
+    assert data_lines((await sim.chat("5", **STREAM)).text)[-1] == "[DONE]"
+    assert (await sim.messages("6")).status_code == 200
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["body", "stream"])
+@pytest.mark.parametrize("endpoint", ["chat", "messages"])
+@pytest.mark.parametrize("code", [502, 503, 504])
+async def test_gateway_statuses_on_chat_and_messages(
+    sim: Sim, code: int, endpoint: str, stream: bool
+) -> None:
+    await sim.inject({"fault": "status", "code": code})
+    extra: dict[str, Any] = {"stream": True} if stream else {}
+    send = sim.chat if endpoint == "chat" else sim.messages
+    failed = await send("x", **extra)
+    assert failed.status_code == code
+    if code == 502:  # nginx's page, not ARGO's
+        assert failed.headers["content-type"].startswith("text/html")
+        assert "<title>502 Bad Gateway</title>" in failed.text
+    else:
+        # The error comes before any stream starts, in the endpoint's JSON envelope.
+        assert failed.headers["content-type"] == "application/json"
+        body = failed.json()
+        if endpoint == "chat":
+            assert body["error"]["type"] == "InternalServerError"
+            assert body["error"]["message"].startswith(f"Error code: {code} - {{'error': {{")
+        else:
+            assert body["type"] == "error"
+            expected = "overloaded_error" if code == 503 else "api_error"
+            assert body["error"]["type"] == expected
+            assert body["error"]["message"].startswith(f"Error code: {code} - {{'type': 'error'")
+    assert (await send("y", **extra)).status_code == 200
+
+
 async def test_streaming_required_fault_spares_streams(sim: Sim) -> None:
     bounced = await sim.messages("[[sim:fault=streaming_required]]")
     assert bounced.status_code == 500
@@ -257,6 +377,39 @@ async def test_malformed_event_then_the_rest(sim: Sim) -> None:
     assert truncated.status_code == 200
     with pytest.raises(json.JSONDecodeError):
         truncated.json()
+
+
+def chat_text(chunks: list[dict[str, Any]]) -> str:
+    return "".join(
+        c["choices"][0]["delta"].get("content") or "" for c in chunks if c.get("choices")
+    )
+
+
+@pytest.mark.parametrize("via", ["marker", "admin"])
+async def test_malformed_mid_stream_on_a_gpt_chat_stream(sim: Sim, via: str) -> None:
+    clean = data_lines((await sim.chat("a b c d", **STREAM)).text)
+    if via == "admin":
+        rule = {"fault": "malformed", "after": 3, "stream": True, "path": "/v1/chat/completions"}
+        await sim.inject(rule)
+        faulty = await sim.chat("a b c d", **STREAM)
+    else:
+        faulty = await sim.chat("a b c d [[sim:fault=malformed,after=3]]", **STREAM)
+    assert faulty.status_code == 200
+    data = data_lines(faulty.text)
+    # Events 0-2 (Azure's preflight chunk is event 0), then half of event 3 ...
+    assert json.loads(data[0])["choices"] == []
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(data[3])
+    assert data[4].startswith(data[3]) and len(data[3]) < len(data[4])
+    # ... then the rest of the stream, whole: every other event, the text, [DONE].
+    rest = data[:3] + data[4:]
+    assert len(rest) == len(clean)
+    assert rest[-1] == "[DONE]"
+    chunks = [json.loads(line) for line in rest[:-1]]
+    assert chat_text(chunks) == chat_text([json.loads(line) for line in clean[:-1]])
+    assert chat_text(chunks) == "Echo: a b c d"
+    assert any(c["choices"] and c["choices"][0]["finish_reason"] == "stop" for c in chunks)
+    assert chunks[-1]["usage"]["completion_tokens"] > 0
 
 
 async def test_stream_error_events(sim: Sim) -> None:

@@ -1,15 +1,16 @@
-"""Legacy mode: ARGO's gateway API (`/api/v1/resource/chat|streamchat|embed/`).
+"""The legacy gateway backend: ARGO's gateway API (`/api/v1/resource/chat|streamchat|embed/`).
 
 With legacy mode on (config, `--legacy-argo`, or `ctl legacy on`, read per request),
 `/v1/chat` forwards its body to `chat/` (`streamchat/` when streamed, relayed as raw
 text), `/v1/embed` to `embed/`, and `/v1/completions`, `/v1/chat/completions`,
 `/v1/responses` and `/v1/embeddings` are served through the gateway too
-(behaviour.md §6). One path serves every chat-like endpoint; what differs is data, a
-`ChatEndpoint` (`legacy_requests.py`) that builds the gateway request and says how the
-client gets the answer (`legacy_shapes.py`). This module talks to the gateway and
-reads what it sends back.
+(docs/legacy.md). The request path (`pipeline.py`) takes each request through its
+shared stages first; what differs per endpoint is data, a `ChatEndpoint`
+(`legacy_requests.py`) that builds the gateway request and says how the client gets
+the answer (`legacy_shapes.py`). This module talks to the gateway and reads what it
+sends back.
 
-The gateway's quirks (argo-upstream.md §3.6–3.8, §5.11): identity is the body `user`
+The gateway's quirks (docs/argo.md#legacy-gateway, #legacy-streams): identity is the body `user`
 only; complaints about the request shape and the authentication notice come back with
 HTTP 200 as answer text (here a 400 and a 403); `streamchat` sends raw UTF-8 in
 arbitrary byte chunks and cannot call tools, so requests with tools go to `chat/` and
@@ -22,24 +23,22 @@ import codecs
 import json
 import logging
 from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from .argo_replies import NoticeWatch, auth_error, error_from_status, is_streaming_required
-from .config import Config
-from .dispatch import (
-    ClientRequest,
-    JSONResult,
-    Result,
-    StreamResult,
-    model_name_of,
-    parse_body,
-    pop_timeout,
-    prepend_chunk,
+from ..argo_replies import NoticeWatch, auth_error, error_from_status, is_streaming_required
+from ..config import Config
+from ..errors import ArgoProxyError, ClientRequestError, NotFoundError, UpstreamError
+from ..exchange import JSONResult, Result, StreamResult, started
+from ..formats import ClientFormat
+from ..legacy_requests import (
+    CHAT_ENDPOINTS,
+    ChatEndpoint,
+    ChatEndpointName,
+    Plan,
+    embed_prompts,
+    prompt_tokens,
 )
-from .errors import ArgoProxyError, ClientRequestError, UpstreamError
-from .formats import FORMATS, ClientFormat
-from .legacy_requests import CHAT_ENDPOINTS, ChatEndpointName, Plan, embed_prompts, prompt_tokens
-from .legacy_shapes import (
+from ..legacy_shapes import (
     Framer,
     LegacyAnswer,
     Meta,
@@ -49,29 +48,39 @@ from .legacy_shapes import (
     new_meta,
     usage,
 )
-from .legacy_tools import read_response
-from .models import family_of
-from .routing import resolve_identity
-from .tokens import estimate_text_tokens
-from .upstream import UpstreamReply
+from ..legacy_tools import read_response
+from ..models import family_of
+from ..tokens import estimate_text_tokens
+from ..upstream import Upstream, UpstreamReply
 
-if TYPE_CHECKING:
-    from .dispatch import Dispatcher
-
-__all__ = ["LEGACY_PATHS", "DirectEndpoint", "LegacyGateway"]
+__all__ = ["CHAT_ENDPOINTS", "GATEWAY_ENDPOINTS", "LEGACY_PATHS", "LegacyGateway", "legacy_off"]
 
 log = logging.getLogger(__name__)
 
-DirectEndpoint = Literal["chat", "embed", "completions"]
-
-# The legacy-only routes (behaviour.md §6.1), always registered: each request checks the flag.
-LEGACY_PATHS: dict[str, DirectEndpoint] = {
+# The legacy-only routes (docs/legacy.md), always registered: each request checks the flag.
+LEGACY_PATHS: dict[str, Literal["chat", "embed", "completions"]] = {
     "/v1/chat": "chat",
     "/v1/embed": "embed",
     "/v1/completions": "completions",
 }
+# The client formats the gateway serves while legacy mode is on (the others keep
+# ARGO's chat APIs), and the endpoint of each.
+GATEWAY_ENDPOINTS: dict[ClientFormat, ChatEndpointName] = {
+    "openai_chat": "openai_chat",
+    "openai_responses": "openai_responses",
+}
 
-# The gateway's HTTP-200 refusals of a request's shape (argo-upstream.md §3.6, §5.8).
+
+def legacy_off(endpoint: str) -> NotFoundError:
+    path = next(p for p, e in LEGACY_PATHS.items() if e == endpoint)
+    return NotFoundError(
+        f"{path} is served only in legacy mode, and legacy mode is off. Turn it on "
+        "with `argo-proxy ctl legacy on`, `use_legacy_argo: true` in the config "
+        "file, or `argo-proxy serve --legacy-argo`."
+    )
+
+
+# The gateway's HTTP-200 refusals of a request's shape (docs/argo.md#errors-inside-a-200).
 _COMPLAINTS = ("You passed a messages field along with a system and or prompt field",)
 # --------------------------------------------------------------------- reading ARGO
 
@@ -125,7 +134,7 @@ def _opening_undecided(text: str, notice: NoticeWatch) -> bool:
 
 async def _screened(fragments: AsyncGenerator[str, None]) -> AsyncGenerator[str, None]:
     """Text released once it cannot be a refusal; a refusal is raised before any byte
-    goes out, so the client gets a proper 403/400 (argo-upstream.md §3.7: the notice
+    goes out, so the client gets a proper 403/400 (docs/argo.md#legacy-streams: the notice
     arrives as ordinary text at the start of the body)."""
     notice = NoticeWatch()
     held: str | None = ""
@@ -160,115 +169,89 @@ def _dumps(body: dict[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-# §6.1: JSON in; no auth header, identity is the body's `user`.
+# docs/argo.md#identity: JSON in; no auth header, identity is the body's `user`.
 _HEADERS = {"Content-Type": "application/json"}
 _STREAM_HEADERS = {**_HEADERS, "Accept": "text/plain"}
 
 
 class LegacyGateway:
-    """Serves the legacy endpoints, and the universal ones while legacy mode is on."""
+    """Serves a request, already taken through the shared stages, from the gateway."""
 
-    formats: frozenset[ClientFormat] = frozenset(("openai_chat", "openai_responses"))
+    def __init__(self, upstream: Upstream) -> None:
+        self._upstream = upstream
 
-    def __init__(self, dispatcher: Dispatcher) -> None:
-        self.dispatcher = dispatcher
-        self.state = dispatcher.state
+    async def chat(
+        self,
+        endpoint: ChatEndpoint,
+        body: dict[str, Any],
+        model: str,
+        user: str,
+        timeout: float | None,
+        config: Config,
+    ) -> Result:
+        """A chat-like request: built for the gateway by its endpoint's plan, answered
+        whole or streamed (raw text from `streamchat/`; a request with tools is
+        answered by `chat/` and replayed as a stream, as `streamchat/` cannot call
+        tools)."""
+        plan = endpoint.plan(body, model, family_of(model), user)
+        meta = new_meta(plan.id_prefix, model, prompt_tokens(plan.body))
+        log.debug("legacy %s stream=%s", model, plan.stream)
+        if plan.stream and not plan.tools:
+            framer = plan.framer()
+            chunks = await started(self._text_stream(config, plan, framer, meta, timeout))
+            return StreamResult(chunks, plan.content_type, framer.fail)
+        answer = await self._ask(config, plan, timeout)
+        if plan.stream:
+            events = answer_chunks(meta, answer.text, answer.calls, answer.completion_tokens)
+            framer = plan.framer()
+            return StreamResult(_replay(framer, events), plan.content_type, framer.fail)
+        shaped = plan.answer(answer, meta)
+        return JSONResult(200, shaped, answer.raw if shaped is answer.body else None)
 
-    # ---------------------------------------------------------------- entry points
-
-    async def chat(self, fmt: ClientFormat, req: ClientRequest) -> Result:
-        """`/v1/chat/completions` or `/v1/responses` in legacy mode (behaviour.md §6.2)."""
-        name: ChatEndpointName = "openai_responses" if fmt == "openai_responses" else "openai_chat"
-        return await self._serve_chat(name, req)
-
-    async def embeddings(self, req: ClientRequest) -> Result:
+    async def embeddings(
+        self,
+        body: dict[str, Any],
+        model: str,
+        user: str,
+        timeout: float | None,
+        config: Config,
+    ) -> JSONResult:
         """`/v1/embeddings` in legacy mode: OpenAI's list shape from `embed/`."""
-        try:
-            config = self.state.config
-            body = parse_body(req.body, "embeddings")
-            model, out, timeout = self._embed_request(config, req, body)
-            for name in ("dimensions", "encoding_format"):
-                out.pop(name, None)
-            if body.get("dimensions") is not None:
-                raise ClientRequestError(
-                    "'dimensions' cannot be served by the legacy ARGO gateway: it returns "
-                    "each model's full vectors."
-                )
-            encoding = body.get("encoding_format") or "float"
-            if encoding not in ("float", "base64"):
-                raise ClientRequestError(
-                    f"'encoding_format' must be float or base64; got {encoding!r}."
-                )
-            vectors = (await self._embed(config, out, timeout)).json()["embedding"]
-            tokens = sum(estimate_text_tokens(p) for p in out["prompt"])
-            shaped = embedding_list(vectors, model, tokens, base64_floats=encoding == "base64")
-            return JSONResult(200, shaped)
-        except ArgoProxyError as exc:
-            return self.dispatcher.error(FORMATS["openai_chat"], exc)
+        if body.get("dimensions") is not None:
+            raise ClientRequestError(
+                "'dimensions' cannot be served by the legacy ARGO gateway: it returns "
+                "each model's full vectors."
+            )
+        encoding = body.get("encoding_format") or "float"
+        if encoding not in ("float", "base64"):
+            raise ClientRequestError(
+                f"'encoding_format' must be float or base64; got {encoding!r}."
+            )
+        out = _embed_body(body, model, user)
+        for name in ("dimensions", "encoding_format"):
+            out.pop(name, None)
+        vectors = (await self._embed(config, out, timeout)).json()["embedding"]
+        tokens = sum(estimate_text_tokens(p) for p in out["prompt"])
+        shaped = embedding_list(vectors, model, tokens, base64_floats=encoding == "base64")
+        return JSONResult(200, shaped)
 
-    async def direct(self, endpoint: DirectEndpoint, req: ClientRequest) -> Result:
-        """`/v1/chat`, `/v1/embed`, `/v1/completions`: served only in legacy mode."""
-        self.state.counters.requests += 1
-        if not self.state.legacy:
-            path = next(p for p, e in LEGACY_PATHS.items() if e == endpoint)
-            off = ClientRequestError(
-                f"{path} is served only in legacy mode, and legacy mode is off. Turn it on "
-                "with `argo-proxy ctl legacy on`, `use_legacy_argo: true` in the config "
-                "file, or `argo-proxy serve --legacy-argo`.",
-                status=404,
-            )
-            return self.dispatcher.error(FORMATS["openai_chat"], off)
-        if endpoint != "embed":
-            return await self._serve_chat(endpoint, req)
-        try:
-            config = self.state.config
-            _, out, timeout = self._embed_request(
-                config, req, parse_body(req.body, "gateway_embed")
-            )
-            reply = await self._embed(config, out, timeout)
-            return JSONResult(200, reply.json(), reply.body)
-        except ArgoProxyError as exc:
-            return self.dispatcher.error(FORMATS["openai_chat"], exc)
+    async def embed(
+        self,
+        body: dict[str, Any],
+        model: str,
+        user: str,
+        timeout: float | None,
+        config: Config,
+    ) -> JSONResult:
+        """`/v1/embed`: the gateway's own embeddings API, its answer as it came."""
+        reply = await self._embed(config, _embed_body(body, model, user), timeout)
+        return JSONResult(200, reply.json(), reply.body)
 
     # ------------------------------------------------------------------------ chat
 
-    async def _serve_chat(self, name: ChatEndpointName, req: ClientRequest) -> Result:
-        spec = FORMATS["openai_responses" if name == "openai_responses" else "openai_chat"]
-        endpoint = CHAT_ENDPOINTS[name]
-        config = self.state.config  # this request keeps this config, even across a reload
-        try:
-            body = parse_body(req.body, endpoint.body)
-            model_name = model_name_of(req, body)
-            timeout = pop_timeout(body)
-            endpoint.check(body)
-            model = self.dispatcher.resolve_model(model_name, "chat", config)
-            if endpoint.images is not None:
-                # behaviour.md §6.2 step 1: the gateway gets images inline, as ARGO does.
-                await self.dispatcher.inline_images(endpoint.images, req, body, config)
-            user = resolve_identity(config, req.headers, req.query)
-            plan = endpoint.plan(body, model, family_of(model), user)
-            meta = new_meta(plan.id_prefix, model, prompt_tokens(plan.body))
-            log.debug("legacy %s → %s stream=%s", name, model, plan.stream)
-            if plan.stream and not plan.tools:
-                chunks = self._text_stream(config, plan, meta, timeout)
-                try:
-                    first = await chunks.__anext__()  # errors before any byte become JSON
-                except BaseException:
-                    await chunks.aclose()
-                    raise
-                return StreamResult(prepend_chunk(first, chunks), plan.content_type)
-            answer = await self._ask(config, plan, timeout)
-            if plan.stream:
-                events = answer_chunks(meta, answer.text, answer.calls, answer.completion_tokens)
-                return StreamResult(_replay(plan.framer(), events), plan.content_type)
-            shaped = plan.answer(answer, meta)
-            return JSONResult(200, shaped, answer.raw if shaped is answer.body else None)
-        except ArgoProxyError as exc:
-            return self.dispatcher.error(spec, exc)
-
     async def _ask(self, config: Config, plan: Plan, timeout: float | None) -> LegacyAnswer:
         """One answer from `chat/`; a Claude answer too long for it comes from `streamchat/`."""
-        reply = await self.state.upstream.post(
+        reply = await self._upstream.post(
             _url(config, "chat"), _dumps(plan.body), _HEADERS, timeout=timeout
         )
         if reply.status < 400:
@@ -276,8 +259,8 @@ class LegacyGateway:
         error = _status_error(reply)
         if plan.tools or not is_streaming_required(error):
             raise error
-        # argo-upstream.md §5.2: ARGO asks for streaming; argo-proxy capped max_tokens
-        # instead (behaviour.md §6.2 step 8), which changes the request.
+        # docs/argo.md#streaming-is-required: ARGO asks for streaming; argo-proxy capped max_tokens
+        # instead, which changes the request (docs/compatibility.md#legacy-mode-differences).
         log.info("ARGO asked for streaming; asking %s through streamchat", plan.body["model"])
         fragments = _screened(self._fragments(config, plan.body, timeout))
         text = "".join([part async for part in fragments])
@@ -288,10 +271,11 @@ class LegacyGateway:
     ) -> AsyncGenerator[str, None]:
         """The text of a `streamchat/` answer, decoded as it arrives.
 
-        §3.7: chunks end anywhere, inside a multi-byte character too, so the bytes go
-        through one incremental decoder (never a per-chunk decode); gzip is undone below.
+        docs/argo.md#legacy-streams: chunks end anywhere, inside a multi-byte character too, so
+        the bytes go through one incremental decoder (never a per-chunk decode); gzip is undone
+        below.
         """
-        async with self.state.upstream.stream(
+        async with self._upstream.stream(
             _url(config, "streamchat"), _dumps(body), _STREAM_HEADERS, timeout=timeout
         ) as upstream:
             if upstream.status != 200:
@@ -309,14 +293,12 @@ class LegacyGateway:
                 yield text
 
     async def _text_stream(
-        self, config: Config, plan: Plan, meta: Meta, timeout: float | None
+        self, config: Config, plan: Plan, framer: Framer, meta: Meta, timeout: float | None
     ) -> AsyncGenerator[bytes, None]:
         """Each decoded fragment as one chunk (the role on the first), then the finish
         chunk, the usage chunk and the end of the client's stream."""
-        framer = plan.framer()
         fragments = _screened(self._fragments(config, plan.body, timeout))
         parts: list[str] = []
-        self.state.counters.active_streams += 1
         try:
             async for text in fragments:
                 delta = {"content": text} if parts else {"role": "assistant", "content": text}
@@ -329,7 +311,6 @@ class LegacyGateway:
             yield framer.fail(exc.status, f"The stream from ARGO broke off: {exc.message}")
             return
         finally:
-            self.state.counters.active_streams -= 1
             await fragments.aclose()
         tail = [] if parts else [chunk(meta, {"role": "assistant", "content": ""})]
         tokens = estimate_text_tokens("".join(parts))
@@ -338,22 +319,10 @@ class LegacyGateway:
 
     # ------------------------------------------------------------------ embeddings
 
-    def _embed_request(
-        self, config: Config, req: ClientRequest, body: dict[str, Any]
-    ) -> tuple[str, dict[str, Any], float | None]:
-        """(model, the `embed/` body, timeout): OpenAI's `input` becomes `prompt` (§3.8)."""
-        name = model_name_of(req, body)
-        timeout = pop_timeout(body)
-        model = self.dispatcher.resolve_model(name, "embed", config)
-        out = {k: v for k, v in body.items() if k != "input"}
-        out["prompt"] = embed_prompts(body.get("prompt", body.get("input")))
-        out.update(model=model, user=resolve_identity(config, req.headers, req.query))
-        return model, out, timeout
-
     async def _embed(
         self, config: Config, body: dict[str, Any], timeout: float | None
     ) -> UpstreamReply:
-        reply = await self.state.upstream.post(
+        reply = await self._upstream.post(
             _url(config, "embed"), _dumps(body), _HEADERS, timeout=timeout
         )
         if reply.status >= 400:
@@ -365,6 +334,14 @@ class LegacyGateway:
                 f"ARGO's legacy embed endpoint sent no usable vectors: {reply.text()[:200]!r}"
             )
         return reply
+
+
+def _embed_body(body: dict[str, Any], model: str, user: str) -> dict[str, Any]:
+    """The `embed/` body: OpenAI's `input` becomes the gateway's `prompt` (docs/argo.md)."""
+    out = {k: v for k, v in body.items() if k != "input"}
+    out["prompt"] = embed_prompts(body.get("prompt", body.get("input")))
+    out.update(model=model, user=user)
+    return out
 
 
 async def _replay(framer: Framer, events: list[dict[str, Any]]) -> AsyncGenerator[bytes, None]:

@@ -1,0 +1,74 @@
+"""The first stage of every request: read the client's body and check what it asks.
+
+A body is parsed once, its fields checked against its format's rules
+(`validation.py`), and what the path needs of it taken out: the model name, whether it
+streams, the daemon's own `timeout` field. A request that cannot be served as sent is
+a `ClientRequestError` here, before any work is done for it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .errors import ClientRequestError
+from .exchange import ClientRequest
+from .field_rules import BodyKind
+from .formats import FormatSpec
+from .validation import check_body, check_nesting, too_deep
+
+__all__ = ["check_turns", "model_name_of", "parse_body", "pop_timeout", "wants_stream"]
+
+
+def parse_body(raw: bytes, kind: BodyKind) -> dict[str, Any]:
+    """The request body as a JSON object whose fields have the types `kind` allows
+    (field_rules.py); nulls that mean "not sent" are gone."""
+    if not raw.strip():
+        raise ClientRequestError("The request body is empty: send a JSON object.")
+    check_nesting(raw)
+    try:
+        body = json.loads(raw)
+    except RecursionError:  # deep *and* unbalanced: left to the parser, which gave up
+        raise too_deep() from None
+    except ValueError as exc:
+        raise ClientRequestError(f"Invalid JSON body: {exc}") from None
+    if not isinstance(body, dict):
+        raise ClientRequestError(
+            f"The request body must be a JSON object, not a JSON {type(body).__name__}."
+        )
+    check_body(kind, body)
+    return body
+
+
+def check_turns(spec: FormatSpec, body: dict[str, Any]) -> None:
+    """What a chat request must carry (its types were checked by `parse_body`), and
+    what its format cannot honour."""
+    value = body.get(spec.turns)
+    if value is None:
+        raise ClientRequestError(f"Missing '{spec.turns}' field.")
+    if not value:
+        raise ClientRequestError(f"'{spec.turns}' must not be empty.")
+    spec.refuse(body)
+
+
+def pop_timeout(body: dict[str, Any]) -> float | None:
+    """A `timeout` body field (seconds) overrides the upstream timeout for this request."""
+    if "timeout" not in body:
+        return None
+    value = body.pop("timeout")
+    if type(value) not in (int, float) or value <= 0:
+        raise ClientRequestError(f"'timeout' must be a positive number of seconds; got {value!r}.")
+    return float(value)
+
+
+def model_name_of(req: ClientRequest, body: dict[str, Any]) -> str:
+    name = req.path_model if req.path_model is not None else body.get("model")
+    if name is None or name == "":
+        raise ClientRequestError("Missing 'model' field.")
+    if not isinstance(name, str):
+        raise ClientRequestError(f"'model' must be a string; got {name!r}.")
+    return name
+
+
+def wants_stream(req: ClientRequest, body: dict[str, Any]) -> bool:
+    return req.path_stream if req.path_stream is not None else body.get("stream") is True

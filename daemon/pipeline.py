@@ -1,0 +1,265 @@
+"""The request path: every API request, modern or legacy, through the same stages.
+
+    intake    parse the body, check its fields, take out model, stream flag and timeout
+    resolve   the model name → an ARGO model, and the route to the API that serves it
+    prepare   images inlined, the ARGO identity set, the body converted for the backend
+    backend   ARGO's OpenAI chat or Anthropic messages API, its legacy gateway, embeddings
+    shape     the answer or the stream, in the client's own format
+    record    counters: requests, errors, streams open; once, here
+
+What differs between client formats is data (`formats/`); what differs between
+ARGO's APIs is a backend (`backends/`). Framework-neutral: `app.py` turns the results
+into HTTP responses. docs/architecture.md draws the path.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any, Literal
+
+from .argo_replies import check_reply
+from .backends.argo import ArgoChat, Leg
+from .backends.embeddings import Embeddings
+from .backends.gateway import CHAT_ENDPOINTS, GATEWAY_ENDPOINTS, LegacyGateway, legacy_off
+from .config import Config
+from .convert import Conversion
+from .errors import (
+    ArgoProxyError,
+    ClientRequestError,
+    ModelNotFoundError,
+    UpstreamError,
+    UpstreamStatusError,
+)
+from .exchange import ClientRequest, JSONResult, Result, StreamResult, started
+from .formats import FORMATS, ClientFormat, FormatSpec
+from .images import inline_images, needs_inlining
+from .intake import check_turns, model_name_of, parse_body, pop_timeout, wants_stream
+from .legacy_requests import ChatEndpointName
+from .model_rules import apply_model_rules
+from .relay import ConvertingShaper, SameFormatShaper, Shaper
+from .routing import resolve_identity, route_chat, upstream_headers
+from .state import DaemonState
+from .tokens import count_request_tokens
+
+__all__ = ["DirectEndpoint", "Pipeline"]
+
+log = logging.getLogger(__name__)
+
+# The endpoints of ARGO's legacy gateway API (docs/legacy.md): served in legacy mode only.
+DirectEndpoint = Literal["chat", "embed", "completions"]
+OPENAI = FORMATS["openai_chat"]  # the envelope of embeddings and the legacy endpoints
+
+
+class Pipeline:
+    """Serves every API request from the shared `DaemonState`."""
+
+    def __init__(self, state: DaemonState) -> None:
+        self.state = state
+        self.argo = ArgoChat(state.upstream)
+        self.gateway = LegacyGateway(state.upstream)
+        self.embedder = Embeddings(state.upstream, state.user_agent)
+
+    # ------------------------------------------------------------------ entry points
+
+    async def chat(self, fmt: ClientFormat, req: ClientRequest) -> Result:
+        spec = FORMATS[fmt]
+        return await self._record(spec, lambda config: self._chat(spec, req, config))
+
+    async def embeddings(self, req: ClientRequest) -> Result:
+        return await self._record(OPENAI, lambda config: self._embeddings(req, config))
+
+    async def direct(self, endpoint: DirectEndpoint, req: ClientRequest) -> Result:
+        """`/v1/chat`, `/v1/embed`, `/v1/completions`: ARGO's legacy gateway API."""
+        return await self._record(OPENAI, lambda config: self._direct(endpoint, req, config))
+
+    async def count_tokens(self, fmt: ClientFormat, req: ClientRequest) -> Result:
+        """A local estimate of a request's input tokens (tokens.py); ARGO is not asked."""
+        spec = FORMATS[fmt]
+        return await self._record(spec, lambda config: self._count(spec, req), count=False)
+
+    # ------------------------------------------------------------------------ record
+
+    async def _record(
+        self,
+        spec: FormatSpec,
+        work: Callable[[Config], Awaitable[Result]],
+        *,
+        count: bool = True,
+    ) -> Result:
+        """Run one request's stages and count it; an error is answered in `spec`'s format.
+
+        Each request keeps the config it started with, even across a reload.
+        """
+        counters = self.state.counters
+        if count:
+            counters.requests += 1
+        try:
+            result = await work(self.state.config)
+        except ArgoProxyError as exc:
+            return self.error(spec, exc)
+        if isinstance(result, StreamResult):
+            return StreamResult(self._open(result.chunks), result.content_type, result.interrupt)
+        return result
+
+    async def _open(self, chunks: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
+        self.state.counters.active_streams += 1
+        try:
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            self.state.counters.active_streams -= 1
+            await chunks.aclose()
+
+    def error(self, spec: FormatSpec, exc: ArgoProxyError) -> JSONResult:
+        """`exc` as the client's format has errors, with the status its class decides."""
+        self.state.counters.errors += 1
+        code = "model_not_found" if isinstance(exc, ModelNotFoundError) else None
+        extra: dict[str, Any] = {}
+        headers = exc.headers or None if isinstance(exc, UpstreamError) else None
+        if isinstance(exc, UpstreamStatusError):
+            extra["upstream_status"] = exc.upstream_status
+        log.info("answering %d: %s", exc.status, exc.message)
+        body = spec.error(exc.status, exc.message, code, **extra)
+        return JSONResult(exc.status, body, headers=headers)
+
+    # --------------------------------------------------------------- shared stages
+
+    def resolve_model(self, name: str, kind: Literal["chat", "embed"], config: Config) -> str:
+        catalog = self.state.registry.catalog
+        model = catalog.resolve(name, kind=kind)
+        if model is not None:
+            return model
+        fallback = config.default_model if kind == "chat" else config.default_embed_model
+        if fallback:
+            model = catalog.resolve(fallback, kind=kind)
+            if model is not None:
+                log.warning("model %r is unknown; using the configured default %s", name, model)
+                return model
+        closest = catalog.closest(name)
+        hint = f" Closest matches: {', '.join(closest)}." if closest else ""
+        raise ModelNotFoundError(
+            f"Model '{name}' is not available on ARGO.{hint} GET /v1/models lists every model; "
+            f"set `default_model` in the config to fall back instead."
+        )
+
+    async def inline_images(
+        self, spec: FormatSpec, req: ClientRequest, body: dict[str, Any], config: Config
+    ) -> None:
+        """Fetch and inline the request's image URLs (images.py), if it has any; then let
+        go of the raw bytes, so that a big request is held once (parsed), not twice,
+        while it is converted and sent (bench/README.md, memory)."""
+        if needs_inlining(req.body):
+            await inline_images(
+                spec,
+                body,
+                self.state.upstream.fetch,
+                max_mb=config.max_payload_size,
+                timeout=config.image_timeout,
+                concurrency=config.concurrent_downloads,
+            )
+        req.body = b""
+
+    # ----------------------------------------------------------------------- chat
+
+    async def _chat(self, spec: FormatSpec, req: ClientRequest, config: Config) -> Result:
+        gateway = GATEWAY_ENDPOINTS.get(spec.name)
+        if gateway is not None and self.state.legacy:  # read per request: switched live
+            return await self._gateway_chat(gateway, req, config)
+        body = parse_body(req.body, spec.body)
+        name = model_name_of(req, body)
+        check_turns(spec, body)
+        timeout = pop_timeout(body)
+        model = self.resolve_model(name, "chat", config)
+        route = route_chat(model, config)
+        stream = wants_stream(req, body)
+        await self.inline_images(spec, req, body, config)
+        # Only Chat Completions has `stream_options` (field_rules.py); in other formats'
+        # bodies the name is just an unknown field and may hold anything.
+        options = body.get("stream_options")
+        include_usage = isinstance(options, dict) and options.get("include_usage") is True
+        conversion = Conversion(spec.name, route.upstream, model, route.family)
+        user = resolve_identity(config, req.headers, req.query)
+        out = conversion.request(body)
+        del body  # converted, a big part may be a new copy: keep only the one that is sent
+        apply_model_rules(out, model, route.upstream)
+        out["user"] = user
+        if route.upstream == "anthropic":  # docs/argo.md, identity
+            out["metadata"] = {**(out.get("metadata") or {}), "user_id": user}
+        headers = upstream_headers(
+            route.upstream, user, req.headers, stream=stream, user_agent=self.state.user_agent
+        )
+        log.debug("%s → %s %s stream=%s", spec.name, route.model, route.upstream, stream)
+        if stream:
+            out["stream"] = True
+            if route.upstream == "openai_chat" and not conversion.same_format:
+                # usage for the client, and the tail that ends a converted stream (B5)
+                out["stream_options"] = {"include_usage": True}
+            json_array = spec.json_array_stream(req.query)
+            shaper: Shaper = (
+                SameFormatShaper(spec)
+                if conversion.same_format
+                else ConvertingShaper(
+                    spec, conversion.stream(include_usage=include_usage), json_array=json_array
+                )
+            )
+            chunks = await started(self.argo.stream(Leg(route, out, headers, timeout), shaper))
+            content_type = "application/json" if json_array else "text/event-stream"
+            return StreamResult(chunks, content_type, shaper.fail)
+        out.pop("stream_options", None)
+        leg = Leg(route, out, headers, timeout)
+        reply, raw = await self.argo.complete(leg, config.anthropic_stream_mode)
+        answer = conversion.response(check_reply(reply, route.upstream))
+        # A same-format answer usually comes back untouched: skip serialising it again.
+        return JSONResult(200, answer, raw if answer is reply else None)
+
+    async def _count(self, spec: FormatSpec, req: ClientRequest) -> Result:
+        body = spec.counted(parse_body(req.body, spec.body))
+        turns = body.get(spec.turns)
+        if not isinstance(turns, (list, str)) or not turns:
+            raise ClientRequestError(f"Missing '{spec.turns}' field: send what you want counted.")
+        return JSONResult(200, spec.count_answer(count_request_tokens(body)))
+
+    # ------------------------------------------------------------------- embeddings
+
+    async def _embeddings(self, req: ClientRequest, config: Config) -> Result:
+        gateway = self.state.legacy  # legacy mode: the gateway's `embed/` answers
+        body = parse_body(req.body, "embeddings")
+        model = self.resolve_model(model_name_of(req, body), "embed", config)
+        if body.get("input") in (None, "", []):
+            raise ClientRequestError("Missing 'input' field: send a string or a list of strings.")
+        timeout = pop_timeout(body)
+        user = resolve_identity(config, req.headers, req.query)
+        if gateway:
+            return await self.gateway.embeddings(body, model, user, timeout, config)
+        return await self.embedder.embed(body, model, user, req.headers, timeout, config)
+
+    # --------------------------------------------------------------- legacy gateway
+
+    async def _direct(self, endpoint: DirectEndpoint, req: ClientRequest, config: Config) -> Result:
+        if not self.state.legacy:
+            raise legacy_off(endpoint)
+        if endpoint == "embed":
+            body = parse_body(req.body, "gateway_embed")
+            model = self.resolve_model(model_name_of(req, body), "embed", config)
+            timeout = pop_timeout(body)
+            user = resolve_identity(config, req.headers, req.query)
+            return await self.gateway.embed(body, model, user, timeout, config)
+        return await self._gateway_chat(endpoint, req, config)
+
+    async def _gateway_chat(
+        self, name: ChatEndpointName, req: ClientRequest, config: Config
+    ) -> Result:
+        """A chat-like request, in any form the legacy gateway serves, through the same
+        stages: intake, resolve, images, identity; then the gateway backend."""
+        endpoint = CHAT_ENDPOINTS[name]
+        body = parse_body(req.body, endpoint.body)
+        model_name = model_name_of(req, body)
+        timeout = pop_timeout(body)
+        endpoint.check(body)
+        model = self.resolve_model(model_name, "chat", config)
+        if endpoint.images is not None:
+            # the gateway gets images inline, as ARGO's other APIs do (docs/legacy.md)
+            await self.inline_images(FORMATS[endpoint.images], req, body, config)
+        user = resolve_identity(config, req.headers, req.query)
+        return await self.gateway.chat(endpoint, body, model, user, timeout, config)
