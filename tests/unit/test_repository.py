@@ -1,6 +1,6 @@
 """The repository explains itself and keeps its shape (docs/architecture.md):
 
-- nothing cites a document that is not in it, and every `docs/PAGE.md#anchor` cited
+- nothing cites a document that is not in it, and every `docs/<page>.md#<anchor>` cited
   in code, tests or docs exists;
 - the import graph of the daemon and the control plane has no circles (imports under
   `TYPE_CHECKING` and inside functions count too).
@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = {"argo_proxy.daemon": ROOT / "daemon", "argo_proxy.control": ROOT / "control"}
 # The design notes this project was started from live outside the repository; a
-# reader of the repository cannot follow a citation of them (nor of their § numbers).
+# reader of the repository cannot follow a citation of them, nor of their section signs.
 _OUTSIDE = re.compile(
     "|".join(
         re.escape(name)
