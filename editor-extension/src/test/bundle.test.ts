@@ -19,7 +19,8 @@ it("dist/extension.js loads with nothing but `vscode` from outside", () => {
     return original(request, ...rest);
   };
   try {
-    const loaded = require(BUNDLE) as { activate?: unknown; deactivate?: unknown };
+    const load = Module.createRequire(__filename);
+    const loaded = load(BUNDLE) as { activate?: unknown; deactivate?: unknown };
     assert.equal(typeof loaded.activate, "function");
     assert.equal(typeof loaded.deactivate, "function");
   } finally {
