@@ -1,10 +1,11 @@
 // What "Point … at argo-proxy" writes, against real files in a temp HOME: each
 // assistant's other settings and comments kept, its own entries set, followed to a
-// new port and token while the file is as written, and undone. Gemini CLI and Codex
-// then run for real from the written files against the daemon (when the pinned
-// CLIs are in .cache/assistants, as CI installs them).
+// new port and token while the file is as written, and undone. Aider (pinned, from
+// PyPI into ../.cache/aider), Gemini CLI and Codex (when the pinned CLIs are in
+// .cache/assistants, as CI installs them) then run for real from the written files
+// against the daemon, with nothing in their environment that names it.
 import * as assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -253,6 +254,66 @@ function runCli(command: string, args: string[], env: NodeJS.ProcessEnv, cwd: st
     });
   });
 }
+
+const AIDER_VERSION = "0.86.2";
+const AIDER_VENV = path.resolve(__dirname, "..", "..", "..", ".cache", "aider");
+
+/** Aider in its own venv, installed once from PyPI (a pinned version). */
+function aider(): string {
+  const exe = path.join(AIDER_VENV, "bin", "aider");
+  const stamp = path.join(AIDER_VENV, "installed");
+  if (fs.existsSync(exe) && readText(stamp) === AIDER_VERSION) return exe;
+  fs.rmSync(AIDER_VENV, { recursive: true, force: true });
+  execFileSync("python3", ["-m", "venv", AIDER_VENV]);
+  execFileSync(path.join(AIDER_VENV, "bin", "python"), ["-m", "pip", "install", "-q", "--disable-pip-version-check", `aider-chat==${AIDER_VERSION}`], {
+    stdio: ["ignore", "ignore", "inherit"],
+    timeout: 900_000,
+  });
+  fs.writeFileSync(stamp, AIDER_VERSION);
+  return exe;
+}
+
+describe("Aider runs for real from the ~/.aider.conf.yml written", () => {
+  let sim: Simulator;
+  let box: Sandbox;
+  let sup: DaemonSupervisor;
+
+  before(async () => {
+    sim = await startSimulator();
+    box = makeSandbox(sim.url);
+    sup = new DaemonSupervisor(box.options());
+    await sup.start();
+  });
+
+  after(async () => {
+    await sup.dispose();
+    box.remove();
+    await sim.stop();
+  });
+
+  it("answers through the daemon, its key and address only from the file", { timeout: 1_200_000 }, async () => {
+    const exe = aider();
+    const target = { url: clientUrl(sup.state.listenUrl!), key: clientKey(sup.state.access, "jdoe"), models: await sup.listModels() };
+    const places = { home: box.dir, env: {} };
+    applyChanges(ASSISTANT_FILES.aider.changes(readText, places, target), path.join(box.dir, "records", "aider.json"));
+    const work = path.join(box.dir, "project");
+    fs.mkdirSync(work);
+    const env: NodeJS.ProcessEnv = {
+      PATH: "/usr/bin:/bin",
+      HOME: box.dir,
+      // litellm's price list is fetched from the internet unless told to use its own copy
+      LITELLM_LOCAL_MODEL_COST_MAP: "True",
+      NO_COLOR: "1",
+    };
+    const out = await runCli(
+      exe,
+      ["--message", "hello from aider", "--no-git", "--yes-always", "--no-check-update", "--analytics-disable", "--no-show-model-warnings", "--no-pretty"],
+      env,
+      work,
+    );
+    assert.match(out, /Echo: hello from aider/);
+  });
+});
 
 describe("assistants run for real from the written files", { skip: !fs.existsSync(BIN) && `no ${BIN} (CI installs it)` }, () => {
   let sim: Simulator;
