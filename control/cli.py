@@ -240,7 +240,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"argo-proxy: {exc.message}", file=sys.stderr)
         return EXIT_STARTUP
-    setup_logging(config.verbose)
+    setup_logging(config.verbose, config.log_path, config.max_log_history)
     for note in config.notes:
         log.info("config: %s", note)
     log.info("config: %s", config.source or "defaults (no file)")

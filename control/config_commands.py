@@ -53,13 +53,13 @@ _SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     (
         "Network & validation",
-        ("connection_test_timeout", "skip_url_validation", "resolve_overrides"),
+        ("connection_test_timeout", "resolve_overrides"),
     ),
     (
         "Image processing",
-        ("enable_payload_control", "max_payload_size", "image_timeout", "concurrent_downloads"),
+        ("max_payload_size", "image_timeout", "concurrent_downloads"),
     ),
-    ("Other", ("max_log_history", "max_body_mb", "pypi_url", "dump_requests", "dump_dir")),
+    ("Other", ("max_log_history", "max_body_mb", "pypi_url")),
 )
 
 

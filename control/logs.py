@@ -8,9 +8,13 @@ like one the daemon wrote (docs/security.md).
 
 from __future__ import annotations
 
+import io
 import logging
+import os
 import re
 import sys
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
 
 __all__ = ["EscapingFormatter", "escape_controls", "setup_logging"]
 
@@ -33,13 +37,35 @@ class EscapingFormatter(logging.Formatter):
         return super().formatMessage(record)
 
 
-def setup_logging(verbose: bool) -> None:
+class _PrivateRotatingFileHandler(RotatingFileHandler):
+    """A log file (and each rotated one) readable by its owner only: it may name models,
+    paths and clients."""
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        return open(fd, "a", encoding=self.encoding or "utf-8")  # noqa: SIM115 - the handler owns it
+
+
+_LOG_FILE_BYTES = 10 * 1024 * 1024
+
+
+def setup_logging(verbose: bool, log_file: Path | None = None, backups: int = 3) -> None:
+    """Everything to stderr and, with `log_file`, to that file too (rotated at 10 MiB,
+    `backups` old files kept: `log_to_file` and `max_log_history`)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         EscapingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
     )
+    handlers: list[logging.Handler] = [handler]
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        to_file = _PrivateRotatingFileHandler(
+            log_file, maxBytes=_LOG_FILE_BYTES, backupCount=backups, encoding="utf-8"
+        )
+        to_file.setFormatter(EscapingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+        handlers.append(to_file)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = handlers
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("httpx", "httpcore", "sanic.access", "watchfiles"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

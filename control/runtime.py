@@ -25,6 +25,7 @@ from typing import Any, Literal
 from argo_proxy.daemon.access import AccessGuard
 from argo_proxy.daemon.app import create_app
 from argo_proxy.daemon.config import Config, control_socket_path, is_loopback, load_config
+from argo_proxy.daemon.effects import EFFECTS, RESTART_REASONS, effects_of
 from argo_proxy.daemon.errors import ArgoProxyError, ConfigError, StartupError
 from argo_proxy.daemon.serving import (
     RunningServer,
@@ -41,15 +42,7 @@ from argo_proxy.daemon.state import (
 )
 
 from .channels import CHANNELS, Channel, ControlMode
-from .reload import (
-    ACCESS_KEYS,
-    REBIND_KEYS,
-    REFRESH_KEYS,
-    RESTART_KEYS,
-    ReloadReport,
-    Trigger,
-    diff_configs,
-)
+from .reload import ReloadReport, Trigger, diff_configs
 from .server import ControlServer
 from .watch import ConfigWatcher
 
@@ -301,19 +294,20 @@ class Runtime:
         if not changes:
             return ReloadReport(True, trigger, now, path, "no setting changed")
         keys = {change.key for change in changes}
-        restart = [key for key in RESTART_KEYS if key in keys]
+        effects = effects_of(keys)
+        restart = [key for key in sorted(keys) if "restart" in EFFECTS[key]]
         actions: list[str] = []
 
         # Steps that can fail come first, and a reload is all or nothing.
         access = None
-        if keys & ACCESS_KEYS:
+        if "access" in effects:
             try:
                 access = AccessGuard.from_config(new)
             except ConfigError as exc:
                 log.error("config not reloaded: %s (the last good config stays)", exc.message)
                 return ReloadReport(False, trigger, now, path, exc.message)
         sock = None
-        if keys & REBIND_KEYS and new.tcp:
+        if "rebind" in effects and new.tcp:
             try:
                 sock = bind_socket(new.host, new.port)
             except OSError as exc:
@@ -336,14 +330,14 @@ class Runtime:
             self._warn_if_reachable(new)
         if access is not None:
             actions.append(f"access: auth {new.auth}")
-        if keys & REFRESH_KEYS:
+        if "models" in effects:
             self._spawn(self.state.refresh_models())
             actions.append("refreshing the model list")
-        if "verbose" in keys:
+        if "log_level" in effects:
             logging.getLogger().setLevel(logging.DEBUG if new.verbose else logging.INFO)
             actions.append(f"log level {'DEBUG' if new.verbose else 'INFO'}")
         for key in restart:
-            why = RESTART_KEYS.get(key, "the listener keeps its address until a restart")
+            why = RESTART_REASONS.get(key, "the listener keeps its address until a restart")
             log.warning("config: `%s` takes effect after a restart (%s)", key, why)
         log.info("config reloaded (%s): %s changed", trigger, ", ".join(sorted(keys)))
         message = f"applied: {', '.join(change.key for change in changes)}"

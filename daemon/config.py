@@ -65,6 +65,12 @@ _IGNORED_KEYS = {
     "use_native_anthropic": "deprecated argo-proxy 2.x key",
     "provider_tool_format": "deprecated argo-proxy 2.x key",
     "argo_model_url": "argo-proxy 1.x key",
+    "skip_url_validation": "the daemon never checks ARGO's URL at start: it serves its "
+    "built-in model list until ARGO answers (docs/compatibility.md#config-files)",
+    "enable_payload_control": "argo-proxy shrank large images; the daemon refuses an image "
+    "over `max_payload_size` instead (docs/compatibility.md#images)",
+    "dump_requests": "request dumps are not written yet (docs/compatibility.md#config-files)",
+    "dump_dir": "request dumps are not written yet (docs/compatibility.md#config-files)",
 }
 # v1 per-endpoint URLs: the base is what remains after stripping the suffix.
 _V1_URL_SUFFIXES = {
@@ -102,15 +108,11 @@ class Config:
     native_anthropic_base_url: str = ""  # "" = derived: {argo_base_url}
     anthropic_stream_mode: StreamMode = "force"
     model_refresh_interval_hours: float = 24.0
-    connection_test_timeout: float = 5.0
-    skip_url_validation: bool = False
+    connection_test_timeout: float = 5.0  # the wait for ARGO's model list
     resolve_overrides: Mapping[str, str] = field(default_factory=dict)
-    enable_payload_control: bool = False
     max_payload_size: int = 20
     image_timeout: float = 30.0
     concurrent_downloads: int = 10
-    dump_requests: bool = False
-    dump_dir: str = ""
     use_legacy_argo: bool = False
     username_passthrough: bool = False
     default_model: str = ""  # "" = an unknown model is a 404, not a silent substitute
@@ -140,6 +142,13 @@ class Config:
     def listen_url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def log_path(self) -> Path | None:
+        """The log file when `log_to_file` is on: in the user log directory."""
+        if not self.log_to_file:
+            return None
+        return Path(platformdirs.user_log_dir(APP_NAME)) / "argo-proxy.log"
 
     @property
     def token_path(self) -> Path:
@@ -376,12 +385,9 @@ _ENV_NAMES = {
     "socket": "ARGO_PROXY_SOCKET",
     "verbose": "VERBOSE",
     "argo_base_url": "ARGO_BASE_URL",
-    "skip_url_validation": "SKIP_URL_VALIDATION",
     "anthropic_stream_mode": "ANTHROPIC_STREAM_MODE",
     "username_passthrough": "USERNAME_PASSTHROUGH",
     "use_legacy_argo": "USE_LEGACY_ARGO",
-    "dump_requests": "DUMP_REQUESTS",
-    "dump_dir": "DUMP_DIR",
     "user": "ARGO_USER",
     "connect_timeout": "ARGO_PROXY_CONNECT_TIMEOUT",
     "request_timeout": "ARGO_PROXY_READ_TIMEOUT",

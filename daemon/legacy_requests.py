@@ -34,6 +34,7 @@ from .legacy_shapes import (
 from .legacy_tools import has_tool_traffic, native_tools
 from .models import Family
 from .tokens import count_request_tokens, estimate_text_tokens
+from .workarounds.argo_rules import apply_model_rules
 
 __all__ = [
     "CHAT_ENDPOINTS",
@@ -136,22 +137,6 @@ def _forwarded(body: dict[str, Any], model: str, user: str) -> dict[str, Any]:
     return out
 
 
-def _legacy_message(message: Any) -> Any:
-    """ARGO's message fixes: `developer` is `system`, a text-part system prompt is one
-    string (Gemini needs it, docs/argo.md#gemini), a null content is ""."""
-    if not isinstance(message, dict):
-        return message
-    out = dict(message)
-    if out.get("role") == "developer":
-        out["role"] = "system"
-    content = out.get("content")
-    if content is None:
-        out["content"] = ""
-    elif out.get("role") == "system" and isinstance(content, list):
-        out["content"] = "\n\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return out
-
-
 def _check_chat(body: dict[str, Any]) -> None:
     check_turns(FORMATS["openai_chat"], body)
     _refuse_unservable(body, _CHAT_UNSERVABLE)
@@ -173,11 +158,25 @@ def _check_completions(body: dict[str, Any]) -> None:
     _refuse_unservable(body, _COMPLETION_UNSERVABLE)
 
 
+def _system_as_text(message: Any) -> Any:
+    """The gateway takes a system prompt as one string, not a list of text parts."""
+    if not isinstance(message, dict) or message.get("role") != "system":
+        return message
+    content = message.get("content")
+    if not isinstance(content, list):
+        return message
+    text = "\n\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return {**message, "content": text}
+
+
 def _plan_chat(body: dict[str, Any], model: str, family: Family, user: str) -> Plan:
-    chat = {**body, "messages": [_legacy_message(m) for m in body["messages"]]}
-    out = _forwarded(chat, model, user)
-    if has_tool_traffic(chat):
-        out.update(native_tools(chat, model, family))
+    out = _forwarded(body, model, user)
+    out["messages"] = [_system_as_text(m) for m in out["messages"]]
+    # ARGO's per-model rules, as on every backend: developer → system, null content,
+    # Gemini's one call per turn, sampling settings (docs/workarounds.md#argo-rules).
+    apply_model_rules(out, model, "anthropic" if family == "anthropic" else "openai_chat")
+    if has_tool_traffic(body):  # the client's tools, with the messages as ruled
+        out.update(native_tools({**body, "messages": out["messages"]}, model, family))
     messages = out["messages"]
     if family in ("anthropic", "google") and not any(
         isinstance(m, dict) and m.get("role") == "user" for m in messages

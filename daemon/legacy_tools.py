@@ -70,34 +70,13 @@ def _system_text(system: Any) -> str:
     return ""
 
 
-def _is_results(message: Message) -> bool:
-    content = message.get("content")
-    return (
-        message.get("role") == "user"
-        and isinstance(content, list)
-        and all(isinstance(b, dict) and b.get("type") == "tool_result" for b in content)
-    )
-
-
-def _gather_results(messages: list[Message]) -> list[Message]:
-    """Anthropic wants every result of a turn's calls in the one next user message;
-    llm-rosetta gives each OpenAI `tool` message its own (ARGO then 400s: "tool_use ids
-    were found without tool_result blocks immediately after")."""
-    out: list[Message] = []
-    for message in messages:
-        if out and _is_results(message) and _is_results(out[-1]):
-            out[-1] = {**out[-1], "content": [*out[-1]["content"], *message["content"]]}
-        else:
-            out.append(message)
-    return out
-
-
 def _anthropic(request: dict[str, Any], model: str) -> dict[str, Any]:
     """Messages, tools and tool_choice in Anthropic's shape, with the system prompt as the first
     message: the legacy gateway refuses `system` next to `messages`
     (docs/argo.md#legacy-gateway)."""
     converted = _strip(Conversion("openai_chat", "anthropic", model, "anthropic").request(request))
-    messages = _gather_results(list(converted.get("messages") or []))
+    # (the conversion already put a turn's tool results in one user message)
+    messages = list(converted.get("messages") or [])
     system = _system_text(converted.get("system"))
     if system:
         messages.insert(0, {"role": "system", "content": system})
@@ -119,37 +98,6 @@ def _google_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return declarations
 
 
-def _one_call_per_turn(messages: list[Message]) -> list[Message]:
-    """Gemini refuses a history whose turn holds several calls (docs/argo.md#gemini):
-    replay each parallel call as its own call-and-result pair, in the original order."""
-    results = {}
-    for message in messages:
-        if isinstance(message, dict) and message.get("role") == "tool":
-            results[message.get("tool_call_id")] = message
-    out: list[Message] = []
-    placed: set[Any] = set()
-    for message in messages:
-        if not isinstance(message, dict):
-            out.append(message)
-            continue
-        calls = message.get("tool_calls") or []
-        if message.get("role") == "tool":
-            if message.get("tool_call_id") not in placed:
-                out.append(message)
-            continue
-        if len(calls) < 2:
-            out.append(message)
-            continue
-        for index, call in enumerate(calls):
-            content = message.get("content") if index == 0 else ""
-            out.append({**message, "content": content or "", "tool_calls": [call]})
-            result = results.get(call.get("id"))
-            if result is not None:
-                out.append(result)
-                placed.add(call.get("id"))
-    return out
-
-
 def native_tools(body: dict[str, Any], model: str, family: Family) -> dict[str, Any]:
     """`messages`, `tools` and `tool_choice` of an OpenAI chat request (with tool traffic)
     in the shapes the legacy gateway takes for this model's vendor."""
@@ -163,7 +111,8 @@ def native_tools(body: dict[str, Any], model: str, family: Family) -> dict[str, 
                 request["tool_choice"] = body["tool_choice"]
         return _anthropic(request, model)
     if family == "google":
-        out: dict[str, Any] = {"messages": _one_call_per_turn(messages)}
+        # (ARGO's rules already gave each parallel call a turn of its own)
+        out: dict[str, Any] = {"messages": messages}
         if tools:
             out["tools"] = _google_tools(tools)
     elif family == "openai":

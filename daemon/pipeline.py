@@ -36,11 +36,11 @@ from .formats import FORMATS, ClientFormat, FormatSpec
 from .images import inline_images, needs_inlining
 from .intake import check_turns, model_name_of, parse_body, pop_timeout, wants_stream
 from .legacy_requests import ChatEndpointName
-from .model_rules import apply_model_rules
 from .relay import ConvertingShaper, SameFormatShaper, Shaper
 from .routing import resolve_identity, route_chat, upstream_headers
 from .state import DaemonState
 from .tokens import count_request_tokens
+from .workarounds.argo_rules import apply_model_rules
 
 __all__ = ["DirectEndpoint", "Pipeline"]
 

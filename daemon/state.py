@@ -18,6 +18,7 @@ from typing import Any
 from . import __version__
 from .access import AccessGuard, write_new_token
 from .config import Config
+from .effects import effects_of
 from .models import CatalogSource, ModelRegistry, RefreshResult
 from .routing import models_url
 from .upstream import Upstream
@@ -110,6 +111,7 @@ class DaemonState:
             user_agent=self.user_agent,
             retries=config.retries,
             pool_size=config.upstream_pool_size,
+            resolve_overrides=config.resolve_overrides,
         )
         self.counters = Counters()
         self.started_at = time.time()
@@ -137,7 +139,8 @@ class DaemonState:
 
     async def fetch_models(self) -> Any:
         """GET the upstream model list (no credentials: docs/argo.md#identity)."""
-        return await self.upstream.get_json(models_url(self.config), timeout=30)
+        timeout = self.config.connection_test_timeout
+        return await self.upstream.get_json(models_url(self.config), timeout=timeout)
 
     async def refresh_models(self) -> RefreshResult:
         result = await self.registry.refresh(self.fetch_models)  # logs its own result
@@ -189,13 +192,12 @@ class DaemonState:
             old_access, self.access = self.access, access
             if (old_access.auth, old_access.token) != (access.auth, access.token):
                 self._emit(TokenChanged(str(config.token_path), "config"))
-        if "connect_timeout" in changed:
+        effects = effects_of(set(changed))
+        if "upstream" in effects:
             self.upstream.connect_timeout = config.connect_timeout
-        if "request_timeout" in changed:
             self.upstream.read_timeout = config.request_timeout
-        if "retries" in changed:
             self.upstream.retries = config.retries
-        if "use_legacy_argo" in changed:
+        if "legacy" in effects:
             self.set_legacy(config.use_legacy_argo, "config")
         return changed
 

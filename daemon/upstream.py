@@ -23,6 +23,7 @@ import email.utils
 import json
 import logging
 import random
+import socket
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -160,6 +161,38 @@ def _map_error(
     return UpstreamError(f"The connection to {service} at {url} failed: {reason}")
 
 
+class _OverridingResolver(aiohttp.abc.AbstractResolver):
+    """`resolve_overrides`, as curl's `--resolve`: `host:port` (or `host`) connects to the
+    address given, while the URL keeps its host name (TLS checks it), for ARGO reached
+    through a tunnel (docs/configuration.md)."""
+
+    def __init__(self, overrides: Mapping[str, str]) -> None:
+        self._overrides = dict(overrides)
+        self._system = aiohttp.ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[aiohttp.abc.ResolveResult]:
+        address = self._overrides.get(f"{host}:{port}") or self._overrides.get(host)
+        if address is None:
+            return await self._system.resolve(host, port, family)
+        address = address.strip("[]")
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        return [
+            {
+                "hostname": host,
+                "host": address,
+                "port": port,
+                "family": family,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+        ]
+
+    async def close(self) -> None:
+        await self._system.close()
+
+
 class Upstream:
     """A pooled async HTTP client shared by all requests (one per daemon)."""
 
@@ -171,6 +204,7 @@ class Upstream:
         user_agent: str,
         retries: int = 0,
         pool_size: int = 200,
+        resolve_overrides: Mapping[str, str] | None = None,
     ) -> None:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -180,13 +214,14 @@ class Upstream:
         # report the wait for a slot as a connect timeout, "check your network").
         self._slots = asyncio.Semaphore(pool_size)
         # trust_env=False: an HTTP(S)_PROXY set for the user's browser must not capture ARGO calls
-        transport = AiohttpTransport(
-            trust_env=False,
-            client=lambda: aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=600),
-                trust_env=False,
-            ),
-        )
+        overrides = dict(resolve_overrides or {})
+
+        def session() -> aiohttp.ClientSession:  # made in the loop, at the first call
+            resolver = _OverridingResolver(overrides) if overrides else None
+            connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=600, resolver=resolver)
+            return aiohttp.ClientSession(connector=connector, trust_env=False)
+
+        transport = AiohttpTransport(trust_env=False, client=session)
         self._client = httpx.AsyncClient(
             transport=transport,
             headers={"User-Agent": user_agent},

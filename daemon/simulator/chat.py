@@ -22,6 +22,7 @@ from .envelopes import (
     validation_error,
 )
 from .exchange import CREATED, Exchange
+from .faults import Kind
 from .identity import auth_notice, bearer, body_user
 from .replies import Reply, ToolCall, fragments, plan_reply
 from .tools import read_tools
@@ -160,15 +161,23 @@ def _leaked(ex: Exchange, calls: Sequence[ToolCall]) -> str:
     )
 
 
-def answer_chat(ex: Exchange) -> BodyReply | StreamReply:
-    """Validate like ARGO, then answer (JSON body or SSE stream)."""
-    body = ex.body
-    name = body.get("model")
+def chat_model(ex: Exchange, kind: Kind) -> Model | BodyReply:
+    """The chat model the request names, or ARGO's answer to a missing or unknown one."""
+    name = ex.body.get("model")
     if not isinstance(name, str):
         return validation_error(["model"], "Field required", "missing")
     model = ex.catalogue.lookup(name)
     if model is None or model.retired or model.family == "embedding":
-        return model_not_found("chat", name, ex.catalogue.valid_names)
+        return model_not_found(kind, name, ex.catalogue.valid_names)
+    return model
+
+
+def answer_chat(ex: Exchange) -> BodyReply | StreamReply:
+    """Validate like ARGO, then answer (JSON body or SSE stream)."""
+    body = ex.body
+    model = chat_model(ex, "chat")
+    if not isinstance(model, Model):
+        return model
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         return validation_error(["messages"], "Input should be a valid list", "list_type", messages)

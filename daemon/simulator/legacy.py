@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from .catalogue import Model
+from .chat import chat_model
 from .delivery import TEXT, BodyReply, StreamReply, dumps
-from .envelopes import model_not_found, streaming_required, validation_error
+from .envelopes import streaming_required, validation_error
 from .exchange import Exchange
 from .identity import auth_notice, body_user
 from .replies import Reply, ToolCall, plan_reply
@@ -39,12 +40,9 @@ def _common(ex: Exchange) -> tuple[Model, str] | BodyReply | str:
     user = body_user(body)
     if user is None:
         return validation_error(["user"], "Field required", "missing")
-    name = body.get("model")
-    if not isinstance(name, str):
-        return validation_error(["model"], "Field required", "missing")
-    model = ex.catalogue.lookup(name)
-    if model is None or model.retired or model.family == "embedding":
-        return model_not_found(ex.kind, name, ex.catalogue.valid_names)
+    model = chat_model(ex, ex.kind)
+    if not isinstance(model, Model):
+        return model
     has_messages = body.get("messages") is not None
     if has_messages and (body.get("system") is not None or body.get("prompt") is not None):
         return MIXED_COMPLAINT

@@ -93,6 +93,7 @@ def clean_env(home: Path) -> dict[str, str]:
     env.update(
         HOME=str(home),
         XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_STATE_HOME=str(home / ".local" / "state"),  # the log file's folder
         XDG_RUNTIME_DIR=str(home / "run"),
         NO_COLOR="1",
     )

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from argo_proxy.daemon.errors import ClientRequestError, UpstreamError
+from argo_proxy.daemon.legacy_requests import CHAT_ENDPOINTS
 from argo_proxy.daemon.legacy_shapes import (
     ChatFramer,
     CompletionsFramer,
@@ -78,7 +79,12 @@ def test_claude_gets_anthropic_blocks_and_its_system_prompt_as_a_message() -> No
 
 
 def test_gemini_gets_declarations_and_one_call_per_turn() -> None:
-    out = native_tools({"messages": HISTORY, "tools": [TOOL]}, "gemini25flash", "google")
+    # One call per turn is ARGO's rule for Gemini on every backend: the gateway's plan
+    # applies it (workarounds/argo_rules.py) before the tools take Gemini's shape.
+    plan = CHAT_ENDPOINTS["openai_chat"].plan(
+        {"messages": HISTORY, "tools": [TOOL]}, "gemini25flash", "google", "jdoe"
+    )
+    out = plan.body
     assert out["tools"] == [{"name": "get_weather", "description": "Weather", "parameters": SCHEMA}]
     roles = [(m["role"], [c["id"] for c in m.get("tool_calls", [])]) for m in out["messages"]]
     assert roles == [

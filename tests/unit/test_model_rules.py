@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from argo_proxy.daemon.model_rules import apply_model_rules
+from argo_proxy.daemon.workarounds.argo_rules import apply_model_rules
 
 
 def adjusted(body: dict[str, Any], model: str, upstream: str = "anthropic") -> dict[str, Any]:

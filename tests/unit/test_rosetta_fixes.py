@@ -13,6 +13,7 @@ from typing import Any
 from argo_proxy.daemon.convert import Conversion
 from argo_proxy.daemon.formats import FORMATS
 from argo_proxy.daemon.relay import ConvertingShaper
+from argo_proxy.daemon.workarounds.argo_rules import apply_model_rules
 
 
 def _chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> dict:
@@ -260,27 +261,41 @@ def test_b9_no_provider_metadata_leaks_to_argo() -> None:
     assert "_provider_metadata" not in repr(out)
 
 
+def _prepared_for_claude(model: str, body: dict[str, Any]) -> dict[str, Any]:
+    """What the request path sends ARGO: converted, then ARGO's rules applied."""
+    out = Conversion("openai_chat", "anthropic", model, "anthropic").request(body)
+    apply_model_rules(out, model, "anthropic")
+    return out
+
+
+REASONING = {
+    "messages": [{"role": "user", "content": "hi"}],
+    "reasoning_effort": "high",
+    "max_tokens": 4000,
+}
+
+
 def test_b11_thinking_for_claude_45_is_enabled_with_a_budget_not_adaptive() -> None:
-    out = Conversion("openai_chat", "anthropic", "claudesonnet45", "anthropic").request(
-        {
-            "messages": [{"role": "user", "content": "hi"}],
-            "reasoning_effort": "high",
-            "max_tokens": 4000,
-        }
-    )
-    assert out["thinking"]["type"] == "enabled" and out["thinking"]["budget_tokens"] > 0
+    for model in ("claudesonnet45", "claudehaiku45", "claudeopus41", "claudesonnet4"):
+        out = _prepared_for_claude(model, dict(REASONING))
+        assert out["thinking"] == {"type": "enabled", "budget_tokens": 3200}, model
 
 
 def test_b11_adaptive_thinking_never_carries_a_budget() -> None:
-    out = Conversion("openai_chat", "anthropic", "claudeopus47", "anthropic").request(
-        {
-            "messages": [{"role": "user", "content": "hi"}],
-            "reasoning_effort": "high",
-            "max_tokens": 4000,
-        }
-    )
-    assert out.get("thinking", {}).get("type") in (None, "adaptive")
-    assert "budget_tokens" not in out.get("thinking", {})
+    for model in ("claudeopus47", "claudeopus46"):
+        out = _prepared_for_claude(model, dict(REASONING))
+        assert out.get("thinking", {}).get("type") in (None, "adaptive")
+        assert "budget_tokens" not in out.get("thinking", {})
+    anthropic_client = {
+        "max_tokens": 4000,
+        "messages": [{"role": "user", "content": "hi"}],
+        "thinking": {"type": "enabled", "budget_tokens": 2000},
+    }
+    same_format = Conversion("anthropic", "anthropic", "claudeopus46", "anthropic")
+    out = same_format.request(anthropic_client)
+    apply_model_rules(out, "claudeopus46", "anthropic")
+    thinking = out["thinking"]
+    assert not (thinking.get("type") == "adaptive" and "budget_tokens" in thinking)
 
 
 def test_b12_long_tool_descriptions_are_capped_for_argo_openai() -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .formats import UpstreamFormat
+from ..formats import UpstreamFormat
 
 __all__ = ["apply_model_rules"]
 
@@ -48,11 +48,17 @@ def _temperature_one_only(body: Body) -> list[str]:
 
 
 def _adaptive_only(body: Body) -> list[str]:
-    """Opus 4.7+: `thinking.type` must be adaptive, without a budget."""
+    """Opus 4.7+: `thinking.type` must be adaptive."""
     thinking = body.get("thinking")
     if isinstance(thinking, dict) and thinking.get("type") == "enabled":
         body["thinking"] = {"type": "adaptive"}
         return ["thinking enabled → adaptive (the only kind this model accepts)"]
+    return []
+
+
+def _no_budget_on_adaptive(body: Body) -> list[str]:
+    """Every Claude: adaptive thinking takes no `budget_tokens`."""
+    thinking = body.get("thinking")
     if (
         isinstance(thinking, dict)
         and "budget_tokens" in thinking
@@ -75,6 +81,35 @@ def _enabled_only(body: Body) -> list[str]:
         return [f"thinking adaptive → enabled with budget {budget} (adaptive is rejected)"]
     body.pop("thinking")
     return ["dropped adaptive thinking (rejected; max_tokens too small for a budget)"]
+
+
+def _map_messages(body: Body, fix: Callable[[dict[str, Any]], dict[str, Any] | None]) -> int:
+    """Replace each message `fix` returns a new one for; how many it replaced."""
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return 0
+    fixed = [fix(m) if isinstance(m, dict) else None for m in messages]
+    if not any(f is not None for f in fixed):
+        return 0
+    body["messages"] = [f if f is not None else m for f, m in zip(fixed, messages, strict=True)]
+    return sum(f is not None for f in fixed)
+
+
+def _no_developer_role(body: Body) -> list[str]:
+    """ARGO's OpenAI layer refuses the `developer` role, with a misleading message."""
+    count = _map_messages(
+        body, lambda m: {**m, "role": "system"} if m.get("role") == "developer" else None
+    )
+    return [f"developer → system in {count} message(s)"] if count else []
+
+
+def _no_null_content(body: Body) -> list[str]:
+    """ARGO's Gemini adapter crashes on `content: null` (a tool-call turn has it); the
+    others take "" as well."""
+    count = _map_messages(
+        body, lambda m: {**m, "content": ""} if "content" in m and m["content"] is None else None
+    )
+    return [f'null content → "" in {count} message(s)'] if count else []
 
 
 def _unwind_parallel_tool_calls(body: Body) -> list[str]:
@@ -133,6 +168,7 @@ class _Rule:
 _RULES: tuple[_Rule, ...] = (
     _Rule("anthropic", ("claudeopus47*", "claudeopus48*"), _drop("temperature", "top_p")),
     _Rule("anthropic", ("claudeopus47*", "claudeopus48*"), _adaptive_only),
+    _Rule("anthropic", ("claude*",), _no_budget_on_adaptive),
     _Rule(
         "anthropic",
         ("claudeopus45*", "claudeopus46*", "claudesonnet45*", "claudesonnet46*", "claudehaiku45*"),
@@ -144,9 +180,12 @@ _RULES: tuple[_Rule, ...] = (
         _enabled_only,
     ),
     _Rule("openai_chat", ("gpt5*", "gpto*"), _temperature_one_only),
-    _Rule(
-        "openai_chat", ("gemini*",), _unwind_parallel_tool_calls
-    ),  # docs/workarounds.md#gemini-parallel-tool-calls
+    # llm-rosetta's ARGO shim does these two on ARGO's OpenAI API; the legacy gateway
+    # has the same needs (docs/argo.md#message-shapes).
+    _Rule("openai_chat", ("*",), _no_developer_role),
+    _Rule("openai_chat", ("*",), _no_null_content),
+    # docs/workarounds.md#gemini-parallel-tool-calls
+    _Rule("openai_chat", ("gemini*",), _unwind_parallel_tool_calls),
 )
 
 

@@ -1,0 +1,85 @@
+"""B4 and B15 (llm-rosetta 0.13): a Google request loses `topP`/`topK`, empties tool
+results without an `output` key, and drops `parametersJsonSchema` tool parameters
+(docs/workarounds.md#b4-google-request-fields, #b15-google-parametersjsonschema).
+Fixed before the library reads the request, by a source shim."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llm_rosetta import ProviderShim
+
+__all__ = ["GOOGLE_SOURCE_SHIM"]
+
+
+def _fix_google_request(body: dict[str, Any]) -> dict[str, Any]:
+    """B4: camelCase `topP`/`topK` are ignored, and a `functionResponse.response` without
+    an `output`/`error` key becomes an empty tool result. Found here (call it B15):
+    `parametersJsonSchema`, which google-genai and Gemini CLI send instead of
+    `parameters`, is dropped, so ARGO would get tools without arguments.
+    Copies; never mutates."""
+    body = _with_parameters(body)
+    config = body.get("generationConfig")
+    if isinstance(config, dict):
+        config = dict(config)
+        for camel, snake in (("topP", "top_p"), ("topK", "top_k")):
+            if camel in config and snake not in config:
+                config[snake] = config.pop(camel)
+        body = {**body, "generationConfig": config}
+    contents = body.get("contents")
+    if not isinstance(contents, list):
+        return body
+    fixed = []
+    for content in contents:
+        parts = content.get("parts") if isinstance(content, dict) else None
+        if isinstance(parts, list):
+            content = {**content, "parts": [_wrap_function_response(p) for p in parts]}
+        fixed.append(content)
+    return {**body, "contents": fixed}
+
+
+def _with_parameters(body: dict[str, Any]) -> dict[str, Any]:
+    tools = body.get("tools")
+    if not isinstance(tools, list):
+        return body
+    fixed_tools = []
+    for tool in tools:
+        if isinstance(tool, dict):
+            key = (
+                "functionDeclarations"
+                if "functionDeclarations" in tool
+                else "function_declarations"
+            )
+            declarations = tool.get(key)
+            if isinstance(declarations, list):
+                tool = {**tool, key: [_declaration_parameters(d) for d in declarations]}
+        fixed_tools.append(tool)
+    return {**body, "tools": fixed_tools}
+
+
+def _declaration_parameters(declaration: Any) -> Any:
+    if not isinstance(declaration, dict) or "parameters" in declaration:
+        return declaration
+    for key in ("parametersJsonSchema", "parameters_json_schema"):
+        if key in declaration:
+            rest = {k: v for k, v in declaration.items() if k != key}
+            return {**rest, "parameters": declaration[key]}
+    return declaration
+
+
+def _wrap_function_response(part: Any) -> Any:
+    reply = part.get("functionResponse") if isinstance(part, dict) else None
+    if not isinstance(reply, dict):
+        return part
+    response = reply.get("response")
+    if isinstance(response, dict) and ("output" in response or "error" in response):
+        return part
+    wrapped = {"output": response if response is not None else ""}
+    return {**part, "functionResponse": {**reply, "response": wrapped}}
+
+
+GOOGLE_SOURCE_SHIM = ProviderShim(
+    name="argo-proxy--google-source",
+    base="google",
+    pre_ir_transforms=(_fix_google_request,),
+)
