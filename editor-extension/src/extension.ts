@@ -1,23 +1,15 @@
-// The thin VS Code side: settings in, a DaemonSupervisor, the status item,
-// commands, and the terminal environment. Everything that talks to the daemon
-// lives in src/daemon/ (plain Node, tested with `node --test`).
+// The thin VS Code side: settings in, a DaemonSupervisor, the status item, the
+// language models, commands, the terminal environment and the assistants' files.
+// Everything that talks to the daemon or writes files lives in src/daemon/ (plain
+// Node, tested with `node --test`).
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
+import { ASSISTANT_FILES, FileAssistant, FILE_ASSISTANTS, WireTarget } from "./daemon/assistantFiles";
+import { configTemplate, followClaudeCode, keyHash, withClaudeCodeVariables, Written } from "./daemon/assistantSettings";
+import { Endpoint } from "./daemon/chat";
 import {
-  codexWritten,
-  configTemplate,
-  followClaudeCode,
-  followCodex,
-  keyHash,
-  withClaudeCodeVariables,
-  withCodexProvider,
-  Written,
-} from "./daemon/assistantSettings";
-import {
-  argoProxyCommand,
-  Assistant,
   ASSISTANT_LABELS,
   ASSISTANTS,
   clientKey,
@@ -27,20 +19,30 @@ import {
   keyText,
   terminalEnv,
 } from "./daemon/env";
-import { findExecutable } from "./daemon/executable";
+import { findExecutable, searchedPlaces } from "./daemon/executable";
+import { applyChanges, describeChange, followChanges, hasRecord, readText, undoChanges } from "./daemon/fileEdits";
+import {
+  findPython,
+  installPrivateDaemon,
+  InstallError,
+  needsUpdate,
+  pythonCandidates,
+  shippedWheel,
+} from "./daemon/install";
 import { StatusResult } from "./daemon/protocol";
 import { CONTROL_SOCKET_ENV } from "./daemon/socket";
 import { DaemonSupervisor, SupervisorState } from "./daemon/supervisor";
+import { ArgoChatProvider, VENDOR } from "./languageModels";
 import { registerLogger, traceDaemon, traceError, traceInfo, traceWarn } from "./log";
 import { affectsTerminals, getSettings, needsRestart, Settings } from "./settings";
 import { StatusItem } from "./status";
 import * as api from "./vscodeapi";
 
 const RESTART_DEBOUNCE_MS = 1000;
-const STATUS_POLL_MS = 5000;
-// What the extension last wrote to the assistants' own settings (a URL and a key hash).
+// What the extension last wrote to Claude Code's setting (a URL and a key hash), and
+// the value it replaced (for undo).
 const WROTE_CLAUDE_CODE = "argoProxy.wrote.claudeCode";
-const WROTE_CODEX = "argoProxy.wrote.codex";
+const CLAUDE_CODE_BEFORE = "argoProxy.before.claudeCode";
 
 let supervisor: DaemonSupervisor | undefined;
 let subscriptions: vscode.Disposable[] = [];
@@ -48,7 +50,10 @@ let statusItem: StatusItem | undefined;
 let lastStatus: StatusResult | undefined;
 let context: vscode.ExtensionContext;
 let restartTimer: NodeJS.Timeout | undefined;
-let pollTimer: NodeJS.Timeout | undefined;
+let chatProvider: ArgoChatProvider | undefined;
+/** A status fetch in flight, and whether another was asked for meanwhile. */
+let statusFetch: Promise<void> | undefined;
+let statusAgain = false;
 let showLog: () => void = () => undefined;
 /** How pasted commands reach the same `argo-proxy` and daemon as the editor. */
 let commandPlace: CommandPlace = {};
@@ -59,26 +64,47 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+function privateVenv(): string {
+  return path.join(context.globalStorageUri.fsPath, "venv");
+}
+
+function executableSearch(settings: Settings, pythonInterpreter: string | undefined): Parameters<typeof findExecutable>[0] {
+  return {
+    executablePath: settings.executablePath,
+    pythonInterpreter,
+    pathEnv: process.env.PATH ?? "",
+    platform: process.platform,
+    home: os.homedir(),
+    env: process.env,
+    privateVenv: privateVenv(),
+  };
+}
+
+let offeredInstall = false;
+
+async function offerInstall(settings: Settings, pythonInterpreter: string | undefined): Promise<void> {
+  if (offeredInstall) return; // once a session; the status item keeps saying it
+  offeredInstall = true;
+  const places = searchedPlaces(executableSearch(settings, pythonInterpreter));
+  traceWarn(`argo-proxy was not found; looked in ${places.join(", ")}`);
+  const message =
+    "argo-proxy: the `argo-proxy` daemon was not found (looked on PATH, in the selected Python environment, " +
+    "~/.local/bin, pipx and uv tool places). Install it into a private environment of this extension?";
+  const choice = await api.showError(message, "Install argo-proxy", "Open Settings", "Show Logs");
+  if (choice === "Install argo-proxy") await api.executeCommand("argoProxy.install");
+  else if (choice === "Open Settings") await api.executeCommand("workbench.action.openSettings", "argoProxy.executablePath");
+  else if (choice === "Show Logs") showLog();
+}
+
 async function createSupervisor(settings: Settings): Promise<DaemonSupervisor | undefined> {
-  const found = findExecutable(
-    {
-      executablePath: settings.executablePath,
-      pythonInterpreter: await api.activePythonInterpreter(),
-      pathEnv: process.env.PATH ?? "",
-      platform: process.platform,
-    },
-    (p) => fs.existsSync(p),
-  );
+  const pythonInterpreter = await api.activePythonInterpreter();
+  const found = findExecutable(executableSearch(settings, pythonInterpreter), (p) => fs.existsSync(p));
   if (!found) {
-    const message =
-      "argo-proxy: the `argo-proxy` executable was not found. [Option 1] set `argoProxy.executablePath`; " +
-      "[Option 2] `pip install` argo-proxy into the selected Python environment; [Option 3] put it on PATH.";
-    statusItem?.update({ phase: "error", message });
-    void api.showError(message, "Open Settings").then((choice) => {
-      if (choice) void vscode.commands.executeCommand("workbench.action.openSettings", "argoProxy.executablePath");
-    });
+    statusItem?.update({ phase: "error", message: "argo-proxy was not found: run \"argo-proxy: Install argo-proxy\"" });
+    void offerInstall(settings, pythonInterpreter);
     return undefined;
   }
+  if (found.source === "private") await updatePrivateDaemon();
   traceInfo(`using ${found.path} (from the ${found.source})`);
   commandPlace = {
     executable: found.source === "path" ? undefined : found.path,
@@ -106,6 +132,7 @@ async function createSupervisor(settings: Settings): Promise<DaemonSupervisor | 
           break;
         case "models.refreshed":
           if (n.params.status === "error") traceWarn(`model refresh failed: ${n.params.message}`);
+          chatProvider?.refresh();
           break;
         case "state.changed":
           traceInfo(`daemon ${n.params.phase}: ${n.params.reason}`);
@@ -113,16 +140,91 @@ async function createSupervisor(settings: Settings): Promise<DaemonSupervisor | 
         case "token.changed":
           traceInfo(`access token rotated (${n.params.token_file}); terminals and settings follow`);
           break;
+        case "request.finished":
+          // the counters, when the daemon sends them; else fetched (one fetch at a time)
+          if (n.params.counters && lastStatus) {
+            lastStatus = { ...lastStatus, counters: n.params.counters };
+            statusItem?.update(sup.state, lastStatus);
+            return;
+          }
+          break;
       }
-      void pollStatus();
+      void refreshStatus();
     }),
   );
   return sup;
 }
 
+/** A private daemon installed by an older version of the extension is brought up to the shipped wheel. */
+async function updatePrivateDaemon(): Promise<void> {
+  const wheel = shippedWheel(context.extensionPath);
+  if (!wheel || !needsUpdate(privateVenv(), wheel)) return;
+  try {
+    await api.withProgress("argo-proxy: updating the private daemon", (report) =>
+      installPrivateDaemon({
+        venv: privateVenv(),
+        wheel,
+        python: { command: "python3", args: [] }, // unused: the environment exists
+        onProgress: (m) => {
+          traceInfo(m);
+          report(m);
+        },
+      }),
+    );
+  } catch (error) {
+    traceError(`could not update the private daemon: ${errorText(error)}`);
+    if (error instanceof InstallError) traceError(error.output);
+  }
+}
+
+async function installDaemon(): Promise<void> {
+  const wheel = shippedWheel(context.extensionPath);
+  if (!wheel) {
+    void api.showError("argo-proxy: this build of the extension carries no daemon wheel; install argo-proxy with pip.");
+    return;
+  }
+  const { found, tried } = await findPython(pythonCandidates(await api.activePythonInterpreter(), process.platform));
+  if (!found) {
+    traceError(`no Python 3.10+ found: ${tried.join("; ")}`);
+    void api
+      .showError("argo-proxy needs Python 3.10 or newer to install, and none was found (see the log).", "Show Logs")
+      .then((c) => c && showLog());
+    return;
+  }
+  traceInfo(`installing argo-proxy into ${privateVenv()} with Python ${found.version} (${found.executable})`);
+  try {
+    await api.withProgress("Installing argo-proxy", (report) =>
+      installPrivateDaemon({
+        venv: privateVenv(),
+        wheel,
+        python: found,
+        onProgress: (m) => {
+          traceInfo(m);
+          report(m);
+        },
+      }),
+    );
+  } catch (error) {
+    traceError(`install failed: ${errorText(error)}`);
+    if (error instanceof InstallError) traceError(error.output);
+    void api.showError(`argo-proxy: ${errorText(error)}`, "Show Logs").then((c) => c && showLog());
+    return;
+  }
+  offeredInstall = false;
+  void api.showInfo("argo-proxy is installed; starting it.");
+  await restartDaemon();
+}
+
+let lastListenUrl: string | undefined;
+
 function onState(state: SupervisorState): void {
   statusItem?.update(state, state.phase === "running" ? lastStatus : undefined);
   wireTerminals(state);
+  const listenUrl = state.phase === "running" ? state.listenUrl : undefined;
+  if (listenUrl !== lastListenUrl) {
+    lastListenUrl = listenUrl;
+    chatProvider?.refresh(); // started, stopped or moved: the models are asked for again
+  }
   if (state.phase === "running" && state.listenUrl) {
     const { listenUrl } = state;
     const key = clientKey(state.access, getSettings().username);
@@ -130,7 +232,10 @@ function onState(state: SupervisorState): void {
   }
   if (state.phase === "error" && state.message) {
     traceError(state.message);
-    void api.showError(`argo-proxy: ${state.message.split("\n")[0]}`, "Show Logs").then((c) => c && showLog());
+    void api.showError(`argo-proxy: ${state.message.split("\n")[0]}`, "Retry", "Show Logs").then((c) => {
+      if (c === "Retry") void restartDaemon();
+      else if (c) showLog();
+    });
   }
 }
 
@@ -165,24 +270,33 @@ async function followAssistantSettings(listenUrl: string, key: string): Promise<
   } catch (error) {
     traceWarn(`could not update claudeCode.environmentVariables: ${errorText(error)}`);
   }
-  const file = codexConfigFile();
-  try {
-    const before = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
-    const after = followCodex(before, context.globalState.get<Written>(WROTE_CODEX), url);
-    if (after !== undefined) {
-      fs.writeFileSync(file, after);
-      await context.globalState.update(WROTE_CODEX, { url });
-      updated.push(file);
+  const wired = FILE_ASSISTANTS.filter((id) => hasRecord(recordFile(id)));
+  if (wired.length && supervisor) {
+    try {
+      const target: WireTarget = { url, key, models: await supervisor.listModels() };
+      for (const id of wired) {
+        try {
+          const changes = ASSISTANT_FILES[id].changes(readText, places(), target);
+          updated.push(...followChanges(changes, recordFile(id)));
+        } catch (error) {
+          traceWarn(`could not update ${ASSISTANT_FILES[id].label}'s files: ${errorText(error)}`);
+        }
+      }
+    } catch (error) {
+      traceWarn(`could not list the models for the assistants' files: ${errorText(error)}`);
     }
-  } catch (error) {
-    traceWarn(`could not update ${file}: ${errorText(error)}`);
   }
   if (updated.length) traceInfo(`now pointing at ${url}: updated ${updated.join(", ")}`);
   return updated;
 }
 
-function codexConfigFile(): string {
-  return path.join(process.env.CODEX_HOME || path.join(os.homedir(), ".codex"), "config.toml");
+function places(): { home: string; env: NodeJS.ProcessEnv } {
+  return { home: os.homedir(), env: process.env };
+}
+
+/** Where the record of what was written to an assistant's files is kept (for undo and follow). */
+function recordFile(id: FileAssistant): string {
+  return path.join(context.globalStorageUri.fsPath, "wired", `${id}.json`);
 }
 
 /** A token shown in a dialog: enough to recognise it, not enough to use it. */
@@ -190,23 +304,52 @@ function masked(key: string): string {
   return key.startsWith("ap-") && key.length > 12 ? `${key.slice(0, 7)}…` : key;
 }
 
-async function pollStatus(): Promise<void> {
-  if (!supervisor || supervisor.state.phase !== "running") return;
-  try {
-    lastStatus = await supervisor.status();
-    statusItem?.update(supervisor.state, lastStatus);
-  } catch {
-    // the state handler reports a daemon that went away
+/** Fetches `status` for the status item: after a notification, when the menu opens; never on a timer. */
+async function refreshStatus(): Promise<void> {
+  if (statusFetch) {
+    statusAgain = true;
+    return statusFetch;
   }
+  statusFetch = (async () => {
+    do {
+      statusAgain = false;
+      const sup = supervisor;
+      if (sup?.state.phase !== "running") return;
+      try {
+        lastStatus = await sup.status();
+        statusItem?.update(sup.state, lastStatus);
+      } catch {
+        // the state handler reports a daemon that went away
+      }
+    } while (statusAgain);
+  })().finally(() => {
+    statusFetch = undefined;
+  });
+  return statusFetch;
 }
 
-async function ensureStarted(): Promise<DaemonSupervisor | undefined> {
-  if (!supervisor) supervisor = await createSupervisor(getSettings());
+/** One start at a time: activation, commands and the language models may all ask at once. */
+let starting: Promise<DaemonSupervisor | undefined> | undefined;
+
+function ensureStarted(): Promise<DaemonSupervisor | undefined> {
+  starting ??= startOnce().finally(() => {
+    starting = undefined;
+  });
+  return starting;
+}
+
+async function startOnce(): Promise<DaemonSupervisor | undefined> {
+  // a stop in progress (a restart) finishes first: a new daemon must not attach to the old one
+  if (stopping) await stopping;
+  if (!supervisor) {
+    startedWith = restartSettings();
+    supervisor = await createSupervisor(getSettings());
+  }
   if (!supervisor) return undefined;
   if (supervisor.state.phase !== "running") {
     try {
       await supervisor.start();
-      await pollStatus();
+      await refreshStatus();
     } catch (error) {
       traceError(`could not start: ${errorText(error)}`);
       return undefined;
@@ -215,18 +358,44 @@ async function ensureStarted(): Promise<DaemonSupervisor | undefined> {
   return supervisor;
 }
 
-async function stopDaemon(): Promise<void> {
+let stopping: Promise<void> | undefined;
+
+function stopDaemon(): Promise<void> {
   const sup = supervisor;
   supervisor = undefined;
   lastStatus = undefined;
-  if (sup) await sup.dispose();
-  statusItem?.update({ phase: "stopped" });
-  wireTerminals({ phase: "stopped" });
+  const previous = stopping ?? Promise.resolve();
+  stopping = previous
+    .then(async () => {
+      if (sup) await sup.dispose();
+      statusItem?.update({ phase: "stopped" });
+      wireTerminals({ phase: "stopped" });
+      lastListenUrl = undefined;
+      chatProvider?.refresh();
+    })
+    .finally(() => {
+      stopping = undefined;
+    });
+  return stopping;
 }
 
 async function restartDaemon(): Promise<void> {
   await stopDaemon();
   await ensureStarted();
+}
+
+/** What the running daemon was started with; a change event that leaves it as it was restarts nothing. */
+let startedWith = "";
+
+function restartSettings(): string {
+  const s = getSettings();
+  return JSON.stringify([s.executablePath, s.configFile, s.serveArgs, s.controlSocket]);
+}
+
+function restartSettingsChanged(): boolean {
+  // VS Code reports a folder's restricted settings as changed (e.g. in Restricted Mode)
+  // although the values in force are the user's, and the same
+  return restartSettings() !== startedWith;
 }
 
 function scheduleRestart(): void {
@@ -256,6 +425,16 @@ function defaultConfigPath(): string {
   const base = process.env.XDG_CONFIG_HOME || path.join(os.homedir(), ".config");
   return path.join(base, "argo-proxy", "config.yaml");
 }
+
+/** The command id of each "Point … at argo-proxy" (argoProxy.wireCodex, …). */
+const WIRE_COMMAND: Record<FileAssistant, string> = {
+  codex: "Codex",
+  gemini: "Gemini",
+  aider: "Aider",
+  opencode: "OpenCode",
+  continue: "Continue",
+  cline: "Cline",
+};
 
 const COMMANDS: { id: string; label: string; run: () => Promise<void> }[] = [
   { id: "argoProxy.start", label: "Start", run: async () => void (await ensureStarted()) },
@@ -330,7 +509,7 @@ const COMMANDS: { id: string; label: string; run: () => Promise<void> }[] = [
     label: "Copy the set-up of a client",
     run: () =>
       withDaemon(async (sup) => {
-        const items = ASSISTANTS.map((a) => ({ label: ASSISTANT_LABELS[a], value: a as Assistant }));
+        const items = ASSISTANTS.map((a) => ({ label: ASSISTANT_LABELS[a], value: a }));
         const picked = await api.quickPick(items, "Which client?");
         if (!picked || !sup.state.listenUrl) return;
         const key = keyText(sup.state.access, getSettings().username, commandPlace);
@@ -397,64 +576,120 @@ const COMMANDS: { id: string; label: string; run: () => Promise<void> }[] = [
         ) {
           return;
         }
+        const before = api.getGlobalSetting("claudeCode", "environmentVariables");
+        if (context.globalState.get(WROTE_CLAUDE_CODE) === undefined) {
+          await context.globalState.update(CLAUDE_CODE_BEFORE, { value: before ?? null });
+        }
         await api.updateGlobalSetting("claudeCode", "environmentVariables", value);
         await context.globalState.update(WROTE_CLAUDE_CODE, { url: clientUrl(url), keyHash: keyHash(key) });
-        void api.showInfo("Claude Code now uses argo-proxy (other variables kept).");
+        const choice = await api.showInfo("Claude Code now uses argo-proxy (other variables kept).", "Undo");
+        if (choice === "Undo") await undoClaudeCode();
       }),
   },
-  {
-    id: "argoProxy.wireCodex",
-    label: "Point Codex CLI at argo-proxy (~/.codex/config.toml)",
-    run: () =>
-      withDaemon(async (sup) => {
-        const url = sup.state.listenUrl;
-        if (!url) throw new Error("the daemon has no listen address yet");
-        const file = codexConfigFile();
-        const before = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
-        const after = withCodexProvider(before, clientUrl(url));
-        const detail =
-          `${file}\nmodel_provider = "argo" and a [model_providers.argo] table with wire_api = "responses"; ` +
-          `the rest is kept${before ? ` (a copy goes to ${file}.bak)` : ""}.\n\n` +
-          'No secret goes into the file: env_key = "ARGO_PROXY_TOKEN" makes Codex read the key from that ' +
-          "variable, which VS Code's integrated terminals have (argoProxy.wireTerminals), so a rotated token " +
-          `needs no edit. Elsewhere start Codex with \`${argoProxyCommand("run", commandPlace)} codex\`.`;
-        if (!(await api.confirm("Update Codex's config to use argo-proxy?", detail, "Write"))) return;
-        fs.mkdirSync(path.dirname(file), { recursive: true });
-        if (before) fs.writeFileSync(`${file}.bak`, before);
-        fs.writeFileSync(file, after);
-        await context.globalState.update(WROTE_CODEX, codexWritten(after));
-        const terminals = getSettings().wireTerminals
-          ? "Open a new terminal and run codex there: it has ARGO_PROXY_TOKEN."
-          : "Terminals are not wired (argoProxy.wireTerminals is off): set ARGO_PROXY_TOKEN yourself.";
-        void api.showInfo(`Codex now uses argo-proxy. ${terminals}`);
-      }),
-  },
+  ...FILE_ASSISTANTS.map((id) => ({
+    id: `argoProxy.wire${WIRE_COMMAND[id]}`,
+    label: `Point ${ASSISTANT_FILES[id].label} at argo-proxy`,
+    run: () => wireFiles(id),
+  })),
+  { id: "argoProxy.undoWiring", label: "Undo pointing an assistant at argo-proxy", run: undoWiring },
+  { id: "argoProxy.install", label: "Install argo-proxy (a private environment)", run: installDaemon },
 ];
 
+/** Shows what pointing an assistant at the daemon changes in its files, asks, writes, and offers undo. */
+async function wireFiles(id: FileAssistant): Promise<void> {
+  await withDaemon(async (sup) => {
+    const url = sup.state.listenUrl;
+    if (!url) throw new Error("the daemon has no listen address yet");
+    const key = clientKey(sup.state.access, getSettings().username);
+    const assistant = ASSISTANT_FILES[id];
+    const target: WireTarget = { url: clientUrl(url), key, models: await sup.listModels() };
+    const changes = assistant.changes(readText, places(), target).filter((c) => c.before !== c.after);
+    if (!changes.length) {
+      void api.showInfo(`${assistant.label} already uses argo-proxy at ${target.url}.`);
+      return;
+    }
+    const shown = changes.map((c) => describeChange(c, (line) => line.split(key).join(masked(key)))).join("\n\n");
+    const detail = `${shown}\n\nEverything else in these files stays. ${assistant.keyNote} ` +
+      "The extension keeps them current when the port or the token changes, while they are as written here; " +
+      '"argo-proxy: Undo pointing an assistant at argo-proxy" puts back what was there.';
+    if (!(await api.confirm(`Point ${assistant.label} at argo-proxy?`, detail, "Write"))) return;
+    applyChanges(changes, recordFile(id));
+    traceInfo(`${assistant.label}: wrote ${changes.map((c) => c.file).join(", ")}`);
+    const choice = await api.showInfo(`${assistant.label} now uses argo-proxy.`, "Undo");
+    if (choice === "Undo") reportUndo(assistant.label, undoChanges(recordFile(id)));
+  });
+}
+
+function reportUndo(label: string, result: { restored: string[]; kept: string[] }): void {
+  const kept = result.kept.length ? ` Changed since, so left as they are: ${result.kept.join(", ")}.` : "";
+  traceInfo(`${label}: restored ${result.restored.join(", ") || "nothing"}${kept}`);
+  void api.showInfo(`${label}: put back ${result.restored.length} file(s) as they were.${kept}`);
+}
+
+async function undoClaudeCode(): Promise<void> {
+  const before = context.globalState.get<{ value: unknown }>(CLAUDE_CODE_BEFORE);
+  await api.updateGlobalSetting("claudeCode", "environmentVariables", before?.value ?? undefined);
+  await context.globalState.update(WROTE_CLAUDE_CODE, undefined);
+  await context.globalState.update(CLAUDE_CODE_BEFORE, undefined);
+  void api.showInfo("Claude Code: claudeCode.environmentVariables is back as it was.");
+}
+
+async function undoWiring(): Promise<void> {
+  const items: api.PickItem<FileAssistant | "claude">[] = FILE_ASSISTANTS.filter((id) => hasRecord(recordFile(id))).map(
+    (id) => ({ label: ASSISTANT_FILES[id].label, value: id }),
+  );
+  if (context.globalState.get(WROTE_CLAUDE_CODE) !== undefined) items.unshift({ label: "Claude Code", value: "claude" });
+  if (!items.length) {
+    void api.showInfo("argo-proxy has not pointed any assistant at itself (or it was undone).");
+    return;
+  }
+  const picked = await api.quickPick(items, "Put back which assistant's settings?");
+  if (!picked) return;
+  if (picked.value === "claude") await undoClaudeCode();
+  else reportUndo(picked.label, undoChanges(recordFile(picked.value)));
+}
+
 async function showMenu(): Promise<void> {
+  void refreshStatus(); // the tooltip's figures, fetched when looked at
   const items = COMMANDS.map((c) => ({ label: c.label, value: c.id }));
   const picked = await api.quickPick(items, "argo-proxy");
   if (picked) await api.executeCommand(picked.value);
 }
 
-export async function activate(ctx: vscode.ExtensionContext): Promise<void> {
+export function activate(ctx: vscode.ExtensionContext): void {
   context = ctx;
   subscriptions = [];
   const logger = registerLogger("argo-proxy");
-  showLog = logger.show;
+  showLog = () => logger.show();
   statusItem = new StatusItem("argoProxy.menu");
-  ctx.subscriptions.push(logger, statusItem, { dispose: () => subscriptions.forEach((d) => d.dispose()) });
+  ctx.subscriptions.push(logger, statusItem, {
+    dispose: () => {
+      for (const d of subscriptions) d.dispose();
+    },
+  });
   for (const c of COMMANDS) ctx.subscriptions.push(api.registerCommand(c.id, c.run));
+  chatProvider = new ArgoChatProvider(
+    {
+      endpoint: async (start): Promise<Endpoint | undefined> => {
+        const sup = start ? await ensureStarted() : supervisor;
+        const { listenUrl, access } = sup?.state ?? {};
+        if (sup?.state.phase !== "running" || !listenUrl) return undefined;
+        return { listenUrl, key: clientKey(access, getSettings().username) };
+      },
+      listModels: () => (supervisor ? supervisor.listModels() : Promise.resolve([])),
+      log: traceWarn,
+    },
+    () => getSettings().autoStart,
+  );
+  ctx.subscriptions.push(chatProvider, api.registerChatProvider(VENDOR, chatProvider));
   ctx.subscriptions.push(api.registerCommand("argoProxy.menu", showMenu));
   ctx.subscriptions.push(
     api.onDidChangeConfiguration((e) => {
       const affects = (s: string): boolean => e.affectsConfiguration(s);
-      if (needsRestart(affects) && supervisor) scheduleRestart();
+      if (needsRestart(affects) && supervisor && restartSettingsChanged()) scheduleRestart();
       else if (affectsTerminals(affects) && supervisor) wireTerminals(supervisor.state);
     }),
   );
-  pollTimer = setInterval(() => void pollStatus(), STATUS_POLL_MS);
-  ctx.subscriptions.push({ dispose: () => pollTimer && clearInterval(pollTimer) });
   // a failed start leaves the status item in `error`; activate itself never throws
   if (getSettings().autoStart) void ensureStarted();
 }

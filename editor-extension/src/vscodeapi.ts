@@ -24,8 +24,8 @@ export function registerCommand(command: string, callback: () => unknown): vscod
   return vscode.commands.registerCommand(command, callback);
 }
 
-export function executeCommand(command: string): Thenable<unknown> {
-  return vscode.commands.executeCommand(command);
+export function executeCommand(command: string, ...args: unknown[]): Thenable<unknown> {
+  return vscode.commands.executeCommand(command, ...args);
 }
 
 export function showError(message: string, ...actions: string[]): Thenable<string | undefined> {
@@ -108,4 +108,16 @@ export function getGlobalSetting(section: string, key: string): unknown {
 
 export function updateGlobalSetting(section: string, key: string, value: unknown): Thenable<void> {
   return vscode.workspace.getConfiguration(section).update(key, value, vscode.ConfigurationTarget.Global);
+}
+
+/** A notification with progress while `task` runs; `report` says the current step. */
+export function withProgress<T>(title: string, task: (report: (message: string) => void) => Promise<T>): Thenable<T> {
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title, cancellable: false },
+    (progress) => task((message) => progress.report({ message })),
+  );
+}
+
+export function registerChatProvider(vendor: string, provider: vscode.LanguageModelChatProvider): vscode.Disposable {
+  return vscode.lm.registerLanguageModelChatProvider(vendor, provider);
 }

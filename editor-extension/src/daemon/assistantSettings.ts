@@ -100,41 +100,6 @@ function tomlLines(toml: string): string[] {
   return toml === "" ? [] : toml.replace(/\r\n/g, "\n").replace(/\n$/, "").split("\n");
 }
 
-const BASE_URL = /^(\s*base_url\s*=\s*)"([^"]*)"(.*)$/;
-
-/** The line index and value of `base_url` in our table, if there is one. */
-function codexBaseUrl(lines: string[]): { index: number; value: string } | undefined {
-  let table: string | undefined;
-  for (const [index, line] of lines.entries()) {
-    const header = HEADER.exec(line);
-    if (header) table = header[1].trim();
-    const m = table === `model_providers.${PROVIDER}` ? BASE_URL.exec(line) : null;
-    if (m) return { index, value: m[2] };
-  }
-  return undefined;
-}
-
-/** What Codex's argo provider points at now (its key is never in the file). */
-export function codexWritten(toml: string): Written | undefined {
-  const found = codexBaseUrl(tomlLines(toml));
-  return found ? { url: found.value.replace(/\/v1\/?$/, "") } : undefined;
-}
-
-/**
- * `config.toml` with the argo provider's `base_url` moved to `url`, when it still is
- * what the extension last wrote (`last`); undefined when it is current or the user
- * has changed it. Only that one line changes.
- */
-export function followCodex(toml: string, last: Written | undefined, url: string): string | undefined {
-  const lines = tomlLines(toml);
-  const found = codexBaseUrl(lines);
-  if (!last || !found || trimSlash(found.value) !== `${trimSlash(last.url)}/v1`) return undefined;
-  const wanted = `${trimSlash(url)}/v1`;
-  if (trimSlash(found.value) === wanted) return undefined;
-  lines[found.index] = lines[found.index].replace(BASE_URL, `$1"${wanted}"$3`);
-  return `${lines.join("\n")}\n`;
-}
-
 /**
  * `~/.codex/config.toml` with the argo provider added (or replaced) and selected.
  * Everything else — other providers, profiles, comments — stays as it was; only

@@ -1,5 +1,6 @@
 // The daemon's JSON-RPC methods and notifications (docs/control.md), typed.
 import { NotificationType, RequestType, RequestType0 } from "vscode-jsonrpc/node";
+import type { ModelsListResult } from "./chat";
 
 export type Phase = "starting" | "running" | "stopping" | "stopped";
 
@@ -88,6 +89,16 @@ export interface TokenChangedParams {
   token_file: string;
 }
 
+/**
+ * `request.finished`, sent after each API request by daemons that have it: the
+ * counters then, when it carries them. Older daemons send nothing; the status is
+ * then fetched when it is looked at.
+ */
+export interface RequestFinishedParams {
+  counters?: StatusResult["counters"];
+  [key: string]: unknown;
+}
+
 export const Methods = {
   status: new RequestType0<StatusResult, void>("status"),
   refresh: new RequestType0<RefreshResult, void>("refresh"),
@@ -97,6 +108,7 @@ export const Methods = {
   configGet: new RequestType0<ConfigGetResult, void>("config.get"),
   tokenGet: new RequestType0<TokenResult, void>("token.get"),
   tokenRotate: new RequestType0<TokenResult, void>("token.rotate"),
+  modelsList: new RequestType0<ModelsListResult, void>("models.list"),
   shutdown: new RequestType0<{ stopping: boolean }, void>("shutdown"),
 };
 
@@ -106,6 +118,7 @@ export const Notifications = {
   modelsRefreshed: new NotificationType<ModelsRefreshedParams>("models.refreshed"),
   stateChanged: new NotificationType<StateChangedParams>("state.changed"),
   tokenChanged: new NotificationType<TokenChangedParams>("token.changed"),
+  requestFinished: new NotificationType<RequestFinishedParams>("request.finished"),
 };
 
 /** A notification as the supervisor hands it on. */
@@ -114,4 +127,5 @@ export type DaemonNotification =
   | { method: "config.error"; params: ReloadReport }
   | { method: "models.refreshed"; params: ModelsRefreshedParams }
   | { method: "state.changed"; params: StateChangedParams }
-  | { method: "token.changed"; params: TokenChangedParams };
+  | { method: "token.changed"; params: TokenChangedParams }
+  | { method: "request.finished"; params: RequestFinishedParams };

@@ -18,6 +18,8 @@ import {
   StreamMessageReader,
   StreamMessageWriter,
 } from "vscode-jsonrpc/node";
+import { ChatModel, ModelsListResult, modelsFromListing } from "./chat";
+import { clientUrl } from "./env";
 import { Emitter } from "./events";
 import {
   AuthMode,
@@ -81,6 +83,8 @@ export interface SupervisorOptions {
   maxFastCrashes?: number;
   fastCrashMs?: number;
   restartDelay?: (attempt: number) => number;
+  /** A start that fails is tried again this many times, with `restartDelay` between (default 4). */
+  startRetries?: number;
   startTimeoutMs?: number;
   stopTimeoutMs?: number;
   stderrTailLines?: number;
@@ -94,7 +98,7 @@ export function restartDelay(attempt: number): number {
 /** Whether `serve` arguments choose the port (`--port N`, `--port=N`, `-p N`, `-pN`). */
 export function setsPort(args: readonly string[]): boolean {
   // argparse takes any unambiguous prefix of a long option: `--p` … `--port`
-  return args.some((a) => /^--p(o(r(t)?)?)?(=|$)/.test(a) || /^-p/.test(a));
+  return args.some((a) => /^--p(o(r(t)?)?)?(=|$)/.test(a) || a.startsWith("-p"));
 }
 
 /** The arguments of `argo-proxy serve` for these options. */
@@ -119,6 +123,10 @@ function accessFrom(result: TokenResult): Access {
 
 function sameAccess(a: Access | undefined, b: Access | undefined): boolean {
   return a?.auth === b?.auth && a?.token === b?.token && a?.tokenFile === b?.tokenFile;
+}
+
+function seconds(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(ms % 1000 ? 1 : 0)} s`;
 }
 
 function delay(ms: number): Promise<void> {
@@ -155,6 +163,8 @@ export class DaemonSupervisor {
   private socket?: net.Socket;
   private startPromise?: Promise<SupervisorState>;
   private restartTimer?: NodeJS.Timeout;
+  /** Ends the wait between two start attempts early (stop() calls it). */
+  private wakeRetry?: () => void;
   private stopping = false;
   private fastCrashes = 0;
   private startedAt = 0;
@@ -197,15 +207,44 @@ export class DaemonSupervisor {
     this.clearRestartTimer();
     this.stopping = false;
     this.fastCrashes = 0;
-    this.startPromise = this.attachOrSpawn()
-      .catch((error: unknown) => {
-        this.setState({ phase: "error", message: errorText(error) });
-        throw error;
-      })
-      .finally(() => {
-        this.startPromise = undefined;
-      });
+    this.startPromise = this.startWithRetries().finally(() => {
+      this.startPromise = undefined;
+    });
     return this.startPromise;
+  }
+
+  /**
+   * Attach or spawn; a failure is tried again after a backoff (the state says so,
+   * with the reason), and after the last try the phase is `error` with the reason.
+   */
+  private async startWithRetries(): Promise<SupervisorState> {
+    const retries = this.opts.startRetries ?? 4;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.attachOrSpawn();
+      } catch (error) {
+        const reason = errorText(error);
+        if (this.stopping || attempt >= retries) {
+          const message = attempt > 0 ? `could not start (tried ${attempt + 1} times): ${reason}` : reason;
+          this.setState(this.stopping ? { phase: "stopped" } : { phase: "error", message });
+          throw new Error(message, { cause: error });
+        }
+        const wait = (this.opts.restartDelay ?? restartDelay)(attempt);
+        const message =
+          `could not start (try ${attempt + 1} of ${retries + 1}): ${reason.split("\n")[0]}; ` +
+          `trying again in ${seconds(wait)}`;
+        this.log("supervisor", message);
+        this.setState({ phase: "starting", message });
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, wait);
+          this.wakeRetry = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeRetry = undefined;
+      }
+    }
   }
 
   /**
@@ -216,6 +255,7 @@ export class DaemonSupervisor {
   async stop(options: { shutdownAttached?: boolean } = {}): Promise<number | null> {
     this.stopping = true;
     this.clearRestartTimer();
+    this.wakeRetry?.();
     if (this.startPromise) await this.startPromise.catch(() => undefined);
     const { connection, child, socket } = this;
     if (!connection && !child) {
@@ -303,6 +343,25 @@ export class DaemonSupervisor {
     return this.request((c) => this.fetchAccess(c, Methods.tokenRotate));
   }
 
+  /**
+   * The chat models (`models.list`); from `GET /v1/models`, with default limits,
+   * when the daemon is older than that method.
+   */
+  async listModels(): Promise<ChatModel[]> {
+    try {
+      const result: ModelsListResult = await this.request((c) => c.sendRequest(Methods.modelsList));
+      return result.models;
+    } catch (error) {
+      if (!(error instanceof ResponseError && error.code === ErrorCodes.MethodNotFound)) throw error;
+    }
+    const { listenUrl, access } = this.stateValue;
+    if (!listenUrl) throw new Error("argo-proxy has no listen address yet");
+    const headers: Record<string, string> = access?.token ? { authorization: `Bearer ${access.token}` } : {};
+    const reply = await fetch(`${clientUrl(listenUrl)}/v1/models`, { headers });
+    if (!reply.ok) throw new Error(`GET /v1/models: HTTP ${reply.status}`);
+    return modelsFromListing(await reply.json());
+  }
+
   private request<T>(send: (c: MessageConnection) => Promise<T>): Promise<T> {
     if (!this.connection) {
       return Promise.reject(new Error("argo-proxy is not running (start it first)"));
@@ -351,7 +410,7 @@ export class DaemonSupervisor {
       value = { auth: "none" };
     }
     const latest = this.latestAccess;
-    if (!latest || latest.connection !== connection || seq > latest.seq) {
+    if (latest?.connection !== connection || seq > latest.seq) {
       this.latestAccess = { connection, seq, value };
     }
     const newest = this.latestAccess!.value;
@@ -405,6 +464,9 @@ export class DaemonSupervisor {
       forward({ method: "models.refreshed", params }),
     );
     connection.onNotification(Notifications.stateChanged, (params) => forward({ method: "state.changed", params }));
+    connection.onNotification(Notifications.requestFinished, (params) =>
+      forward({ method: "request.finished", params }),
+    );
     connection.onError(([error]) => this.log("supervisor", `JSON-RPC error: ${error.message}`));
     connection.listen();
   }
@@ -483,8 +545,8 @@ export class DaemonSupervisor {
     child.stdin?.on("error", () => undefined); // EPIPE when it dies; the exit handler reports it
     this.readStderr(child);
     const connection = createMessageConnection(
-      new StreamMessageReader(child.stdout!),
-      new StreamMessageWriter(child.stdin!),
+      new StreamMessageReader(child.stdout),
+      new StreamMessageWriter(child.stdin),
     );
     this.connection = connection;
     this.wire(connection);

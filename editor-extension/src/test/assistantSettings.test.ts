@@ -7,10 +7,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import {
   claudeCodeWritten,
-  codexWritten,
   configTemplate,
   followClaudeCode,
-  followCodex,
   keyHash,
   withClaudeCodeVariables,
   withCodexProvider,
@@ -116,29 +114,6 @@ describe("withCodexProvider", () => {
   it("puts model_provider before the first table", () => {
     const after = withCodexProvider('[profiles.x]\nmodel = "a"\n', URL);
     assert.ok(after.startsWith('model_provider = "argo"\n[profiles.x]'));
-  });
-});
-
-describe("followCodex", () => {
-  const before = '# mine\nmodel_provider = "openai"\n\n[profiles.x]\nmodel = "a"\n';
-  const wrote = withCodexProvider(before, URL);
-  const last = codexWritten(wrote);
-
-  it("moves only the argo provider's base_url to a new port", () => {
-    assert.deepEqual(last, { url: "http://127.0.0.1:44497" });
-    const after = followCodex(wrote, last, "http://127.0.0.1:50001");
-    assert.equal(after, wrote.replace("127.0.0.1:44497/v1", "127.0.0.1:50001/v1"));
-    // the user switching back to another provider since is kept
-    const switched = wrote.replace('model_provider = "argo"', 'model_provider = "openai"');
-    assert.match(followCodex(switched, last, "http://127.0.0.1:50001") ?? "", /^model_provider = "openai"$/m);
-  });
-
-  it("leaves alone what is current, what the user changed, and what it never wrote", () => {
-    assert.equal(followCodex(wrote, last, URL), undefined);
-    const edited = wrote.replace("http://127.0.0.1:44497/v1", "https://elsewhere/v1");
-    assert.equal(followCodex(edited, last, "http://127.0.0.1:50001"), undefined);
-    assert.equal(followCodex(wrote, undefined, "http://127.0.0.1:50001"), undefined);
-    assert.equal(followCodex(before, last, "http://127.0.0.1:50001"), undefined);
   });
 });
 

@@ -20,17 +20,20 @@ function waitExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
-export function startSimulator(): Promise<Simulator> {
-  const child = spawn(EXE, ["simulate", "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+/** `argo-proxy simulate` on a free port (`args`: more options, e.g. `--chunk-delay-ms`). */
+export function startSimulator(args: string[] = []): Promise<Simulator> {
+  const child = spawn(EXE, ["simulate", "--port", "0", ...args], { stdio: ["ignore", "ignore", "pipe"] });
   return new Promise((resolve, reject) => {
     let seen = "";
     const timer = setTimeout(() => reject(new Error(`simulator did not start: ${seen}`)), 20_000);
-    child.stderr!.setEncoding("utf8");
-    child.stderr!.on("data", (chunk: string) => {
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk: string) => {
       seen += chunk;
       const match = /argo-proxy simulate: listening on (http:\/\/\S+)/.exec(seen);
       if (match) {
         clearTimeout(timer);
+        child.stderr.removeAllListeners("data");
+        child.stderr.resume();
         resolve({
           url: match[1],
           stop: async () => {
@@ -168,8 +171,8 @@ export async function startDaemon(
   const url = await new Promise<string>((resolve, reject) => {
     let seen = "";
     const timer = setTimeout(() => reject(new Error(`the daemon did not start: ${seen}`)), 30_000);
-    child.stderr!.setEncoding("utf8");
-    child.stderr!.on("data", (chunk: string) => {
+    child.stderr.setEncoding("utf8");
+    child.stderr.on("data", (chunk: string) => {
       seen += chunk;
       const match = /listening on (http:\/\/\S+)/.exec(seen);
       if (match) {
@@ -182,7 +185,7 @@ export async function startDaemon(
       reject(new Error(`the daemon exited with ${code}: ${seen}`));
     });
   });
-  child.stderr!.resume();
+  child.stderr.resume();
   return {
     child,
     url,

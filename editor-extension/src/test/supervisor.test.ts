@@ -180,3 +180,36 @@ describe("repeated fast crashes", () => {
     }
   });
 });
+
+describe("a start that fails", () => {
+  it("is tried again with backoff, saying why, and runs once the cause is gone", async () => {
+    const box = makeSandbox(sim.url);
+    box.writeConfig("request_timeout: -5\n"); // the daemon refuses to start (exit code 3)
+    const sup = new DaemonSupervisor(box.options({ restartDelay: () => 200, startRetries: 4 }));
+    try {
+      const retrying = waitForState(sup, (s) => s.phase === "starting" && (s.message ?? "").includes("try 1 of 5"), 30_000);
+      const started = sup.start();
+      const state = await retrying;
+      assert.match(state.message ?? "", /could not start \(try 1 of 5\): .*; trying again in 200 ms/);
+      box.writeConfig(); // fixed while it waits
+      assert.equal((await started).phase, "running");
+    } finally {
+      await sup.dispose();
+      box.remove();
+    }
+  });
+
+  it("ends in `error` with the reason after the last try", async () => {
+    const box = makeSandbox(sim.url);
+    box.writeConfig("request_timeout: -5\n");
+    const sup = new DaemonSupervisor(box.options({ restartDelay: () => 50, startRetries: 2 }));
+    try {
+      await assert.rejects(sup.start(), /could not start \(tried 3 times\): .*request_timeout/s);
+      assert.equal(sup.state.phase, "error");
+      assert.match(sup.state.message ?? "", /request_timeout/);
+    } finally {
+      await sup.dispose();
+      box.remove();
+    }
+  });
+});

@@ -194,12 +194,28 @@ describe("controlSocketPath", () => {
 });
 
 describe("layering", () => {
-  it("src/daemon imports no vscode", () => {
-    const dir = path.resolve(__dirname, "..", "..", "src", "daemon");
-    for (const file of fs.readdirSync(dir)) {
-      const text = fs.readFileSync(path.join(dir, file), "utf8");
-      assert.doesNotMatch(text, /from\s+["']vscode["']|require\(["']vscode["']\)/, file);
+  const src = path.resolve(__dirname, "..", "..", "src");
+  const files = (dir: string): string[] =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)],
+    );
+  const importsVscode = (file: string): boolean =>
+    /from\s+["']vscode["']|require\(["']vscode["']\)/.test(fs.readFileSync(file, "utf8"));
+
+  it("src/daemon imports no vscode and uses no any", () => {
+    for (const file of files(path.join(src, "daemon"))) {
+      const text = fs.readFileSync(file, "utf8");
+      assert.ok(!importsVscode(file), file);
       assert.doesNotMatch(text, /:\s*any\b|as any\b|<any>/, `${file} uses any`);
     }
+  });
+
+  it("only the modules that own a part of VS Code import it", () => {
+    const owners = ["extension.ts", "languageModels.ts", "status.ts", "vscodeapi.ts"];
+    const importing = files(src)
+      .filter((f) => !f.includes(`${path.sep}test${path.sep}`) && importsVscode(f))
+      .map((f) => path.relative(src, f))
+      .sort();
+    assert.deepEqual(importing, owners);
   });
 });
