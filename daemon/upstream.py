@@ -220,16 +220,19 @@ class Upstream:
         def session() -> aiohttp.ClientSession:  # made in the loop, at the first call
             resolver = _OverridingResolver(overrides) if overrides else None
             connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=600, resolver=resolver)
-            return aiohttp.ClientSession(connector=connector, trust_env=False)
+            # ARGO sets no cookies worth keeping: a jar would be filtered and filled per call.
+            return aiohttp.ClientSession(
+                connector=connector, trust_env=False, cookie_jar=aiohttp.DummyCookieJar()
+            )
 
         transport = AiohttpTransport(trust_env=False, client=session)
         # Calls to ARGO go to the transport with httpx's Request and Response: the client
         # around them (URL merging, cookie jar, auth and redirect hooks) does nothing a
         # proxy needs and cost a tenth of the daemon's time per call (docs/architecture.md).
         self._transport = transport
-        self._headers = httpx.Headers(
-            {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"}
-        )
+        self._headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"}
+        # ARGO's few endpoint URLs, parsed once: httpx parses a URL string in Python.
+        self._urls: dict[str, httpx.URL] = {}
         self._client = httpx.AsyncClient(
             transport=transport,
             headers={"User-Agent": user_agent},
@@ -304,13 +307,16 @@ class Upstream:
         self, url: str, body: bytes, headers: Mapping[str, str], timeout: float | None
     ) -> httpx.Response:
         """POST to ARGO through the transport; the answer's body not read yet."""
-        merged = self._headers.copy()
-        merged.update(headers)
+        parsed = self._urls.get(url)
+        if parsed is None:
+            if len(self._urls) > 64:  # a config change, or many image hosts: start over
+                self._urls.clear()
+            parsed = self._urls[url] = httpx.URL(url)
         request = httpx.Request(
             "POST",
-            url,
+            parsed,
             content=body,
-            headers=merged,
+            headers={**self._headers, **headers},
             extensions={"timeout": self._timeout(timeout).as_dict()},
         )
         return await self._transport.handle_async_request(request)
