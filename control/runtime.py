@@ -25,6 +25,7 @@ from typing import Any, Literal
 from argo_proxy.daemon.access import AccessGuard
 from argo_proxy.daemon.app import create_app
 from argo_proxy.daemon.config import Config, control_socket_path, is_loopback, load_config
+from argo_proxy.daemon.convert import warm_up
 from argo_proxy.daemon.effects import EFFECTS, RESTART_REASONS, effects_of
 from argo_proxy.daemon.errors import ArgoProxyError, ConfigError, StartupError
 from argo_proxy.daemon.serving import (
@@ -123,6 +124,7 @@ class Runtime:
 
     async def startup(self) -> None:
         started: list[Channel] = []
+        warm_up()  # before the first client, not during its request (a few ms)
         try:
             for channel in self.channels:
                 await channel.start()
