@@ -100,6 +100,7 @@ class Runtime:
         self._on_stop: list[Callable[[], Awaitable[None]]] = []
         self._reload_lock = asyncio.Lock()
         self._unsubscribe = self.state.subscribe(self._on_state_event)
+        self._unsubscribe_records = self.state.requests.subscribe(self.control.request_finished)
 
     @property
     def config(self) -> Config:
@@ -406,6 +407,7 @@ class Runtime:
         await self.control.close_all()
         await self._close_channels(self.channels)
         self._unsubscribe()
+        self._unsubscribe_records()
         await self.state.aclose()
 
     async def _stop_http(self, grace: float) -> None:

@@ -39,9 +39,11 @@ from argo_proxy.daemon.errors import (
 )
 from argo_proxy.daemon.model_cards import ModelCard, chat_cards
 from argo_proxy.daemon.models import CatalogStats, RefreshResult
+from argo_proxy.daemon.records import RequestRecord
 from argo_proxy.daemon.state import DaemonState, ModelsRefreshed, TokenChanged
 
 from .framing import FrameReader
+from .periods import parse_time
 from .reload import ReloadReport, Trigger
 from .rpc import FrameWriter, Handler, RpcConnection
 
@@ -210,6 +212,35 @@ def _enabled_param(params: Any) -> bool:
     return enabled
 
 
+_LIST_KEYS = {"limit", "since", "model", "client", "status"}
+
+
+def _requests_query(params: Any) -> dict[str, Any]:
+    """requests.list's params: {limit, since, model, client, status}, all optional."""
+    if params in (None, [], {}):
+        params = {}
+    if not isinstance(params, Mapping) or not set(params) <= _LIST_KEYS:
+        raise ControlRequestError(
+            f"requests.list takes params {{{', '.join(sorted(_LIST_KEYS))}}}; got {params!r}"
+        )
+    limit = params.get("limit", 100)
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise ControlRequestError(f"`limit` must be a whole number of 1 or more; got {limit!r}")
+    query: dict[str, Any] = {"limit": limit}
+    if params.get("since") is not None:
+        query["since"] = parse_time(params["since"], "since")
+    for key in ("model", "client", "status"):
+        value = params.get(key)
+        if value is None:
+            continue
+        if isinstance(value, int) and key == "status" and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            raise ControlRequestError(f"`{key}` must be a string; got {value!r}")
+        query[key] = value
+    return query
+
+
 # --------------------------------------------------------------------------- server
 
 
@@ -230,6 +261,8 @@ class ControlServer:
             "token.get": self._token_get,
             "token.rotate": self._token_rotate,
             "models.list": self._models_list,
+            "requests.list": self._requests_list,
+            "requests.get": self._requests_get,
             "shutdown": self._shutdown,
         }
 
@@ -282,6 +315,11 @@ class ControlServer:
     def token_changed(self, event: TokenChanged) -> None:
         """Clients that hand the token to tools (the editor) fetch it again."""
         self.broadcast("token.changed", {"token_file": event.token_file, "reason": event.reason})
+
+    def request_finished(self, record: RequestRecord) -> None:
+        """Every API request's record, as it is finished (docs/observability.md)."""
+        if self._connections:
+            self.broadcast("request.finished", record.to_json())
 
     def config_reloaded(self, report: ReloadReport) -> None:
         """`config.changed` for an applied change, `config.error` for a refused file."""
@@ -363,6 +401,24 @@ class ControlServer:
             "source": catalog.source,
             "models": [_card_payload(card) for card in chat_cards(catalog)],
         }
+
+    async def _requests_list(self, params: Any) -> dict[str, Any]:
+        query = _requests_query(params)
+        records = self._runtime.state.requests.recent(**query)
+        return {"requests": [record.to_json() for record in records]}
+
+    async def _requests_get(self, params: Any) -> dict[str, Any]:
+        if not isinstance(params, Mapping) or not isinstance(params.get("id"), str):
+            raise ControlRequestError(
+                f'requests.get needs params {{"id": "req_..."}}; got {params!r}'
+            )
+        record = self._runtime.state.requests.get(params["id"])
+        if record is None:
+            raise ControlActionError(
+                f"no request {params['id']!r} among the last "
+                f"{self._runtime.state.requests.size} (`log_size` in the config)"
+            )
+        return record.to_json()
 
     async def _shutdown(self, params: Any) -> dict[str, Any]:
         _no_params("shutdown", params)

@@ -103,6 +103,8 @@ class Config:
     verbose: bool = False
     log_to_file: bool = False
     max_log_history: int = 3
+    log_size: int = 1000  # request records kept in memory (docs/observability.md)
+    log_retention_days: int = 30  # days of request records kept on disk
     argo_base_url: str = DEFAULT_BASE_URL
     native_openai_base_url: str = ""  # "" = derived: {argo_base_url}/v1
     native_anthropic_base_url: str = ""  # "" = derived: {argo_base_url}

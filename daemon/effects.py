@@ -22,6 +22,7 @@ Effect = Literal[
     "upstream",  # the upstream client's timeouts and retries are updated
     "legacy",  # the legacy flag follows the file's value
     "log_level",  # the root logger's level
+    "records",  # the in-memory request log is resized
     "restart",  # fixed when the daemon starts: applied at the next start
 ]
 
@@ -41,6 +42,8 @@ EFFECTS: Mapping[str, tuple[Effect, ...]] = {
     "verbose": ("log_level",),
     "log_to_file": ("restart",),
     "max_log_history": ("restart",),
+    "log_size": ("records",),
+    "log_retention_days": ("read",),
     "argo_base_url": ("read", "models"),
     "native_openai_base_url": ("read", "models"),
     "native_anthropic_base_url": ("read",),

@@ -21,6 +21,7 @@ class ClientRequest:
     body: bytes
     headers: Mapping[str, str]
     query: Mapping[str, str] = field(default_factory=dict)
+    path: str = ""  # the endpoint called, for its record (docs/observability.md)
     path_model: str | None = None  # Google puts the model in the URL
     path_stream: bool | None = None  # ... and streaming too
 

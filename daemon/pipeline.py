@@ -5,7 +5,7 @@
     prepare   images inlined, the ARGO identity set, the body converted for the backend
     backend   ARGO's OpenAI chat or Anthropic messages API, its legacy gateway, embeddings
     shape     the answer or the stream, in the client's own format
-    record    counters: requests, errors, streams open; once, here
+    record    the request's record (records.py) and the counters; once, here
 
 What differs between client formats is data (`formats/`); what differs between
 ARGO's APIs is a backend (`backends/`). Framework-neutral: `app.py` turns the results
@@ -14,6 +14,7 @@ into HTTP responses. docs/architecture.md draws the path.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, Literal
@@ -36,10 +37,12 @@ from .formats import FORMATS, ClientFormat, FormatSpec
 from .images import inline_images, needs_inlining
 from .intake import check_turns, model_name_of, parse_body, pop_timeout, wants_stream
 from .legacy_requests import ChatEndpointName
-from .relay import ConvertingShaper, SameFormatShaper, Shaper
+from .records import RequestRecord
+from .relay import ConvertingShaper, RecordingShaper, SameFormatShaper, Shaper
 from .routing import resolve_identity, route_chat, upstream_headers
 from .state import DaemonState
 from .tokens import count_request_tokens
+from .upstream import ON_RETRY
 from .workarounds.argo_rules import apply_model_rules
 
 __all__ = ["DirectEndpoint", "Pipeline"]
@@ -64,55 +67,85 @@ class Pipeline:
 
     async def chat(self, fmt: ClientFormat, req: ClientRequest) -> Result:
         spec = FORMATS[fmt]
-        return await self._record(spec, lambda config: self._chat(spec, req, config))
+        record = RequestRecord.open(req.path, fmt, req.headers.get("user-agent"))
+        return await self._record(spec, record, lambda c: self._chat(spec, req, c, record))
 
     async def embeddings(self, req: ClientRequest) -> Result:
-        return await self._record(OPENAI, lambda config: self._embeddings(req, config))
+        record = RequestRecord.open(req.path, "openai_embeddings", req.headers.get("user-agent"))
+        return await self._record(OPENAI, record, lambda c: self._embeddings(req, c, record))
 
     async def direct(self, endpoint: DirectEndpoint, req: ClientRequest) -> Result:
         """`/v1/chat`, `/v1/embed`, `/v1/completions`: ARGO's legacy gateway API."""
-        return await self._record(OPENAI, lambda config: self._direct(endpoint, req, config))
+        kind = "openai_completions" if endpoint == "completions" else "argo_gateway"
+        record = RequestRecord.open(req.path, kind, req.headers.get("user-agent"))
+        return await self._record(OPENAI, record, lambda c: self._direct(endpoint, req, c, record))
 
     async def count_tokens(self, fmt: ClientFormat, req: ClientRequest) -> Result:
-        """A local estimate of a request's input tokens (tokens.py); ARGO is not asked."""
+        """A local estimate of a request's input tokens (tokens.py); ARGO is not asked,
+        and no record is kept (docs/observability.md#records)."""
         spec = FORMATS[fmt]
-        return await self._record(spec, lambda config: self._count(spec, req), count=False)
+        try:
+            return await self._count(spec, req)
+        except ArgoProxyError as exc:
+            return self.error(spec, exc)
 
     # ------------------------------------------------------------------------ record
 
     async def _record(
         self,
         spec: FormatSpec,
+        record: RequestRecord,
         work: Callable[[Config], Awaitable[Result]],
-        *,
-        count: bool = True,
     ) -> Result:
-        """Run one request's stages and count it; an error is answered in `spec`'s format.
+        """Run one request's stages, count it, and keep its record; an error is
+        answered in `spec`'s format.
 
-        Each request keeps the config it started with, even across a reload.
+        Each request keeps the config it started with, even across a reload. The record
+        is finished here, once: when a JSON answer is ready, or a stream's last byte is out.
         """
-        counters = self.state.counters
-        if count:
-            counters.requests += 1
+        self.state.counters.requests += 1
+        ON_RETRY.set(record.count_retry)  # this request's task: its upstream retries
         try:
             result = await work(self.state.config)
         except ArgoProxyError as exc:
+            record.fail(exc.status, type(exc).__name__, exc.message)
+            self._finish(record)
             return self.error(spec, exc)
+        except BaseException as exc:  # cancelled by a stop, or a bug: recorded, then raised
+            record.fail(500, type(exc).__name__, str(exc) or "the request was cut short")
+            self._finish(record)
+            raise
         if isinstance(result, StreamResult):
-            return StreamResult(self._open(result.chunks), result.content_type, result.interrupt)
+            chunks = self._open(result.chunks, record)
+            return StreamResult(chunks, result.content_type, result.interrupt)
+        record.status = result.status
+        self._finish(record)
         return result
 
-    async def _open(self, chunks: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
+    async def _open(
+        self, chunks: AsyncGenerator[bytes, None], record: RequestRecord
+    ) -> AsyncGenerator[bytes, None]:
         self.state.counters.active_streams += 1
         try:
             async for chunk in chunks:
+                record.first_byte()
                 yield chunk
+        except (GeneratorExit, asyncio.CancelledError):
+            # 499, as nginx logs it: the client hung up, or a stop cut the stream short
+            record.fail(499, "Cancelled", "the stream ended before its last byte was sent")
+            raise
         finally:
             self.state.counters.active_streams -= 1
             await chunks.aclose()
+            self._finish(record)
+
+    def _finish(self, record: RequestRecord) -> None:
+        record.close()
+        self.state.requests.add(record)
 
     def error(self, spec: FormatSpec, exc: ArgoProxyError) -> JSONResult:
-        """`exc` as the client's format has errors, with the status its class decides."""
+        """`exc` as the client's format has errors, with the status its class decides
+        (also for refusals before the request path: no route, body too big)."""
         self.state.counters.errors += 1
         code = "model_not_found" if isinstance(exc, ModelNotFoundError) else None
         extra: dict[str, Any] = {}
@@ -162,26 +195,31 @@ class Pipeline:
 
     # ----------------------------------------------------------------------- chat
 
-    async def _chat(self, spec: FormatSpec, req: ClientRequest, config: Config) -> Result:
+    async def _chat(
+        self, spec: FormatSpec, req: ClientRequest, config: Config, record: RequestRecord
+    ) -> Result:
         gateway = GATEWAY_ENDPOINTS.get(spec.name)
         if gateway is not None and self.state.legacy:  # read per request: switched live
-            return await self._gateway_chat(gateway, req, config)
+            return await self._gateway_chat(gateway, req, config, record)
         body = parse_body(req.body, spec.body)
-        name = model_name_of(req, body)
+        name = record.model = model_name_of(req, body)
+        record.stream = stream = wants_stream(req, body)
         check_turns(spec, body)
         timeout = pop_timeout(body)
-        model = self.resolve_model(name, "chat", config)
+        model = record.argo_model = self.resolve_model(name, "chat", config)
         route = route_chat(model, config)
-        stream = wants_stream(req, body)
+        record.upstream = route.upstream
         await self.inline_images(spec, req, body, config)
         # Only Chat Completions has `stream_options` (field_rules.py); in other formats'
         # bodies the name is just an unknown field and may hold anything.
         options = body.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
         conversion = Conversion(spec.name, route.upstream, model, route.family)
+        record.converted = not conversion.same_format
         user = resolve_identity(config, req.headers, req.query)
         out = conversion.request(body)
         del body  # converted, a big part may be a new copy: keep only the one that is sent
+        record.estimate_input = lambda: count_request_tokens(out)  # if ARGO reports no usage
         apply_model_rules(out, model, route.upstream)
         out["user"] = user
         if route.upstream == "anthropic":  # docs/argo.md, identity
@@ -192,16 +230,18 @@ class Pipeline:
         log.debug("%s → %s %s stream=%s", spec.name, route.model, route.upstream, stream)
         if stream:
             out["stream"] = True
-            if route.upstream == "openai_chat" and not conversion.same_format:
-                # usage for the client, and the tail that ends a converted stream (B5)
+            if route.upstream == "openai_chat":
+                # usage for the record, and the tail that ends a converted stream (B5); a
+                # client that did not ask for the usage chunk does not get it
                 out["stream_options"] = {"include_usage": True}
             json_array = spec.json_array_stream(req.query)
-            shaper: Shaper = (
-                SameFormatShaper(spec)
+            shaper: Shaper = RecordingShaper(
+                SameFormatShaper(spec, hide_usage=not include_usage)
                 if conversion.same_format
                 else ConvertingShaper(
                     spec, conversion.stream(include_usage=include_usage), json_array=json_array
-                )
+                ),
+                record,
             )
             chunks = await started(self.argo.stream(Leg(route, out, headers, timeout), shaper))
             content_type = "application/json" if json_array else "text/event-stream"
@@ -209,6 +249,7 @@ class Pipeline:
         out.pop("stream_options", None)
         leg = Leg(route, out, headers, timeout)
         reply, raw = await self.argo.complete(leg, config.anthropic_stream_mode)
+        record.usage.take(route.upstream, reply)
         answer = conversion.response(check_reply(reply, route.upstream))
         # A same-format answer usually comes back untouched: skip serialising it again.
         return JSONResult(200, answer, raw if answer is reply else None)
@@ -222,44 +263,59 @@ class Pipeline:
 
     # ------------------------------------------------------------------- embeddings
 
-    async def _embeddings(self, req: ClientRequest, config: Config) -> Result:
+    async def _embeddings(
+        self, req: ClientRequest, config: Config, record: RequestRecord
+    ) -> Result:
         gateway = self.state.legacy  # legacy mode: the gateway's `embed/` answers
         body = parse_body(req.body, "embeddings")
-        model = self.resolve_model(model_name_of(req, body), "embed", config)
+        record.model = model_name_of(req, body)
+        model = record.argo_model = self.resolve_model(record.model, "embed", config)
         if body.get("input") in (None, "", []):
             raise ClientRequestError("Missing 'input' field: send a string or a list of strings.")
         timeout = pop_timeout(body)
         user = resolve_identity(config, req.headers, req.query)
         if gateway:
-            return await self.gateway.embeddings(body, model, user, timeout, config)
-        return await self.embedder.embed(body, model, user, req.headers, timeout, config)
+            record.upstream, record.converted = "gateway", True
+            result = await self.gateway.embeddings(body, model, user, timeout, config)
+            record.usage.estimate(result.body["usage"]["prompt_tokens"], 0)
+            return result
+        record.upstream = "embeddings"
+        result = await self.embedder.embed(body, model, user, req.headers, timeout, config)
+        record.usage.take("openai_chat", result.body)
+        return result
 
     # --------------------------------------------------------------- legacy gateway
 
-    async def _direct(self, endpoint: DirectEndpoint, req: ClientRequest, config: Config) -> Result:
+    async def _direct(
+        self, endpoint: DirectEndpoint, req: ClientRequest, config: Config, record: RequestRecord
+    ) -> Result:
         if not self.state.legacy:
             raise legacy_off(endpoint)
         if endpoint == "embed":
             body = parse_body(req.body, "gateway_embed")
-            model = self.resolve_model(model_name_of(req, body), "embed", config)
+            record.model = model_name_of(req, body)
+            model = record.argo_model = self.resolve_model(record.model, "embed", config)
+            record.upstream = "gateway"
             timeout = pop_timeout(body)
             user = resolve_identity(config, req.headers, req.query)
-            return await self.gateway.embed(body, model, user, timeout, config)
-        return await self._gateway_chat(endpoint, req, config)
+            return await self.gateway.embed(body, model, user, timeout, config, record.usage)
+        return await self._gateway_chat(endpoint, req, config, record)
 
     async def _gateway_chat(
-        self, name: ChatEndpointName, req: ClientRequest, config: Config
+        self, name: ChatEndpointName, req: ClientRequest, config: Config, record: RequestRecord
     ) -> Result:
         """A chat-like request, in any form the legacy gateway serves, through the same
         stages: intake, resolve, images, identity; then the gateway backend."""
         endpoint = CHAT_ENDPOINTS[name]
         body = parse_body(req.body, endpoint.body)
-        model_name = model_name_of(req, body)
+        model_name = record.model = model_name_of(req, body)
+        record.stream = wants_stream(req, body)
+        record.upstream, record.converted = "gateway", name != "chat"
         timeout = pop_timeout(body)
         endpoint.check(body)
-        model = self.resolve_model(model_name, "chat", config)
+        model = record.argo_model = self.resolve_model(model_name, "chat", config)
         if endpoint.images is not None:
             # the gateway gets images inline, as ARGO's other APIs do (docs/legacy.md)
             await self.inline_images(FORMATS[endpoint.images], req, body, config)
         user = resolve_identity(config, req.headers, req.query)
-        return await self.gateway.chat(endpoint, body, model, user, timeout, config)
+        return await self.gateway.chat(endpoint, body, model, user, timeout, config, record.usage)

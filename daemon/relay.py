@@ -22,10 +22,11 @@ from .argo_replies import NoticeWatch, auth_error, event_error, event_text
 from .convert import StreamConverter
 from .errors import UpstreamError
 from .formats import FormatSpec
+from .records import RequestRecord
 from .sse import SSEEvent, SSEParser
 from .upstream import UpstreamStream
 
-__all__ = ["ConvertingShaper", "SameFormatShaper", "Shaper", "relay"]
+__all__ = ["ConvertingShaper", "RecordingShaper", "SameFormatShaper", "Shaper", "relay"]
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +58,62 @@ class SameFormatShaper:
     SDK that would raise on it; the rest of the stream goes on.
     """
 
-    def __init__(self, spec: FormatSpec) -> None:
+    def __init__(self, spec: FormatSpec, *, hide_usage: bool = False) -> None:
         self._spec = spec
+        # The usage chunk asked of ARGO for the record, that the client did not ask for.
+        self._hide_usage = hide_usage
 
     def feed(self, frames: list[SSEEvent], events: list[Event]) -> bytes:
         # an in-band error event is already in the client's format
-        return b"".join(_reframe(sse) for sse in frames)
+        return b"".join(
+            _reframe(sse) for sse in frames if not (self._hide_usage and _usage_only(sse))
+        )
 
     def finish(self) -> bytes:
         return b""
 
     def fail(self, status: int, message: str) -> bytes:
         return self._spec.stream_error(status, message)
+
+
+def _usage_only(sse: SSEEvent) -> bool:
+    """A Chat Completions chunk that carries only usage (`choices: []`)."""
+    if '"usage"' not in sse.data:
+        return False
+    try:
+        event = sse.json()
+    except ValueError:
+        return False
+    return isinstance(event, dict) and event.get("choices") == [] and bool(event.get("usage"))
+
+
+class RecordingShaper:
+    """A shaper that also tells the request's record what passed (docs/observability.md):
+    ARGO's usage, the answer's text (for the estimate when ARGO reports no usage), and
+    a failure sent to the client."""
+
+    def __init__(self, shaper: Shaper, record: RequestRecord) -> None:
+        self._shaper = shaper
+        self._record = record
+
+    def feed(self, frames: list[SSEEvent], events: list[Event]) -> bytes:
+        record = self._record
+        for event in events:
+            record.usage.see(event)
+            text = event_text(event)
+            if text:
+                record.output_text.append(text)
+            message = event_error(event)
+            if message is not None:  # relayed as is, or converted by the shaper: both fail
+                record.fail(502, "UpstreamStreamError", f"ARGO reported an error: {message}")
+        return self._shaper.feed(frames, events)
+
+    def finish(self) -> bytes:
+        return self._shaper.finish()
+
+    def fail(self, status: int, message: str) -> bytes:
+        self._record.fail(status, "StreamError", message)
+        return self._shaper.fail(status, message)
 
 
 class _JsonArrayFramer:

@@ -20,6 +20,7 @@ from .access import AccessGuard, write_new_token
 from .config import Config
 from .effects import effects_of
 from .models import CatalogSource, ModelRegistry, RefreshResult
+from .request_log import RequestLog
 from .routing import models_url
 from .upstream import Upstream
 
@@ -114,6 +115,7 @@ class DaemonState:
             resolve_overrides=config.resolve_overrides,
         )
         self.counters = Counters()
+        self.requests = RequestLog(config.log_size)  # docs/observability.md
         self.started_at = time.time()
         self.last_refresh: RefreshResult | None = None
         self.last_refresh_at: float | None = None
@@ -199,6 +201,8 @@ class DaemonState:
             self.upstream.retries = config.retries
         if "legacy" in effects:
             self.set_legacy(config.use_legacy_argo, "config")
+        if "records" in effects:
+            self.requests.resize(config.log_size)
         return changed
 
     async def aclose(self) -> None:

@@ -25,8 +25,9 @@ import logging
 import random
 import socket
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +43,7 @@ from .errors import (
     UpstreamTimeoutError,
 )
 
-__all__ = ["RETRYABLE_STATUSES", "Upstream", "UpstreamReply", "UpstreamStream"]
+__all__ = ["ON_RETRY", "RETRYABLE_STATUSES", "Upstream", "UpstreamReply", "UpstreamStream"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,18 @@ _BACKOFF_CAP = 8.0
 _LONGEST_RETRY_AFTER = 10.0  # a longer Retry-After goes to the client, whose SDK waits
 # Answer headers a client's SDK acts on (its own retries and rate limiting).
 _PASSED_ON_PREFIXES = ("retry-after", "x-ratelimit-", "anthropic-ratelimit-")
+
+
+# Told of each retry of the request being served: the request path sets it per request
+# (a request is served in one task), so its record counts retries, even of a call that
+# failed in the end (docs/observability.md#records).
+ON_RETRY: ContextVar[Callable[[], None] | None] = ContextVar("argo_proxy_on_retry", default=None)
+
+
+def _note_retry() -> None:
+    note = ON_RETRY.get()
+    if note is not None:
+        note()
 
 
 def _passed_on(headers: Mapping[str, str]) -> dict[str, str]:
@@ -387,6 +400,7 @@ class Upstream:
                     wait = retry
                 await asyncio.sleep(wait)
                 attempt += 1
+                _note_retry()
 
     @asynccontextmanager
     async def stream(
@@ -420,6 +434,7 @@ class Upstream:
                     wait = retry
                 await asyncio.sleep(wait)
                 attempt += 1
+                _note_retry()
             try:
                 yield UpstreamStream(url, response, budget, attempt)
             finally:

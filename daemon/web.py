@@ -139,7 +139,9 @@ class HttpLayer:
         # connection.
         body, request.body = request.body, b""
         request.ctx.big_body = len(body) >= _COLLECT_AFTER_BYTES
-        return ClientRequest(body=body, headers=request.headers, query=query, **path)
+        return ClientRequest(
+            body=body, headers=request.headers, query=query, path=request.path, **path
+        )
 
     async def serve(
         self, request: Request, spec: FormatSpec, work: Awaitable[Result]

@@ -50,6 +50,7 @@ from ..legacy_shapes import (
 )
 from ..legacy_tools import read_response
 from ..models import family_of
+from ..records import Usage
 from ..tokens import estimate_text_tokens
 from ..upstream import Upstream, UpstreamReply
 
@@ -188,19 +189,21 @@ class LegacyGateway:
         user: str,
         timeout: float | None,
         config: Config,
+        usage_seen: Usage,
     ) -> Result:
         """A chat-like request: built for the gateway by its endpoint's plan, answered
         whole or streamed (raw text from `streamchat/`; a request with tools is
         answered by `chat/` and replayed as a stream, as `streamchat/` cannot call
-        tools)."""
+        tools). `usage_seen` gets the estimate the answer carries."""
         plan = endpoint.plan(body, model, family_of(model), user)
         meta = new_meta(plan.id_prefix, model, prompt_tokens(plan.body))
         log.debug("legacy %s stream=%s", model, plan.stream)
         if plan.stream and not plan.tools:
             framer = plan.framer()
-            chunks = await started(self._text_stream(config, plan, framer, meta, timeout))
-            return StreamResult(chunks, plan.content_type, framer.fail)
+            text = self._text_stream(config, plan, framer, meta, timeout, usage_seen)
+            return StreamResult(await started(text), plan.content_type, framer.fail)
         answer = await self._ask(config, plan, timeout)
+        usage_seen.estimate(meta.prompt_tokens, answer.completion_tokens)
         if plan.stream:
             events = answer_chunks(meta, answer.text, answer.calls, answer.completion_tokens)
             framer = plan.framer()
@@ -242,9 +245,12 @@ class LegacyGateway:
         user: str,
         timeout: float | None,
         config: Config,
+        usage_seen: Usage,
     ) -> JSONResult:
         """`/v1/embed`: the gateway's own embeddings API, its answer as it came."""
-        reply = await self._embed(config, _embed_body(body, model, user), timeout)
+        out = _embed_body(body, model, user)
+        reply = await self._embed(config, out, timeout)
+        usage_seen.estimate(sum(estimate_text_tokens(p) for p in out["prompt"]), 0)
         return JSONResult(200, reply.json(), reply.body)
 
     # ------------------------------------------------------------------------ chat
@@ -293,7 +299,13 @@ class LegacyGateway:
                 yield text
 
     async def _text_stream(
-        self, config: Config, plan: Plan, framer: Framer, meta: Meta, timeout: float | None
+        self,
+        config: Config,
+        plan: Plan,
+        framer: Framer,
+        meta: Meta,
+        timeout: float | None,
+        usage_seen: Usage,
     ) -> AsyncGenerator[bytes, None]:
         """Each decoded fragment as one chunk (the role on the first), then the finish
         chunk, the usage chunk and the end of the client's stream."""
@@ -314,6 +326,7 @@ class LegacyGateway:
             await fragments.aclose()
         tail = [] if parts else [chunk(meta, {"role": "assistant", "content": ""})]
         tokens = estimate_text_tokens("".join(parts))
+        usage_seen.estimate(meta.prompt_tokens, tokens)
         tail += [chunk(meta, {}, "stop"), {**chunk(meta, None), "usage": usage(meta, tokens)}]
         yield framer.frame(tail) + framer.end()
 

@@ -139,6 +139,33 @@ def _gateway_fault(ex: Exchange) -> BodyReply | None:
     return None
 
 
+def _reported_usage(reply: BodyReply | StreamReply) -> list[dict[str, Any]]:
+    """Every `usage` object an answer carries (a stream's in order), for the request log:
+    tests compare the proxy's token counts with what "ARGO" reported."""
+    if isinstance(reply, BodyReply):
+        payloads = [reply.body]
+    else:
+        payloads = [
+            line[5:].strip()
+            for event in reply.events
+            for line in event.split(b"\n")
+            if line.startswith(b"data:")
+        ]
+    found: list[dict[str, Any]] = []
+    for payload in payloads:
+        try:
+            value = json.loads(payload)
+        except ValueError:
+            continue
+        if not isinstance(value, dict):
+            continue
+        message = value.get("message")
+        for holder in (value, message if isinstance(message, dict) else {}):
+            if isinstance(holder.get("usage"), dict):
+                found.append(holder["usage"])
+    return found
+
+
 class _Simulator:
     """The handlers of one app, sharing one `SimState`."""
 
@@ -181,6 +208,7 @@ class _Simulator:
         failing = faults.get("stream_error")
         if failing is not None and isinstance(reply, StreamReply):
             reply.error_event = stream_error_event(kind, failing.text("kind", "overloaded"))
+        self.state.log.note_usage(_reported_usage(reply))
         seed = self.state.settings.seed ^ int.from_bytes(digest[:4], "big")
         return await deliver(request, reply, faults, self.state.settings, seed)
 

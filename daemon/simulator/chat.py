@@ -128,7 +128,8 @@ def _tool_call_objects(ids: Sequence[str], calls: Sequence[ToolCall]) -> list[di
     ]
 
 
-def _usage(reply: Reply, prompt: int, azure: bool) -> dict[str, Any]:
+def _usage(reply: Reply, prompt: int, azure: bool, cached: int) -> dict[str, Any]:
+    """OpenAI usage; `cached` (`[[sim:cached=N]]`) is part of `prompt_tokens`."""
     usage: dict[str, Any] = {
         "completion_tokens": reply.completion_tokens,
         "prompt_tokens": prompt,
@@ -141,7 +142,9 @@ def _usage(reply: Reply, prompt: int, azure: bool) -> dict[str, Any]:
             "reasoning_tokens": reply.reasoning_tokens,
             "rejected_prediction_tokens": 0,
         }
-        usage["prompt_tokens_details"] = {"audio_tokens": 0, "cached_tokens": 0}
+        usage["prompt_tokens_details"] = {"audio_tokens": 0, "cached_tokens": cached}
+    elif cached:
+        usage["prompt_tokens_details"] = {"cached_tokens": cached}
     return usage
 
 
@@ -232,7 +235,8 @@ def _render(
         answer_id = "chatcmpl-" + ex.ident("chat", 29)
     shown_model = model.internal_id if blocked or model.family == "gemini" else model.response_model
     ids = _call_ids(ex, model, reply.tool_calls)
-    usage = _usage(reply, prompt, azure) if "no_usage" not in ex.faults else None
+    cached = min(ex.conversation.markers.option_int("cached", 0), prompt)
+    usage = _usage(reply, prompt, azure, cached) if "no_usage" not in ex.faults else None
     if ex.stream:
         return _stream(ex, reply, answer_id, shown_model, ids, usage, azure, blocked)
     calls = _tool_call_objects(ids, reply.tool_calls) or None

@@ -43,6 +43,11 @@ class RequestLog:
             }
         )
 
+    def note_usage(self, usage: list[dict[str, Any]]) -> None:
+        """The usage objects the answer to the last request carried, in order."""
+        if self._entries:
+            self._entries[-1]["usage"] = usage
+
     def entries(self, path: str | None = None) -> list[dict[str, Any]]:
         """Logged requests, oldest first, optionally only those whose path contains `path`."""
         if path is None:

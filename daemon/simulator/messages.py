@@ -204,10 +204,13 @@ def _render(
     if blocked:
         usage = {"input_tokens": 0, "output_tokens": 0}
     else:
+        cache = _cache_usage(ex)
         usage = {
-            "cache_creation": {"ephemeral_1h_input_tokens": 0, "ephemeral_5m_input_tokens": 0},
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
+            "cache_creation": {
+                "ephemeral_1h_input_tokens": 0,
+                "ephemeral_5m_input_tokens": cache["cache_creation_input_tokens"],
+            },
+            **cache,
             "input_tokens": prompt,
             "output_tokens": reply.completion_tokens,
         }
@@ -227,10 +230,22 @@ def _event(name: str, payload: Mapping[str, Any]) -> bytes:
     return b"event: " + name.encode() + b"\ndata: " + dumps(payload) + b"\n\n"
 
 
+def _cache_usage(ex: Exchange) -> dict[str, int]:
+    """Prompt-cache counts, as `[[sim:cached=N,cache_write=M]]` asks (default none):
+    Anthropic counts them apart from `input_tokens`."""
+    markers = ex.conversation.markers
+    return {
+        "cache_creation_input_tokens": markers.option_int("cache_write", 0),
+        "cache_read_input_tokens": markers.option_int("cached", 0),
+    }
+
+
 def _stream(
     ex: Exchange, reply: Reply, message_id: str, shown_model: str, prompt: int, blocked: bool
 ) -> StreamReply:
     start_usage: dict[str, int] = {"input_tokens": prompt, "output_tokens": 0 if blocked else 1}
+    if not blocked:
+        start_usage.update(_cache_usage(ex))
     if "no_input_tokens" in ex.faults:
         del start_usage["input_tokens"]  # the Vertex backend may omit it
     events = [

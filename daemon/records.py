@@ -1,0 +1,235 @@
+"""One record per API request: who asked, for which model, where it went, how it
+ended, how long it took and how many tokens it used (docs/observability.md).
+
+The request path (`pipeline.py`) opens a record when a request comes in and closes it
+once, when the answer's last byte is out (or the request failed); every stage that
+learns something writes it here. Records hold no prompt or answer text.
+
+Token accounting (docs/observability.md#tokens): `input_tokens` counts every input
+token, cached or not, as OpenAI's `prompt_tokens` does; `cached_tokens` is the part
+read from a prompt cache (OpenAI `prompt_tokens_details.cached_tokens`, Anthropic
+`cache_read_input_tokens`) and `cache_write_tokens` the part written to it
+(Anthropic `cache_creation_input_tokens`). Anthropic's own `input_tokens` leaves both
+out, so for Claude `input_tokens` here is the sum of the three.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from .tokens import estimate_text_tokens
+
+__all__ = ["RECORD_FIELDS", "RequestRecord", "Usage", "client_of"]
+
+
+# ------------------------------------------------------------------------- clients
+
+# (product name in records, User-Agent pattern whose group 1 is the version), first
+# match wins: coding assistants before the SDKs they are built on.
+_CLIENTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern, re.IGNORECASE))
+    for name, pattern in (
+        ("claude-code", r"\bclaude-cli/([\w.+-]+)"),
+        ("codex", r"\bcodex[_-](?:cli[_-]rs|exec|tui)?/?([\w.+-]*)"),
+        ("gemini-cli", r"\bGeminiCLI/([\w.+-]+)"),
+        ("aider", r"\baider/([\w.+-]+)"),
+        ("opencode", r"\bopencode/([\w.+-]+)"),
+        ("argo-proxy-vscode", r"\bargo-proxy-vscode/([\w.+-]+)"),
+        ("ai-sdk", r"\bai-sdk/(?:[\w-]+/)*?([\d][\w.+-]*)"),
+        ("litellm", r"\blitellm/([\w.+-]+)"),
+        ("openai-python", r"\bOpenAI/Python ([\w.+-]+)"),
+        ("openai-node", r"\bOpenAI/JS ([\w.+-]+)"),
+        ("anthropic-python", r"\bAnthropic/Python ([\w.+-]+)"),
+        ("anthropic-node", r"\bAnthropic/JS ([\w.+-]+)"),
+        ("google-genai", r"\bgoogle-genai-sdk/([\w.+-]+)"),
+        ("curl", r"\bcurl/([\w.+-]+)"),
+        ("httpx", r"\bpython-httpx/([\w.+-]+)"),
+        ("requests", r"\bpython-requests/([\w.+-]+)"),
+        ("aiohttp", r"\bPython/[\d.]+ aiohttp/([\w.+-]+)"),
+    )
+)
+_PRODUCT = re.compile(r"([A-Za-z][\w.-]*)(?:/([\w.+-]+))?")
+
+
+def client_of(user_agent: str | None) -> tuple[str, str]:
+    """(product, version) of the client that sent a User-Agent; version may be ""."""
+    if not user_agent:
+        return "unknown", ""
+    for name, pattern in _CLIENTS:
+        match = pattern.search(user_agent)
+        if match:
+            return name, match.group(1) or ""
+    match = _PRODUCT.match(user_agent.strip())  # an unknown client: its first product token
+    if match is None:
+        return "unknown", ""
+    return match.group(1).lower()[:40], (match.group(2) or "")[:40]
+
+
+# -------------------------------------------------------------------------- usage
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+@dataclass
+class Usage:
+    """The tokens of one request, as ARGO reported them (or estimated, if it did not)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    reported: bool = False  # ARGO sent usage
+    estimated: bool = False  # ARGO could not: the counts are the offline estimate
+
+    def take(self, upstream: str, body: Any) -> None:
+        """The usage of a whole answer from ARGO (`upstream` is the API that sent it)."""
+        usage = body.get("usage") if isinstance(body, Mapping) else None
+        if isinstance(usage, Mapping):
+            if upstream == "anthropic":
+                self._anthropic(usage)
+            else:
+                self._openai(usage)
+
+    def see(self, event: Mapping[str, Any]) -> None:
+        """One streamed event from ARGO, in either of its APIs' formats."""
+        kind = event.get("type")
+        if kind == "message_start":
+            message = event.get("message")
+            if isinstance(message, Mapping) and isinstance(message.get("usage"), Mapping):
+                self._anthropic(message["usage"])
+        elif kind == "message_delta":
+            usage = event.get("usage")
+            if isinstance(usage, Mapping):
+                self._anthropic(usage)  # cumulative counts: the last one stands
+        elif isinstance(event.get("usage"), Mapping):
+            self._openai(event["usage"])
+
+    def _openai(self, usage: Mapping[str, Any]) -> None:
+        self.reported = True
+        self.input_tokens = _int(usage.get("prompt_tokens"))
+        self.output_tokens = _int(usage.get("completion_tokens"))
+        prompt = usage.get("prompt_tokens_details")
+        if isinstance(prompt, Mapping):
+            self.cached_tokens = _int(prompt.get("cached_tokens"))
+        completion = usage.get("completion_tokens_details")
+        if isinstance(completion, Mapping):
+            self.reasoning_tokens = _int(completion.get("reasoning_tokens"))
+
+    def _anthropic(self, usage: Mapping[str, Any]) -> None:
+        """Anthropic counts arrive in parts (a stream's start, then its deltas): each
+        present field replaces the one before, an absent one keeps it."""
+        self.reported = True
+        if "cache_read_input_tokens" in usage:
+            self.cached_tokens = _int(usage["cache_read_input_tokens"])
+        if "cache_creation_input_tokens" in usage:
+            self.cache_write_tokens = _int(usage["cache_creation_input_tokens"])
+        if "input_tokens" in usage:
+            self.input_tokens = (
+                _int(usage["input_tokens"]) + self.cached_tokens + self.cache_write_tokens
+            )
+        if "output_tokens" in usage:
+            self.output_tokens = _int(usage["output_tokens"])
+
+    def estimate(self, input_tokens: int, output_tokens: int) -> None:
+        """ARGO reported nothing: the offline estimate (tokens.py) stands in."""
+        self.input_tokens, self.output_tokens = input_tokens, output_tokens
+        self.estimated = True
+
+
+# ------------------------------------------------------------------------- record
+
+
+def new_request_id() -> str:
+    return "req_" + secrets.token_hex(8)
+
+
+@dataclass
+class RequestRecord:
+    """What one API request did (docs/observability.md#records)."""
+
+    id: str
+    started_at: float  # Unix time, seconds
+    endpoint: str  # the path the client called, e.g. /v1/messages
+    client_format: str  # openai_chat, openai_responses, anthropic, google, embeddings, legacy
+    client: str
+    client_version: str
+    model: str | None = None  # as the client asked for it
+    argo_model: str | None = None
+    upstream: str | None = None  # the ARGO API: openai_chat, anthropic, embeddings, gateway
+    converted: bool = False
+    stream: bool = False
+    status: int = 0
+    error: dict[str, str] | None = None  # {"type": class name, "message": ...}
+    latency_ms: float = 0.0  # to the answer's last byte
+    ttft_ms: float | None = None  # to a stream's first byte of content
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    estimated: bool = False  # token counts are the offline estimate: ARGO gave none
+    retries: int = 0
+    # not part of the record's JSON: where stages leave what the record is built from
+    usage: Usage = field(default_factory=Usage, repr=False)
+    estimate_input: Callable[[], int] | None = field(default=None, repr=False)
+    output_text: list[str] = field(default_factory=list, repr=False)
+    _t0: float = field(default_factory=time.perf_counter, repr=False)
+    _closed: bool = field(default=False, repr=False)
+
+    @classmethod
+    def open(cls, endpoint: str, client_format: str, user_agent: str | None) -> RequestRecord:
+        client, version = client_of(user_agent)
+        return cls(new_request_id(), time.time(), endpoint, client_format, client, version)
+
+    def first_byte(self) -> None:
+        if self.ttft_ms is None:
+            self.ttft_ms = round((time.perf_counter() - self._t0) * 1000, 2)
+
+    def fail(self, status: int, exc_type: str, message: str) -> None:
+        """The request failed; the first failure is the one kept."""
+        if self._closed or self.error is not None:
+            return
+        self.status = status
+        self.error = {"type": exc_type, "message": message[:500]}
+
+    def close(self) -> None:
+        """The answer is out: fix the latency and the token counts."""
+        self._closed = True
+        self.latency_ms = round((time.perf_counter() - self._t0) * 1000, 2)
+        if not self.status:
+            self.status = 200
+        usage = self.usage
+        if not (usage.reported or usage.estimated) and self.estimate_input is not None:
+            text = "".join(self.output_text)
+            usage.estimate(self.estimate_input(), estimate_text_tokens(text) if text else 0)
+        self.estimate_input = None
+        self.output_text = []
+        self.estimated = usage.estimated
+        self.input_tokens = usage.input_tokens
+        self.output_tokens = usage.output_tokens
+        self.cached_tokens = usage.cached_tokens
+        self.cache_write_tokens = usage.cache_write_tokens
+        self.reasoning_tokens = usage.reasoning_tokens
+
+    def count_retry(self) -> None:
+        self.retries += 1
+
+    def to_json(self) -> dict[str, Any]:
+        out = {name: getattr(self, name) for name in RECORD_FIELDS}
+        if self.error is not None:
+            out["error"] = dict(self.error)
+        return out
+
+
+# The fields of a record as clients see it (JSON-RPC, `ctl requests --json`, SQLite).
+RECORD_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in fields(RequestRecord) if f.repr and not f.name.startswith("_")
+)
