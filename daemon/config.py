@@ -27,6 +27,7 @@ from .errors import ConfigError
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_PORT",
+    "ENVIRONMENTS",
     "AuthMode",
     "Config",
     "StreamMode",
@@ -35,10 +36,12 @@ __all__ = [
     "control_socket_path",
     "default_config_file",
     "default_token_file",
+    "environment_of",
     "is_loopback",
     "file_settings",
     "find_config_file",
     "load_config",
+    "override_of",
     "redact_user",
 ]
 
@@ -49,8 +52,14 @@ STREAM_MODES: tuple[StreamMode, ...] = ("force", "retry", "passthrough")
 AuthMode = Literal["token", "none"]
 AUTH_MODES: tuple[AuthMode, ...] = ("token", "none")
 
-# argo-proxy's default environment is dev (docs/argo.md#environments).
-DEFAULT_BASE_URL = "https://apps-dev.inside.anl.gov/argoapi"
+# ARGO's environments by name (docs/argo.md#environments), for `argo-proxy config env`
+# and `config.setEnvironment`; argo-proxy's default is dev, and so is ours.
+ENVIRONMENTS: Mapping[str, str] = {
+    "prod": "https://apps.inside.anl.gov/argoapi",
+    "dev": "https://apps-dev.inside.anl.gov/argoapi",
+    "test": "https://apps-test.inside.anl.gov/argoapi",
+}
+DEFAULT_BASE_URL = ENVIRONMENTS["dev"]
 DEFAULT_PORT = 44497
 APP_NAME = "argo-proxy"
 
@@ -174,6 +183,12 @@ class Config:
     def __repr__(self) -> str:  # never print the username in clear (docs/security.md#logs)
         user = redact_user(self.user)
         return f"Config(user={user!r}, listen={self.listen_url}, base={self.argo_base_url})"
+
+
+def environment_of(base_url: str) -> str | None:
+    """The name of the ARGO environment at `base_url`, or None for any other URL."""
+    url = base_url.rstrip("/")
+    return next((name for name, known in ENVIRONMENTS.items() if known == url), None)
 
 
 def redact_user(user: str) -> str:
@@ -394,6 +409,20 @@ _ENV_NAMES = {
     "connect_timeout": "ARGO_PROXY_CONNECT_TIMEOUT",
     "request_timeout": "ARGO_PROXY_READ_TIMEOUT",
 }
+
+
+def override_of(
+    key: str, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """What wins over the config file for `key` (a command-line option or an environment
+    variable, as load_config applies them), or None when the file decides."""
+    if (overrides or {}).get(key) is not None:
+        return f"option --{key.replace('_', '-')}"
+    env = os.environ if environ is None else environ
+    name = _ENV_NAMES.get(key)
+    if name is not None and env.get(name, "") != "":
+        return f"environment variable {name}"
+    return None
 
 
 def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
