@@ -106,6 +106,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--anthropic-stream-mode", choices=("force", "retry", "passthrough"), help="see docs"
     )
+    serve.add_argument(
+        "--dump-requests",
+        action="store_const",
+        const=True,
+        help="write each API request's bodies to a JSON file, credentials removed (debugging)",
+    )
+    serve.add_argument(
+        "--dump-dir",
+        metavar="DIR",
+        help="where --dump-requests writes (default: dumps in the user state directory)",
+    )
     loud = serve.add_mutually_exclusive_group()
     loud.add_argument("--verbose", "-v", action="store_const", const=True, help="debug logging")
     loud.add_argument("--quiet", "-q", action="store_const", const=True, help="info logging")
@@ -222,6 +233,8 @@ def _serve_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "use_legacy_argo": args.legacy_argo,
         "anthropic_stream_mode": args.anthropic_stream_mode,
         "verbose": verbose,
+        "dump_requests": args.dump_requests,
+        "dump_dir": args.dump_dir,
     }
 
 
