@@ -186,11 +186,14 @@ class Runtime:
             return "request records are not kept on disk"
         try:
             store = RecordStore.open(path, days)
-            if restore:
-                self.state.requests.restore(store.history(self.config.log_size))
         except StoreUnavailable as exc:
             log.warning("request records are kept in memory only: %s", exc)
             return f"request records are kept in memory only: {exc}"
+        if restore:
+            try:
+                self.state.requests.restore(store.history(self.config.log_size))
+            except StoreUnavailable as exc:  # new records are still written
+                log.warning("the last run's request records are not shown: %s", exc)
         self._unsubscribe_store = self.state.requests.subscribe(store.add)
         store.start()
         self.record_store = store

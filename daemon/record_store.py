@@ -116,9 +116,14 @@ def remove_store_files(path: Path) -> bool:
     there were any."""
     removed = False
     for file in _sidecars(path):
-        with contextlib.suppress(FileNotFoundError):
+        try:
             file.unlink()
-            removed = True
+        except FileNotFoundError:
+            continue
+        except OSError as exc:  # the daemon runs on; the user learns why the file stays
+            log.warning("cannot delete %s (log_retention_days is 0): %s", file, exc)
+            continue
+        removed = True
     return removed
 
 
@@ -207,9 +212,12 @@ class RecordStore:
             f"SELECT {', '.join(_NAMES)} FROM requests WHERE started_at >= ? "
             "ORDER BY rowid DESC LIMIT ?"
         )
-        with self._lock:
-            rows = self._db.execute(query, (self._cutoff(), limit)).fetchall()
-        return [_record(row) for row in reversed(rows)]
+        try:
+            with self._lock:
+                rows = self._db.execute(query, (self._cutoff(), limit)).fetchall()
+            return [_record(row) for row in reversed(rows)]
+        except (sqlite3.Error, ValueError, TypeError) as exc:
+            raise StoreUnavailable(f"cannot read {self.path}: {exc}") from exc
 
     def start(self) -> None:
         """Start the writer (it prunes first)."""

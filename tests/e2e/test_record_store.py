@@ -49,8 +49,10 @@ class User:
         assert self.daemon is not None
         return self.daemon.url
 
-    def start(self) -> Process:
-        self.daemon = spawn(["serve", str(self.home / "config.yaml")], cwd=self.home, env=self.env)
+    def start(self, *args: str) -> Process:
+        self.daemon = spawn(
+            ["serve", str(self.home / "config.yaml"), *args], cwd=self.home, env=self.env
+        )
         _wait_for_models(self.daemon.url)
         return self.daemon
 
@@ -371,3 +373,41 @@ def test_ctl_requests_follow_json_prints_one_record_a_line(user: User) -> None:
         assert popen.wait(30) == 0
     finally:
         assert "Traceback" not in _end(popen, lines)
+
+
+def test_an_unusable_file_leaves_records_in_memory_and_the_daemon_serving(user: User) -> None:
+    folder = user.state / "argo-proxy"
+    folder.mkdir(parents=True, mode=0o700)
+    (folder / "requests.sqlite3").write_bytes(b"not a database, " * 512)
+    daemon = user.start()
+    line = daemon.wait_for_line("request records are kept in memory only")
+    assert "requests.sqlite3" in line
+    user.ask("openai_chat", GPT, "still served")
+    assert user.call("usage.get")["total"]["requests"] == 1
+    assert [r["model"] for r in user.call("requests.list")["requests"]] == [GPT]
+    assert user.stop() == 0
+    assert (folder / "requests.sqlite3").read_bytes() == b"not a database, " * 512
+
+
+def test_a_reload_of_log_retention_days_closes_and_reopens_the_file(user: User) -> None:
+    user.start("--no-watch")
+    user.ask("openai_chat", GPT, "kept")
+    records = user.state / "argo-proxy" / "requests.sqlite3"
+    assert records.exists()
+    config = user.home / "config.yaml"
+    original = config.read_text()
+
+    config.write_text(original + "log_retention_days: 0\n")
+    report = user.call("config.reload")
+    assert report["ok"] and "request records are not kept on disk" in report["actions"]
+    assert not any(path.name.startswith("requests.sqlite3") for path in files_under(user.state))
+    user.ask("openai_chat", GPT, "in memory only")
+    assert user.call("usage.get")["total"]["requests"] == 2  # the ring still has both
+
+    config.write_text(original + "log_retention_days: 5\n")
+    report = user.call("config.reload")
+    assert "request records are kept on disk for 5 days" in report["actions"]
+    user.ask("anthropic", CLAUDE, "on disk again")
+    assert user.stop() == 0
+    user.start("--no-watch")
+    assert [r["model"] for r in user.call("requests.list")["requests"]] == [CLAUDE]
