@@ -397,16 +397,18 @@ def _cmd_ctl(args: argparse.Namespace) -> int:
         print(params, file=sys.stderr)
         return EXIT_USAGE
     socket_path = Path(args.control_socket) if args.control_socket else None
-    code: int = _run(
-        run_ctl(
-            args.action,
-            args.value,
-            socket_path,
-            as_json=args.json,
-            params=params or None,
-            follow=args.follow,
-        )
+    command = run_ctl(
+        args.action,
+        args.value,
+        socket_path,
+        as_json=args.json,
+        params=params or None,
+        follow=args.follow,
     )
+    try:
+        code: int = _run(command)
+    except KeyboardInterrupt:  # Ctrl-C before `requests -f` started listening for it
+        return 0 if args.follow else 130
     return code
 
 

@@ -6,6 +6,7 @@ requests|usage` as a user runs them."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import queue
@@ -14,6 +15,7 @@ import signal
 import stat
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -106,7 +108,9 @@ def test_usage_and_history_survive_a_restart_and_no_prompt_is_on_disk(user: User
         ("openai-python", "gpt4o", False),
     ]
     usage = user.call("usage.get")  # at once: the records may still be queued for the disk
-    assert usage["by"] == "model"
+    midnight = dt.datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    assert usage["since"] == midnight.timestamp()  # the default: today, local time
+    assert abs(usage["until"] - time.time()) < 60 and usage["by"] == "model"
     gpt = [r for r in listed if r["argo_model"] == "gpt4o"]
     claude = [r for r in listed if r["argo_model"] == "claudesonnet46"]
 
