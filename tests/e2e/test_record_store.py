@@ -153,16 +153,19 @@ def test_usage_and_history_survive_a_restart_and_no_prompt_is_on_disk(user: User
     assert [(row["key"], row["requests"]) for row in by_client["rows"]] == sorted(
         [("openai-python", 2), ("anthropic-python", 1)],
         key=lambda kv: (
-            -sum(r["input_tokens"] + r["output_tokens"] for r in listed if r["client"] == kv[0])
+            -sum(r["input_tokens"] + r["output_tokens"] for r in listed if r["client"] == kv[0]),
+            kv[0],
         ),
     )
     by_day = user.call("usage.get", {"by": "day", "since": "7d"})
     assert len(by_day["rows"]) == 1 and by_day["total"] == usage["total"]
 
-    response = httpx.post(f"{user.url}/v1/chat/completions", json={"model": "nope"})
-    assert response.status_code in (400, 404)
-    errors = user.call("usage.get")["total"]["errors"]
-    assert errors == 1
+    body = {"model": "no-such-model", "messages": [{"role": "user", "content": "x"}]}
+    response = httpx.post(f"{user.url}/v1/chat/completions", json=body)
+    assert response.status_code == 404
+    after = user.call("usage.get")
+    assert (after["total"]["requests"], after["total"]["errors"]) == (4, 1)
+    assert after["rows"][-1]["key"] == "no-such-model"  # no tokens: the last row
 
 
 def test_bad_usage_params_are_refused_by_name(user: User) -> None:
