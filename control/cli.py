@@ -3,6 +3,8 @@
     argo-proxy serve [CONFIG] [options]      run the daemon (`argo-proxy CONFIG` too)
     argo-proxy simulate [options]            run the simulated ARGO
     argo-proxy ctl status|refresh|legacy [on|off]|reload|config|stop [--json]
+    argo-proxy ctl requests [-n N] [-f] [--model M] [--client C] [--status S] [--json]
+    argo-proxy ctl usage [--since 7d] [--until T] [--by model|client|day] [--json]
     argo-proxy token [--rotate]              the access token clients send
     argo-proxy env [--shell sh|fish|powershell] [--json]   exports for every client
     argo-proxy run -- COMMAND [ARGS...]      run a tool with those exports set
@@ -39,7 +41,18 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_STARTUP = 3
 _COMMANDS = ("serve", "simulate", "ctl", "token", "env", "run", "models", "config")
-_CTL_COMMANDS = ("status", "refresh", "legacy", "reload", "config", "stop")
+_CTL_COMMANDS = ("status", "refresh", "legacy", "reload", "config", "stop", "requests", "usage")
+# ctl options that belong to one command or two: option → (dest, commands)
+_CTL_OPTIONS = {
+    "-n": ("limit", ("requests",)),
+    "--follow": ("follow", ("requests",)),
+    "--model": ("model", ("requests",)),
+    "--client": ("client", ("requests",)),
+    "--status": ("status", ("requests",)),
+    "--since": ("since", ("requests", "usage")),
+    "--until": ("until", ("usage",)),
+    "--by": ("by", ("usage",)),
+}
 _CONFIG_COMMANDS = ("show", "validate", "path", "init", "migrate", "env")
 
 
@@ -151,6 +164,19 @@ def _parser() -> argparse.ArgumentParser:
     ctl.add_argument("value", nargs="?", choices=("on", "off"), help="for `legacy`: on or off")
     ctl.add_argument("--json", action="store_true", help="print the JSON answer, for scripts")
     _add_socket_argument(ctl)
+    records = ctl.add_argument_group("requests and usage")
+    records.add_argument(
+        "-n", type=_positive, dest="limit", metavar="N", help="requests: the newest N (20)"
+    )
+    records.add_argument(
+        "-f", "--follow", action="store_true", help="requests: print new ones as they finish"
+    )
+    records.add_argument("--model", help="requests: asked for, or at ARGO, this model")
+    records.add_argument("--client", help="requests: from this client, e.g. claude-code")
+    records.add_argument("--status", help="requests: a code (429), a class (4xx), ok or error")
+    records.add_argument("--since", help="from: 90s, 15m, 24h, 7d, today, a date (usage: today)")
+    records.add_argument("--until", help="usage: to (now), in the same forms")
+    records.add_argument("--by", choices=("model", "client", "day"), help="usage: rows by")
 
     token = sub.add_parser("token", help="print the access token clients send as API key")
     _add_config_arguments(token)
@@ -354,14 +380,56 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"not a whole number of 1 or more: {text!r}")
+    return number
+
+
+def _ctl_params(args: argparse.Namespace) -> dict[str, Any] | str:
+    """The params of `requests`/`usage` from their options, or what is wrong."""
+    for option, (dest, commands) in _CTL_OPTIONS.items():
+        given = getattr(args, dest)
+        if given not in (None, False) and args.action not in commands:
+            return f"argo-proxy ctl {args.action} takes no {option}"
+    if args.action == "requests":
+        params = {"limit": args.limit or 20}
+        for key in ("model", "client", "status", "since"):
+            if getattr(args, key) is not None:
+                params[key] = getattr(args, key)
+        return params
+    if args.action == "usage":
+        return {key: getattr(args, key) for key in ("since", "until", "by") if getattr(args, key)}
+    return {}
+
+
 def _cmd_ctl(args: argparse.Namespace) -> int:
     from .ctl import run_ctl
 
     if args.value is not None and args.action != "legacy":
         print(f"argo-proxy ctl {args.action} takes no argument", file=sys.stderr)
         return EXIT_USAGE
+    params = _ctl_params(args)
+    if isinstance(params, str):
+        print(params, file=sys.stderr)
+        return EXIT_USAGE
     socket_path = Path(args.control_socket) if args.control_socket else None
-    code: int = _run(run_ctl(args.action, args.value, socket_path, as_json=args.json))
+    command = run_ctl(
+        args.action,
+        args.value,
+        socket_path,
+        as_json=args.json,
+        params=params or None,
+        follow=args.follow,
+    )
+    try:
+        code: int = _run(command)
+    except KeyboardInterrupt:  # Ctrl-C before `requests -f` started listening for it
+        return 0 if args.follow else 130
     return code
 
 

@@ -108,9 +108,14 @@ class ControlClient:
             raise RpcError(int(error.get("code", 0)), str(error.get("message", "")))
         return answer["result"]
 
-    async def notification(self, timeout: float = 10.0) -> tuple[str, Any]:
-        """The next notification (method, params), oldest first."""
+    async def notification(self, timeout: float | None = 10.0) -> tuple[str, Any]:
+        """The next notification (method, params), oldest first (None: no time limit)."""
         return await asyncio.wait_for(self._notifications.get(), timeout)
+
+    @property
+    def disconnected(self) -> asyncio.Future[None]:
+        """Done once the daemon has closed the connection."""
+        return self._task
 
     async def close(self) -> None:
         self._writer.close()

@@ -1,4 +1,5 @@
-"""`argo-proxy ctl …`: one JSON-RPC call to the running daemon, printed for people.
+"""`argo-proxy ctl …`: one JSON-RPC call to the running daemon, printed for people
+(`requests` and `usage` are printed by ctl_records.py).
 
 `--json` prints the method's result as it came, for scripts. Every command exits 1
 with a message on stderr when no daemon answers, or when the daemon refused (a
@@ -19,6 +20,7 @@ from typing import Any
 from argo_proxy.daemon.config import control_socket_path
 
 from .client import ControlClient, DaemonNotRunning, RpcError
+from .ctl_records import RequestsQuery, follow_requests, print_usage, show_requests
 
 __all__ = ["run_ctl"]
 
@@ -29,6 +31,7 @@ _METHODS: dict[str, str] = {
     "reload": "config.reload",
     "config": "config.get",
     "stop": "shutdown",
+    "usage": "usage.get",
 }
 _STOP_WAIT = 20.0  # seconds `ctl stop` waits for the daemon to be gone
 
@@ -157,6 +160,7 @@ _PRINTERS: dict[str, Callable[[dict[str, Any]], int]] = {
     "reload": _print_reload,
     "config": _print_config,
     "stop": _print_stop,
+    "usage": print_usage,
 }
 
 
@@ -185,14 +189,31 @@ async def _wait_gone(path: Path, pid: int) -> bool:
     return False
 
 
-async def run_ctl(action: str, value: str | None, socket: Path | None, *, as_json: bool) -> int:
+async def run_ctl(
+    action: str,
+    value: str | None,
+    socket: Path | None,
+    *,
+    as_json: bool,
+    params: dict[str, Any] | None = None,
+    follow: bool = False,
+) -> int:
+    """One ctl command; `params` are those of `requests` (requests.list) and `usage`
+    (usage.get), `follow` is `requests -f`."""
     path = control_socket_path(socket)
     method = _METHODS.get(action) or ("legacy.get" if value is None else "legacy.set")
-    params = {"enabled": value == "on"} if action == "legacy" and value is not None else None
+    if action == "legacy" and value is not None:
+        params = {"enabled": value == "on"}
     try:
         client = await ControlClient.connect(path)
     except DaemonNotRunning as exc:
         return _fail(exc.message)
+    if action == "requests":
+        show = follow_requests if follow else show_requests
+        try:
+            return await show(client, RequestsQuery(**(params or {})), as_json=as_json)
+        finally:
+            await client.close()
     try:
         pid = (await client.call("status"))["pid"] if action == "stop" else 0
         result = await client.call(method, params, timeout=120)

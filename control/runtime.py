@@ -34,6 +34,7 @@ from argo_proxy.daemon.config import (
 from argo_proxy.daemon.convert import warm_up
 from argo_proxy.daemon.effects import EFFECTS, RESTART_REASONS, effects_of
 from argo_proxy.daemon.errors import ArgoProxyError, ConfigError, StartupError
+from argo_proxy.daemon.record_store import RecordStore, StoreUnavailable, remove_store_files
 from argo_proxy.daemon.serving import (
     RunningServer,
     bind_socket,
@@ -62,6 +63,8 @@ log = logging.getLogger(__name__)
 # (the floor of Sanic's response timeout in daemon/app.py): a stream is not cut for a
 # port change.
 REBIND_DRAIN = 3600.0
+# At a stop, the request records still queued get this long to reach the disk.
+STORE_FLUSH_WAIT = 10.0
 
 Phase = Literal["starting", "running", "stopping", "stopped"]
 
@@ -108,6 +111,9 @@ class Runtime:
         self._reload_lock = asyncio.Lock()
         self._unsubscribe = self.state.subscribe(self._on_state_event)
         self._unsubscribe_records = self.state.requests.subscribe(self.control.request_finished)
+        # The SQLite record store (None: `log_retention_days: 0`, or the file is unusable).
+        self.record_store: RecordStore | None = None
+        self._unsubscribe_store: Callable[[], None] = lambda: None
 
     @property
     def config(self) -> Config:
@@ -137,6 +143,9 @@ class Runtime:
             for channel in self.channels:
                 await channel.start()
                 started.append(channel)
+            # After the instance lock (a second daemon touches nothing), before the
+            # listener: requests.list shows the last run's records from the first call.
+            self._start_store(restore=True)
             if self.config.tcp:
                 self.server = await start_server(create_app(self.state), await self._bind())
             if self.config.socket:
@@ -146,6 +155,7 @@ class Runtime:
             if self.server is not None:
                 await self.server.stop(0)
                 self.server = None
+            await self._stop_store()
             await self._close_channels(started)
             await self.state.aclose()
             raise
@@ -170,6 +180,46 @@ class Runtime:
         )
         self.phase = "running"
         self.control.state_changed("started")
+
+    # ------------------------------------------------------------- record store
+
+    def _start_store(self, *, restore: bool) -> str:
+        """Keep request records on disk as `log_retention_days` says; with `restore`,
+        put the newest `log_size` of them in the ring. Says what it did."""
+        path, days = self.config.records_path, self.config.log_retention_days
+        if days == 0:
+            if remove_store_files(path):
+                log.info("removed %s: log_retention_days is 0, nothing is kept on disk", path)
+            return "request records are not kept on disk"
+        try:
+            store = RecordStore.open(path, days)
+        except StoreUnavailable as exc:
+            log.warning("request records are kept in memory only: %s", exc)
+            return f"request records are kept in memory only: {exc}"
+        if restore:
+            try:
+                self.state.requests.restore(store.history(self.config.log_size))
+            except StoreUnavailable as exc:  # new records are still written
+                log.warning("the last run's request records are not shown: %s", exc)
+        self._unsubscribe_store = self.state.requests.subscribe(store.add)
+        store.start()
+        self.record_store = store
+        return f"request records are kept on disk for {days} days"
+
+    async def _stop_store(self) -> None:
+        """Stop listening, write what is queued (bounded wait), close the file."""
+        store, self.record_store = self.record_store, None
+        if store is not None:
+            self._unsubscribe_store()
+            await asyncio.to_thread(store.close, STORE_FLUSH_WAIT)
+
+    async def _apply_retention(self, days: int) -> str:
+        """A reload changed `log_retention_days`."""
+        if days and self.record_store is not None:
+            self.record_store.set_retention(days)
+            return f"request records are kept on disk for {days} days"
+        await self._stop_store()
+        return self._start_store(restore=False)
 
     @staticmethod
     def _warn_if_reachable(config: Config) -> None:
@@ -343,6 +393,8 @@ class Runtime:
         if "models" in effects:
             self._spawn(self.state.refresh_models())
             actions.append("refreshing the model list")
+        if "store" in effects:
+            actions.append(await self._apply_retention(new.log_retention_days))
         if "log_level" in effects:
             logging.getLogger().setLevel(logging.DEBUG if new.verbose else logging.INFO)
             actions.append(f"log level {'DEBUG' if new.verbose else 'INFO'}")
@@ -438,6 +490,7 @@ class Runtime:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self._stop_store()  # every request has finished: its record is queued
         for hook in reversed(self._on_stop):
             await hook()
         self.phase = "stopped"

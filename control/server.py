@@ -12,11 +12,15 @@ Methods (params → result; docs/control.md has the full shapes):
     token.get       –              → {"auth", "token", "token_file"}
     token.rotate    –              → the same, with a new token already in force
     models.list     –              → {"models": [...]}: each chat model with its limits
+    requests.list   {limit, since, model, client, status}  → {"requests": [record, ...]}
+    requests.get    {"id"}         → one record
+    usage.get       {since, until, by}  → {"since", "until", "by", "rows", "total"}
     shutdown        –              → {"stopping": true}, then the daemon stops
 
 Notifications to every client: `config.changed`, `config.error`, `models.refreshed`,
-`state.changed`, `token.changed`. The channels are the owner's only (an owner-only
-socket, or the pipes of the editor that started the daemon), so the token may cross them.
+`state.changed`, `token.changed`, `request.finished`. The channels are the owner's
+only (an owner-only socket, or the pipes of the editor that started the daemon), so
+the token may cross them.
 """
 
 from __future__ import annotations
@@ -40,8 +44,10 @@ from argo_proxy.daemon.errors import (
 )
 from argo_proxy.daemon.model_cards import ModelCard, chat_cards
 from argo_proxy.daemon.models import CatalogStats, RefreshResult
+from argo_proxy.daemon.record_store import RecordStore, StoreUnavailable
 from argo_proxy.daemon.records import RequestRecord
 from argo_proxy.daemon.state import DaemonState, ModelsRefreshed, TokenChanged
+from argo_proxy.daemon.usage import GROUPINGS, Grouping, UsageTable
 
 from .config_edit import EnvironmentSwitch
 from .framing import FrameReader
@@ -70,6 +76,9 @@ METHODS = (
     "token.get",
     "token.rotate",
     "models.list",
+    "requests.list",
+    "requests.get",
+    "usage.get",
     "shutdown",
 )
 NOTIFICATIONS = (
@@ -78,6 +87,7 @@ NOTIFICATIONS = (
     "models.refreshed",
     "state.changed",
     "token.changed",
+    "request.finished",
 )
 
 _NEXT_STEP = {
@@ -149,6 +159,7 @@ class Runtime(Protocol):
     state: DaemonState
     control_socket: Path
     last_reload: ReloadReport | None
+    record_store: RecordStore | None
 
     @property
     def phase(self) -> str: ...
@@ -257,6 +268,35 @@ def _requests_query(params: Any) -> dict[str, Any]:
     return query
 
 
+_USAGE_KEYS = ("since", "until", "by")
+
+
+def _usage_query(params: Any, now: float) -> tuple[float, float, Grouping]:
+    """usage.get's params: {since, until, by}, all optional (docs/control.md#usage)."""
+    if params in (None, [], {}):
+        params = {}
+    if not isinstance(params, Mapping):
+        raise ControlRequestError(f"usage.get takes params {{since, until, by}}; got {params!r}")
+    for key in params:
+        if key not in _USAGE_KEYS:
+            raise ControlRequestError(
+                f"usage.get has no param `{key}`; it takes `since`, `until` and `by`"
+            )
+    since = parse_time(
+        "today" if params.get("since") is None else params["since"], "since", now=now
+    )
+    until = now if params.get("until") is None else parse_time(params["until"], "until", now=now)
+    by = params.get("by") or "model"
+    if by not in GROUPINGS:
+        raise ControlRequestError(f"`by` must be one of {', '.join(GROUPINGS)}; got {by!r}")
+    if since > until:
+        raise ControlRequestError(
+            f"`since` must not be after `until`; got since={params.get('since')!r}, "
+            f"until={params.get('until')!r}"
+        )
+    return since, until, by
+
+
 # --------------------------------------------------------------------------- server
 
 
@@ -280,6 +320,7 @@ class ControlServer:
             "models.list": self._models_list,
             "requests.list": self._requests_list,
             "requests.get": self._requests_get,
+            "usage.get": self._usage_get,
             "shutdown": self._shutdown,
         }
 
@@ -450,6 +491,20 @@ class ControlServer:
                 f"{self._runtime.state.requests.size} (`log_size` in the config)"
             )
         return record.to_json()
+
+    async def _usage_get(self, params: Any) -> dict[str, Any]:
+        """Totals from the SQLite store (the table and its write queue: a request that
+        has just finished counts), or from the ring when nothing is kept on disk."""
+        table = UsageTable(*_usage_query(params, time.time()))
+        store, ring = self._runtime.record_store, self._runtime.state.requests
+        if store is None:
+            table.add_records(ring.recent(ring.size, since=table.since))
+            return table.result()
+        try:
+            await asyncio.to_thread(store.tally, table)
+        except StoreUnavailable as exc:
+            raise ControlActionError(f"usage could not be read: {exc}") from exc
+        return table.result()
 
     async def _shutdown(self, params: Any) -> dict[str, Any]:
         _no_params("shutdown", params)

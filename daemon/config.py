@@ -111,7 +111,7 @@ class Config:
     log_to_file: bool = False
     max_log_history: int = 3
     log_size: int = 1000  # request records kept in memory (docs/observability.md)
-    log_retention_days: int = 30  # days of request records kept on disk
+    log_retention_days: int = 30  # days of request records kept on disk; 0 = none
     argo_base_url: str = DEFAULT_BASE_URL
     native_openai_base_url: str = ""  # "" = derived: {argo_base_url}/v1
     native_anthropic_base_url: str = ""  # "" = derived: {argo_base_url}
@@ -170,6 +170,12 @@ class Config:
         if self.dump_dir:
             return Path(self.dump_dir).expanduser().absolute()
         return Path(platformdirs.user_state_dir(APP_NAME)) / "dumps"
+
+    @property
+    def records_path(self) -> Path:
+        """The request records' SQLite file, in the user state directory
+        (docs/observability.md#storage)."""
+        return Path(platformdirs.user_state_dir(APP_NAME)) / "requests.sqlite3"
 
     @property
     def token_path(self) -> Path:

@@ -23,6 +23,7 @@ Effect = Literal[
     "legacy",  # the legacy flag follows the file's value
     "log_level",  # the root logger's level
     "records",  # the in-memory request log is resized
+    "store",  # the SQLite record store prunes by the new age, opens, or closes
     "restart",  # fixed when the daemon starts: applied at the next start
 ]
 
@@ -43,7 +44,7 @@ EFFECTS: Mapping[str, tuple[Effect, ...]] = {
     "log_to_file": ("restart",),
     "max_log_history": ("restart",),
     "log_size": ("records",),
-    "log_retention_days": ("read",),
+    "log_retention_days": ("store",),
     "argo_base_url": ("read", "models"),
     "native_openai_base_url": ("read", "models"),
     "native_anthropic_base_url": ("read",),

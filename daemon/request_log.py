@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from .records import RequestRecord
 
@@ -35,6 +35,11 @@ class RequestLog:
         """Keep the newest `size` records from now on (a reload of `log_size`)."""
         if size != self.size:
             self._ring = deque(self._ring, maxlen=max(size, 0))
+
+    def restore(self, records: Iterable[RequestRecord]) -> None:
+        """Records from an earlier run (the SQLite store's newest), oldest first; put
+        before anything this run added, and no listener is told: they are not news."""
+        self._ring = deque([*records, *self._ring], maxlen=self._ring.maxlen)
 
     def subscribe(self, listener: RecordListener) -> Callable[[], None]:
         self._listeners.append(listener)

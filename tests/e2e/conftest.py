@@ -340,6 +340,7 @@ def start_daemon(workdir: Path, simulator: Process) -> Iterator[StartDaemon]:
         env = clean_env(workdir)
         # Each daemon its own control socket: a second daemon on one socket refuses to start.
         env["ARGO_PROXY_CONTROL_SOCKET"] = str(folder / "control.sock")
+        env["XDG_STATE_HOME"] = str(folder / "state")  # and its own request records
         proc = spawn(["serve", str(config), *args], cwd=folder, env=env)
         proc.control_socket = folder / "control.sock"
         started.append(proc)
@@ -382,6 +383,7 @@ def start_stdio_daemon(workdir: Path, simulator: Process) -> Iterator[StartStdio
         )
         env = clean_env(workdir)
         env["ARGO_PROXY_CONTROL_SOCKET"] = str(folder / "control.sock")
+        env["XDG_STATE_HOME"] = str(folder / "state")  # its own request records
         proc = spawn(
             ["serve", str(config), "--control", "stdio", *args], cwd=folder, env=env, pipes=True
         )

@@ -1,5 +1,6 @@
 """Unit tests never touch the real user's files: the user config directory (where the
-daemon keeps its access token) is a fresh temporary folder for each test."""
+daemon keeps its access token) and the user state directory (its request records) are
+fresh temporary folders for each test."""
 
 from __future__ import annotations
 
@@ -12,4 +13,5 @@ import pytest
 def private_config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "config-home"
     monkeypatch.setenv("XDG_CONFIG_HOME", str(folder))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state-home"))
     return folder
