@@ -67,6 +67,8 @@ let activity: Activity | undefined;
 let usageView: { update(): void } | undefined;
 /** The supervisor the activity is connected to (a new one, or a restart, connects again). */
 let activityDaemon: { sup: DaemonSupervisor; pid?: number } | undefined;
+/** This extension's version (package.json), sent in its requests' User-Agent. */
+let extensionVersion: string | undefined;
 /** Set when the daemon has no config.setEnvironment (hides the view's button; the command says why). */
 const NO_ENV_SWITCH = "argoProxy.environmentSwitchUnavailable";
 /** Keeping assistants' settings current runs one at a time; names what each run updated. */
@@ -741,6 +743,8 @@ export function activate(ctx: vscode.ExtensionContext): void {
     },
   });
   for (const c of COMMANDS) ctx.subscriptions.push(api.registerCommand(c.id, c.run));
+  const manifest = ctx.extension.packageJSON as { version?: unknown };
+  extensionVersion = typeof manifest.version === "string" ? manifest.version : undefined;
   const view = new Activity({ log: traceWarn });
   activity = view;
   const usage = registerUsageView(view, () => supervisor?.state.phase === "running");
@@ -759,7 +763,7 @@ export function activate(ctx: vscode.ExtensionContext): void {
         const sup = start ? await ensureStarted() : supervisor;
         const { listenUrl, access } = sup?.state ?? {};
         if (sup?.state.phase !== "running" || !listenUrl) return undefined;
-        return { listenUrl, key: clientKey(access, getSettings().username) };
+        return { listenUrl, key: clientKey(access, getSettings().username), version: extensionVersion };
       },
       listModels: () => (supervisor ? supervisor.listModels() : Promise.resolve([])),
       log: traceWarn,
