@@ -481,7 +481,18 @@ test("the extension runs the daemon inside code-server", async (t) => {
     }, 30_000);
     log("status bar:", bar);
 
-    await page.mouse.move(0, 0);
+    // for the picture: the Chat beside it hidden, the side bar wider
+    if (await page.locator(".part.auxiliarybar").isVisible()) {
+      await runFromPalette("View: Hide Secondary Side Bar");
+      await page.locator(".part.auxiliarybar").waitFor({ state: "hidden", timeout: 20_000 });
+    }
+    const side = await page.locator(".part.sidebar").boundingBox();
+    await page.mouse.move(side.x + side.width + 1, side.y + side.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(side.x + side.width + 240, side.y + side.height / 2, { steps: 8 });
+    await page.mouse.up();
+    await page.mouse.move(700, 400);
+    await until("the side bar widened", async () => (await page.locator(".part.sidebar").boundingBox()).width > side.width + 100, 10_000);
     await page.screenshot({ path: rootDocsShot("argo-view.png") });
 
     // selecting a request opens its whole record, read-only

@@ -2,11 +2,13 @@
 // its recent records (`requests.list`) and today's and the week's usage
 // (`usage.get`, or added up here from the records when the daemon has no such
 // method); then each `request.finished` adds its record and, debounced, asks for the
-// usage again. Plain Node: the VS Code views only draw what this holds.
+// usage again. At local midnight "today" starts over: the usage is asked for once
+// then (a timer for the day's end, not a poll). Plain Node: the VS Code views only
+// draw what this holds.
 import { Emitter } from "./events";
 import { MethodMissing, RequestsListParams } from "./protocol";
 import { RequestList, RequestRecord, toRecord } from "./records";
-import { fetchUsage, UsageLedger, UsageQuery, UsageReport, UsageSource } from "./usage";
+import { fetchUsage, startOfDay, UsageLedger, UsageQuery, UsageReport, UsageSource } from "./usage";
 
 /** What the activity asks of the daemon (the supervisor, or a fake in tests). */
 export interface ActivityDaemon {
@@ -41,6 +43,8 @@ export class Activity {
   /** Bumped on every connect and disconnect: answers for an older connection are dropped. */
   private generation = 0;
   private timer?: NodeJS.Timeout;
+  /** Fires just after local midnight, when "today" becomes a new day. */
+  private midnight?: NodeJS.Timeout;
   private fetching?: Promise<void>;
   private fetchAgain = false;
   /** This connection's daemon has no `usage.get`: usage is added up here without asking. */
@@ -91,6 +95,8 @@ export class Activity {
     this.generation++;
     this.daemon = undefined;
     this.cancelTimer();
+    if (this.midnight) clearTimeout(this.midnight);
+    this.midnight = undefined;
   }
 
   /** A `request.finished` notification's params. */
@@ -143,6 +149,17 @@ export class Activity {
     }, this.debounceMs);
   }
 
+  private untilMidnight(now: number): void {
+    if (this.midnight) clearTimeout(this.midnight);
+    // the day's start plus a bit over a day, back to its midnight: right on 23- and 25-hour days
+    const ms = (startOfDay(startOfDay(now) + 90_000) - now) * 1000 + 1000;
+    this.midnight = setTimeout(() => {
+      this.midnight = undefined;
+      void this.refreshUsage();
+    }, ms);
+    this.midnight.unref();
+  }
+
   private cancelTimer(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
@@ -164,6 +181,7 @@ export class Activity {
       if (generation !== this.generation) return;
       this.usageValue = { today: today.report, week: week.report, source: week.source };
       this.usageEmitter.fire(this.usageValue);
+      this.untilMidnight(now);
     } catch (error) {
       if (generation === this.generation) this.log(`could not get the usage: ${errorText(error)}`);
     }
