@@ -493,6 +493,7 @@ test("the extension runs the daemon inside code-server", async (t) => {
     await page.mouse.up();
     await page.mouse.move(700, 400);
     await until("the side bar widened", async () => (await page.locator(".part.sidebar").boundingBox()).width > side.width + 100, 10_000);
+    await until("the sash no longer highlighted", async () => (await page.locator(".monaco-sash.hover, .monaco-sash.active").count()) === 0, 10_000);
     await page.screenshot({ path: rootDocsShot("argo-view.png") });
 
     // selecting a request opens its whole record, read-only
