@@ -8,6 +8,7 @@
     argo-proxy run -- COMMAND [ARGS...]      run a tool with those exports set
     argo-proxy models [CONFIG] [--json]      ARGO's models and their aliases
     argo-proxy config show|validate|path|init|migrate [CONFIG]
+    argo-proxy config env [prod|dev|test] [-c CONFIG]   show or switch ARGO's environment
 
 Exit codes: 0 done, 1 failed (or no daemon running, for `ctl`), 2 bad usage,
 3 could not start (bad config, port in use, a daemon already running).
@@ -39,12 +40,14 @@ EXIT_USAGE = 2
 EXIT_STARTUP = 3
 _COMMANDS = ("serve", "simulate", "ctl", "token", "env", "run", "models", "config")
 _CTL_COMMANDS = ("status", "refresh", "legacy", "reload", "config", "stop")
-_CONFIG_COMMANDS = ("show", "validate", "path", "init", "migrate")
+_CONFIG_COMMANDS = ("show", "validate", "path", "init", "migrate", "env")
 
 
-def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_config_arguments(parser: argparse.ArgumentParser, *flags: str) -> None:
     parser.add_argument("config_path", nargs="?", metavar="CONFIG", help="config file")
-    parser.add_argument("--config", dest="config_option", metavar="PATH", help="config file")
+    parser.add_argument(
+        *flags, "--config", dest="config_option", metavar="PATH", help="config file"
+    )
 
 
 def _add_socket_argument(parser: argparse.ArgumentParser) -> None:
@@ -102,6 +105,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--legacy-argo", action="store_const", const=True, help="legacy ARGO mode")
     serve.add_argument(
         "--anthropic-stream-mode", choices=("force", "retry", "passthrough"), help="see docs"
+    )
+    serve.add_argument(
+        "--dump-requests",
+        action="store_const",
+        const=True,
+        help="write each API request's bodies to a JSON file, credentials removed (debugging)",
+    )
+    serve.add_argument(
+        "--dump-dir",
+        metavar="DIR",
+        help="where --dump-requests writes (default: dumps in the user state directory)",
     )
     loud = serve.add_mutually_exclusive_group()
     loud.add_argument("--verbose", "-v", action="store_const", const=True, help="debug logging")
@@ -164,9 +178,14 @@ def _parser() -> argparse.ArgumentParser:
     _add_config_arguments(models)
     models.add_argument("--json", action="store_true", help="print JSON, for scripts")
 
-    config = sub.add_parser("config", help="show, check, find, create or migrate a config file")
+    config = sub.add_parser(
+        "config",
+        help="show, check, find, create or migrate a config file, or switch its ARGO environment",
+        usage="argo-proxy config {show,validate,path,init,migrate} [CONFIG] [--force]\n"
+        "       argo-proxy config env [prod|dev|test] [-c CONFIG]",
+    )
     config.add_argument("action", choices=_CONFIG_COMMANDS, metavar="|".join(_CONFIG_COMMANDS))
-    _add_config_arguments(config)
+    _add_config_arguments(config, "-c")
     config.add_argument("--force", "-f", action="store_true", help="init: overwrite a file")
     return parser
 
@@ -214,6 +233,8 @@ def _serve_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "use_legacy_argo": args.legacy_argo,
         "anthropic_stream_mode": args.anthropic_stream_mode,
         "verbose": verbose,
+        "dump_requests": args.dump_requests,
+        "dump_dir": args.dump_dir,
     }
 
 
@@ -388,6 +409,8 @@ def _cmd_models(args: argparse.Namespace) -> int:
 def _cmd_config(args: argparse.Namespace) -> int:
     from .config_commands import run_config
 
+    if args.action == "env":  # `config env [prod|dev|test] [-c CONFIG]`, as in argo-proxy
+        return run_config("env", args.config_option, env=args.config_path)
     return run_config(args.action, _config_path(args), force=args.force)
 
 

@@ -1,8 +1,11 @@
-"""`argo-proxy config show|validate|path|init|migrate [CONFIG]` (docs/control.md#everyday-commands).
+"""`argo-proxy config show|validate|path|init|migrate [CONFIG]` and
+`argo-proxy config env [prod|dev|test] [-c CONFIG]` (docs/control.md#everyday-commands).
 
 Reading and validating stay in daemon/config.py; this module asks questions, renders
 the canonical v3 file (argo-proxy's layout, docs/compatibility.md#config-files) and
-writes it. Only `init` is interactive. None of them touches the network or a running daemon.
+writes it; `env` edits one setting in place (config_edit.py). Only `init` is
+interactive. None of them touches the network or a running daemon (which picks up an
+edit by watching its file).
 """
 
 from __future__ import annotations
@@ -20,13 +23,17 @@ import yaml
 from argo_proxy.daemon.config import (
     DEFAULT_BASE_URL,
     DEFAULT_PORT,
+    ENVIRONMENTS,
     config_search_paths,
     default_config_file,
     file_settings,
     find_config_file,
     load_config,
+    override_of,
 )
 from argo_proxy.daemon.errors import ConfigError
+
+from .config_edit import current_environment, switch_environment
 
 __all__ = ["render_config", "run_config"]
 
@@ -152,6 +159,48 @@ def _migrate(path: str | None) -> int:
     return 0
 
 
+def _environment(path: str | None, env: str | None) -> int:
+    """Show the file's ARGO environment, or switch it (docs/control.md#switching-environment)."""
+    if env is not None and env not in ENVIRONMENTS:
+        print(
+            f"argo-proxy config env: unknown environment {env!r}: choose "
+            f"{', '.join(ENVIRONMENTS)} (a config file goes after -c/--config)",
+            file=sys.stderr,
+        )
+        return 2
+    target = find_config_file(path)
+    if target is None:
+        return _error(
+            f"no config file found (searched {_searched()}); create one with "
+            "`argo-proxy config init`, or name one with -c/--config"
+        )
+    if env is None:
+        name, base, _ = current_environment(target)
+        print(f"Current environment: {name}")
+        print(f"  argo_base_url: {base}")
+        print(f"  config file: {target}")
+        print()
+        print("Available environments:")
+        for known, url in ENVIRONMENTS.items():
+            print(f"  {known:<5} {url}{' (active)' if known == name else ''}")
+    else:
+        switch = switch_environment(target, env)
+        if not switch.changed:
+            print(f"Already on '{env}' environment. Nothing to do.")
+            return 0
+        was = f"was {switch.previous}" if switch.previous != env else "overrides removed"
+        print(f"Switched to '{env}' environment ({was}).")
+        print(f"  argo_base_url: {switch.argo_base_url}")
+        for key in switch.cleared:
+            print(f"  removed: {key} (it follows argo_base_url now)")
+        print(f"  config file: {target}")
+        print("A running daemon using this file applies it when it sees the file change.")
+    beaten = override_of("argo_base_url")
+    if beaten is not None:
+        print(f"note: the {beaten} is set here, and wins over the file for a daemon started here")
+    return 0
+
+
 def _ask(question: str, default: T, parse: Callable[[str], T]) -> T:
     """Ask until the answer parses; Enter takes the default. EOFError when stdin ends."""
     while True:
@@ -220,10 +269,14 @@ def _init(path: str | None, force: bool) -> int:
     return 0
 
 
-def run_config(action: str, path: str | None, *, force: bool = False) -> int:
+def run_config(
+    action: str, path: str | None, *, force: bool = False, env: str | None = None
+) -> int:
     try:
         if action == "init":
             return _init(path, force)
+        if action == "env":
+            return _environment(path, env)
         commands: dict[str, Callable[[str | None], int]] = {
             "show": _show,
             "validate": _validate,

@@ -24,7 +24,13 @@ from typing import Any, Literal
 
 from argo_proxy.daemon.access import AccessGuard
 from argo_proxy.daemon.app import create_app
-from argo_proxy.daemon.config import Config, control_socket_path, is_loopback, load_config
+from argo_proxy.daemon.config import (
+    Config,
+    control_socket_path,
+    is_loopback,
+    load_config,
+    override_of,
+)
 from argo_proxy.daemon.convert import warm_up
 from argo_proxy.daemon.effects import EFFECTS, RESTART_REASONS, effects_of
 from argo_proxy.daemon.errors import ArgoProxyError, ConfigError, StartupError
@@ -43,6 +49,7 @@ from argo_proxy.daemon.state import (
 )
 
 from .channels import CHANNELS, Channel, ControlMode
+from .config_edit import EnvironmentSwitch, switch_environment
 from .reload import ReloadReport, Trigger, diff_configs
 from .server import ControlServer
 from .watch import ConfigWatcher
@@ -347,6 +354,37 @@ class Runtime:
         return ReloadReport(
             True, trigger, now, path, message, changes, tuple(restart), tuple(actions)
         )
+
+    async def set_environment(self, env: str) -> EnvironmentSwitch:
+        """Point the daemon's config file at ARGO's `env` environment and apply it now,
+        without waiting for the watcher (docs/control.md#switching-environment).
+
+        Raises ConfigError when there is no file to edit, when an option or environment
+        variable would keep the old URL anyway, or when the file cannot be written.
+        """
+        source = self.config.source
+        if source is None:
+            raise ConfigError(
+                "the daemon runs on built-in defaults, without a config file, so there is "
+                "no file to switch: create one with `argo-proxy config init` and start the "
+                "daemon with it"
+            )
+        beaten = override_of("argo_base_url", self.options.overrides)
+        if beaten is not None:
+            raise ConfigError(
+                f"the daemon's `argo_base_url` comes from its {beaten}, which wins over the "
+                f"config file; {source} was left as it is (restart the daemon without it)"
+            )
+        async with self._reload_lock:  # not while a reload reads the file
+            switch = await asyncio.to_thread(switch_environment, source, env)
+        if switch.changed:
+            report = await self.reload("rpc")
+            if not report.ok:
+                raise ConfigError(
+                    f"{source} now points at {env}, but the daemon refused the file: "
+                    f"{report.message}"
+                )
+        return switch
 
     async def _switch_listener(self, sock: Any) -> str:
         """Serve on `sock` from now on; the old listener finishes what it has, then closes."""

@@ -8,6 +8,7 @@ Methods (params → result; docs/control.md has the full shapes):
     legacy.set      {"enabled"}    → {"enabled", "changed"}
     config.reload   –              → the reload report (ok, message, changes, …)
     config.get      –              → {"path", "config"} with no secret in it
+    config.setEnvironment {"env"}  → {"env", "argo_base_url", "path", "changed"}
     token.get       –              → {"auth", "token", "token_file"}
     token.rotate    –              → the same, with a new token already in force
     models.list     –              → {"models": [...]}: each chat model with its limits
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from argo_proxy.daemon import __version__
-from argo_proxy.daemon.config import Config
+from argo_proxy.daemon.config import ENVIRONMENTS, Config
 from argo_proxy.daemon.errors import (
     ConfigError,
     ControlActionError,
@@ -42,6 +43,7 @@ from argo_proxy.daemon.models import CatalogStats, RefreshResult
 from argo_proxy.daemon.records import RequestRecord
 from argo_proxy.daemon.state import DaemonState, ModelsRefreshed, TokenChanged
 
+from .config_edit import EnvironmentSwitch
 from .framing import FrameReader
 from .periods import parse_time
 from .reload import ReloadReport, Trigger
@@ -64,6 +66,7 @@ METHODS = (
     "legacy.set",
     "config.reload",
     "config.get",
+    "config.setEnvironment",
     "token.get",
     "token.rotate",
     "models.list",
@@ -158,6 +161,8 @@ class Runtime(Protocol):
 
     async def reload(self, trigger: Trigger) -> ReloadReport: ...
 
+    async def set_environment(self, env: str) -> EnvironmentSwitch: ...
+
     def request_stop(self) -> None: ...
 
 
@@ -212,6 +217,17 @@ def _enabled_param(params: Any) -> bool:
     return enabled
 
 
+def _env_param(params: Any) -> str:
+    names = "|".join(f'"{name}"' for name in ENVIRONMENTS)
+    usage = f'config.setEnvironment needs params {{"env": {names}}}'
+    if not isinstance(params, Mapping) or set(params) != {"env"}:
+        raise ControlRequestError(f"{usage}; got {params!r}")
+    env = params["env"]
+    if env not in ENVIRONMENTS:
+        raise ControlRequestError(f"{usage}; `env` was {env!r}")
+    return str(env)
+
+
 _LIST_KEYS = {"limit", "since", "model", "client", "status"}
 
 
@@ -258,6 +274,7 @@ class ControlServer:
             "legacy.set": self._legacy_set,
             "config.reload": self._config_reload,
             "config.get": self._config_get,
+            "config.setEnvironment": self._config_set_environment,
             "token.get": self._token_get,
             "token.rotate": self._token_rotate,
             "models.list": self._models_list,
@@ -372,6 +389,20 @@ class ControlServer:
         config["use_legacy_argo"] = state.legacy  # the live flag (legacy.set is not saved)
         del config["source"]
         return {"path": _source(state.config), "config": config}
+
+    async def _config_set_environment(self, params: Any) -> dict[str, Any]:
+        env = _env_param(params)
+        self._require_running("config.setEnvironment")
+        try:
+            switch = await self._runtime.set_environment(env)
+        except ConfigError as exc:
+            raise ControlActionError(exc.message) from exc
+        return {
+            "env": switch.env,
+            "argo_base_url": switch.argo_base_url,
+            "path": str(switch.path.absolute()),
+            "changed": switch.changed,
+        }
 
     def _token_payload(self) -> dict[str, Any]:
         state = self._runtime.state

@@ -27,6 +27,7 @@ from .errors import ConfigError
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_PORT",
+    "ENVIRONMENTS",
     "AuthMode",
     "Config",
     "StreamMode",
@@ -35,10 +36,12 @@ __all__ = [
     "control_socket_path",
     "default_config_file",
     "default_token_file",
+    "environment_of",
     "is_loopback",
     "file_settings",
     "find_config_file",
     "load_config",
+    "override_of",
     "redact_user",
 ]
 
@@ -49,8 +52,14 @@ STREAM_MODES: tuple[StreamMode, ...] = ("force", "retry", "passthrough")
 AuthMode = Literal["token", "none"]
 AUTH_MODES: tuple[AuthMode, ...] = ("token", "none")
 
-# argo-proxy's default environment is dev (docs/argo.md#environments).
-DEFAULT_BASE_URL = "https://apps-dev.inside.anl.gov/argoapi"
+# ARGO's environments by name (docs/argo.md#environments), for `argo-proxy config env`
+# and `config.setEnvironment`; argo-proxy's default is dev, and so is ours.
+ENVIRONMENTS: Mapping[str, str] = {
+    "prod": "https://apps.inside.anl.gov/argoapi",
+    "dev": "https://apps-dev.inside.anl.gov/argoapi",
+    "test": "https://apps-test.inside.anl.gov/argoapi",
+}
+DEFAULT_BASE_URL = ENVIRONMENTS["dev"]
 DEFAULT_PORT = 44497
 APP_NAME = "argo-proxy"
 
@@ -69,8 +78,6 @@ _IGNORED_KEYS = {
     "built-in model list until ARGO answers (docs/compatibility.md#config-files)",
     "enable_payload_control": "argo-proxy shrank large images; the daemon refuses an image "
     "over `max_payload_size` instead (docs/compatibility.md#images)",
-    "dump_requests": "request dumps are not written yet (docs/compatibility.md#config-files)",
-    "dump_dir": "request dumps are not written yet (docs/compatibility.md#config-files)",
 }
 # v1 per-endpoint URLs: the base is what remains after stripping the suffix.
 _V1_URL_SUFFIXES = {
@@ -126,6 +133,11 @@ class Config:
     upstream_pool_size: int = 200  # connections to ARGO open at once (streams hold one)
     max_body_mb: int = 100
     pypi_url: str = "https://pypi.org/pypi"  # where GET /version looks for updates (a mirror works)
+    # Request dumps (docs/observability.md#debug-dumps): off unless asked for.
+    dump_requests: bool = False
+    dump_dir: str = ""  # "" = `dumps` in the user state directory
+    dump_max_kb: int = 1024  # each dump file, at most; larger parts are cut with a marker
+    dump_max_mb: int = 100  # the dump folder, at most; the oldest dumps go first
     # Where it came from; not part of equality so a reload can compare configs.
     source: Path | None = field(default=None, compare=False)
     notes: tuple[str, ...] = field(default=(), compare=False)
@@ -153,6 +165,13 @@ class Config:
         return Path(platformdirs.user_log_dir(APP_NAME)) / "argo-proxy.log"
 
     @property
+    def dump_path(self) -> Path:
+        """Where request dumps are written (when `dump_requests` is on)."""
+        if self.dump_dir:
+            return Path(self.dump_dir).expanduser().absolute()
+        return Path(platformdirs.user_state_dir(APP_NAME)) / "dumps"
+
+    @property
     def token_path(self) -> Path:
         """The access token's file (docs/security.md)."""
         return Path(self.token_file).expanduser() if self.token_file else default_token_file()
@@ -167,6 +186,7 @@ class Config:
         out["allowed_hosts"] = list(self.allowed_hosts)
         out["allowed_origins"] = list(self.allowed_origins)
         out["token_file"] = str(self.token_path)
+        out["dump_dir"] = str(self.dump_path)
         out["native_openai_base_url"] = self.openai_base
         out["native_anthropic_base_url"] = self.anthropic_base
         return out
@@ -174,6 +194,12 @@ class Config:
     def __repr__(self) -> str:  # never print the username in clear (docs/security.md#logs)
         user = redact_user(self.user)
         return f"Config(user={user!r}, listen={self.listen_url}, base={self.argo_base_url})"
+
+
+def environment_of(base_url: str) -> str | None:
+    """The name of the ARGO environment at `base_url`, or None for any other URL."""
+    url = base_url.rstrip("/")
+    return next((name for name, known in ENVIRONMENTS.items() if known == url), None)
 
 
 def redact_user(user: str) -> str:
@@ -393,7 +419,23 @@ _ENV_NAMES = {
     "user": "ARGO_USER",
     "connect_timeout": "ARGO_PROXY_CONNECT_TIMEOUT",
     "request_timeout": "ARGO_PROXY_READ_TIMEOUT",
+    "dump_requests": "DUMP_REQUESTS",
+    "dump_dir": "DUMP_DIR",
 }
+
+
+def override_of(
+    key: str, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """What wins over the config file for `key` (a command-line option or an environment
+    variable, as load_config applies them), or None when the file decides."""
+    if (overrides or {}).get(key) is not None:
+        return f"option --{key.replace('_', '-')}"
+    env = os.environ if environ is None else environ
+    name = _ENV_NAMES.get(key)
+    if name is not None and env.get(name, "") != "":
+        return f"environment variable {name}"
+    return None
 
 
 def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
@@ -433,6 +475,9 @@ def _validate(values: Mapping[str, Any], origin: Mapping[str, str]) -> Config:
                 where = origin.get(key, "default")
                 raise ConfigError(f"{where}: `{key}` must be an http(s) URL; got {url!r}")
             clean[key] = url.rstrip("/")
+    for key in ("dump_max_kb", "dump_max_mb"):
+        if clean.get(key) == 0:
+            raise ConfigError(f"{origin.get(key, 'default')}: `{key}` must be 1 or more; got 0")
     user = clean.get("user", "")
     if user and (" " in user or user == "cels"):
         raise ConfigError(

@@ -30,6 +30,7 @@ from .workarounds.library import (
     STREAM_TAIL,
     AnthropicBlockFixer,
     ResponsesDedup,
+    cache_accounting_for,
     gather_late_system_messages,
     is_usage_only_chunk,
     join_tool_result_turns,
@@ -164,12 +165,15 @@ class Conversion:
 
     def response(self, upstream_json: Body) -> Body:
         """ARGO's non-streamed answer, in the client's format."""
+        accounting = cache_accounting_for(self.source, self.target)  # B7
+        if accounting is not None and isinstance(upstream_json, dict):
+            accounting.upstream(upstream_json)
         out: Body = _library_step(
             self._pipeline.convert_response,
             upstream_json,
             lambda exc: UpstreamError(f"ARGO's answer could not be converted: {exc}"),
         )
-        return out
+        return accounting.client(out) if accounting is not None else out
 
     def stream(self, *, include_usage: bool) -> StreamConverter:
         return StreamConverter(self, include_usage=include_usage)
@@ -187,6 +191,7 @@ class StreamConverter:
         self._proc = conversion._processor()
         fix = _STREAM_FIXES.get((conversion.source, conversion.target))
         self._fix = fix() if fix is not None else None
+        self._accounting = cache_accounting_for(conversion.source, conversion.target)  # B7
         # The library always emits a usage-only chunk; some clients get it only if asked.
         self._drop_usage_chunk = conversion.source in _USAGE_ON_REQUEST and not include_usage
 
@@ -195,6 +200,8 @@ class StreamConverter:
         return bool(self._proc.source_context.is_ended)
 
     def feed(self, chunk: Event) -> list[Event]:
+        if self._accounting is not None:
+            self._accounting.upstream(chunk)
         events: list[Event] = _library_step(
             self._proc.process_chunk,
             chunk,
@@ -220,7 +227,7 @@ class StreamConverter:
             for item in self._fix.feed(event) if self._fix is not None else (event,):
                 if self._drop_usage_chunk and is_usage_only_chunk(item):
                     continue
-                out.append(item)
+                out.append(self._accounting.client(item) if self._accounting else item)
         return out
 
 

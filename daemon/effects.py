@@ -65,6 +65,10 @@ EFFECTS: Mapping[str, tuple[Effect, ...]] = {
     "upstream_pool_size": ("restart",),
     "max_body_mb": ("restart",),
     "pypi_url": ("read",),
+    "dump_requests": ("read",),
+    "dump_dir": ("read",),
+    "dump_max_kb": ("read",),
+    "dump_max_mb": ("read",),
 }
 
 # Why each "restart" key waits for a restart (a reload reports it).

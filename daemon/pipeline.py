@@ -5,7 +5,8 @@
     prepare   images inlined, the ARGO identity set, the body converted for the backend
     backend   ARGO's OpenAI chat or Anthropic messages API, its legacy gateway, embeddings
     shape     the answer or the stream, in the client's own format
-    record    the request's record (records.py) and the counters; once, here
+    record    the request's record (records.py) and the counters; once, here; and
+              its dump (dumps.py), when `dump_requests` is on
 
 What differs between client formats is data (`formats/`); what differs between
 ARGO's APIs is a backend (`backends/`). Framework-neutral: `app.py` turns the results
@@ -25,6 +26,7 @@ from .backends.embeddings import Embeddings
 from .backends.gateway import CHAT_ENDPOINTS, GATEWAY_ENDPOINTS, LegacyGateway, legacy_off
 from .config import Config
 from .convert import Conversion
+from .dumps import RequestDump
 from .errors import (
     ArgoProxyError,
     ClientRequestError,
@@ -42,7 +44,7 @@ from .relay import ConvertingShaper, RecordingShaper, SameFormatShaper, Shaper
 from .routing import resolve_identity, route_chat, upstream_headers
 from .state import DaemonState
 from .tokens import count_request_tokens
-from .upstream import ON_RETRY
+from .upstream import ON_RETRY, UPSTREAM_TAP
 from .workarounds.argo_rules import apply_model_rules
 
 __all__ = ["DirectEndpoint", "Pipeline"]
@@ -68,17 +70,19 @@ class Pipeline:
     async def chat(self, fmt: ClientFormat, req: ClientRequest) -> Result:
         spec = FORMATS[fmt]
         record = RequestRecord.open(req.path, fmt, req.headers.get("user-agent"))
-        return await self._record(spec, record, lambda c: self._chat(spec, req, c, record))
+        return await self._record(spec, record, req, lambda c: self._chat(spec, req, c, record))
 
     async def embeddings(self, req: ClientRequest) -> Result:
         record = RequestRecord.open(req.path, "openai_embeddings", req.headers.get("user-agent"))
-        return await self._record(OPENAI, record, lambda c: self._embeddings(req, c, record))
+        return await self._record(OPENAI, record, req, lambda c: self._embeddings(req, c, record))
 
     async def direct(self, endpoint: DirectEndpoint, req: ClientRequest) -> Result:
         """`/v1/chat`, `/v1/embed`, `/v1/completions`: ARGO's legacy gateway API."""
         kind = "openai_completions" if endpoint == "completions" else "argo_gateway"
         record = RequestRecord.open(req.path, kind, req.headers.get("user-agent"))
-        return await self._record(OPENAI, record, lambda c: self._direct(endpoint, req, c, record))
+        return await self._record(
+            OPENAI, record, req, lambda c: self._direct(endpoint, req, c, record)
+        )
 
     async def count_tokens(self, fmt: ClientFormat, req: ClientRequest) -> Result:
         """A local estimate of a request's input tokens (tokens.py); ARGO is not asked,
@@ -95,40 +99,55 @@ class Pipeline:
         self,
         spec: FormatSpec,
         record: RequestRecord,
+        req: ClientRequest,
         work: Callable[[Config], Awaitable[Result]],
     ) -> Result:
         """Run one request's stages, count it, and keep its record; an error is
         answered in `spec`'s format.
 
         Each request keeps the config it started with, even across a reload. The record
-        is finished here, once: when a JSON answer is ready, or a stream's last byte is out.
+        is finished here, once: when a JSON answer is ready, or a stream's last byte is
+        out; and so is its dump, with the bodies the upstream client saw on the way.
         """
         self.state.counters.requests += 1
+        config = self.state.config
+        dump = None
+        if config.dump_requests:  # docs/observability.md#debug-dumps
+            dump = self.state.dumps.open(config, req, self.state.access.token)
         ON_RETRY.set(record.count_retry)  # this request's task: its upstream retries
+        UPSTREAM_TAP.set(dump)  # ... and what passes to and from ARGO
         try:
-            result = await work(self.state.config)
+            result = await work(config)
         except ArgoProxyError as exc:
             record.fail(exc.status, type(exc).__name__, exc.message)
-            self._finish(record)
-            return self.error(spec, exc)
+            answer = self.error(spec, exc)
+            self._finish(record, dump, answer)
+            return answer
         except BaseException as exc:  # cancelled by a stop, or a bug: recorded, then raised
             record.fail(500, type(exc).__name__, str(exc) or "the request was cut short")
-            self._finish(record)
+            self._finish(record, dump)
             raise
         if isinstance(result, StreamResult):
-            chunks = self._open(result.chunks, record)
+            if dump is not None:
+                dump.streaming(result.content_type)
+            chunks = self._open(result.chunks, record, dump)
             return StreamResult(chunks, result.content_type, result.interrupt)
         record.status = result.status
-        self._finish(record)
+        self._finish(record, dump, result)
         return result
 
     async def _open(
-        self, chunks: AsyncGenerator[bytes, None], record: RequestRecord
+        self,
+        chunks: AsyncGenerator[bytes, None],
+        record: RequestRecord,
+        dump: RequestDump | None,
     ) -> AsyncGenerator[bytes, None]:
         self.state.counters.active_streams += 1
         try:
             async for chunk in chunks:
                 record.first_byte()
+                if dump is not None:
+                    dump.streamed(chunk)
                 yield chunk
         except (GeneratorExit, asyncio.CancelledError):
             # 499, as nginx logs it: the client hung up, or a stop cut the stream short
@@ -137,11 +156,17 @@ class Pipeline:
         finally:
             self.state.counters.active_streams -= 1
             await chunks.aclose()
-            self._finish(record)
+            self._finish(record, dump)
 
-    def _finish(self, record: RequestRecord) -> None:
+    def _finish(
+        self, record: RequestRecord, dump: RequestDump | None, answer: JSONResult | None = None
+    ) -> None:
         record.close()
         self.state.requests.add(record)
+        if dump is not None:
+            if answer is not None:
+                dump.replied(answer)
+            self.state.dumps.submit(record, dump)
 
     def error(self, spec: FormatSpec, exc: ArgoProxyError) -> JSONResult:
         """`exc` as the client's format has errors, with the status its class decides

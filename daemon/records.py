@@ -36,7 +36,7 @@ _CLIENTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     for name, pattern in (
         ("claude-code", r"\bclaude-cli/([\w.+-]+)"),
         ("codex", r"\bcodex[_-](?:cli[_-]rs|exec|tui)?/?([\w.+-]*)"),
-        ("gemini-cli", r"\bGeminiCLI/([\w.+-]+)"),
+        ("gemini-cli", r"\bGeminiCLI(?:-\w+)?/([\w.+-]+)"),
         ("aider", r"\baider/([\w.+-]+)"),
         ("opencode", r"\bopencode/([\w.+-]+)"),
         ("argo-proxy-vscode", r"\bargo-proxy-vscode/([\w.+-]+)"),

@@ -9,6 +9,7 @@ subscribes here: `daemon/` never imports `control/`
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable
@@ -18,6 +19,7 @@ from typing import Any
 from . import __version__
 from .access import AccessGuard, write_new_token
 from .config import Config
+from .dumps import DumpWriter
 from .effects import effects_of
 from .models import CatalogSource, ModelRegistry, RefreshResult
 from .request_log import RequestLog
@@ -116,6 +118,7 @@ class DaemonState:
         )
         self.counters = Counters()
         self.requests = RequestLog(config.log_size)  # docs/observability.md
+        self.dumps = DumpWriter()  # used while `dump_requests` is on
         self.started_at = time.time()
         self.last_refresh: RefreshResult | None = None
         self.last_refresh_at: float | None = None
@@ -207,3 +210,4 @@ class DaemonState:
 
     async def aclose(self) -> None:
         await self.upstream.aclose()
+        await asyncio.to_thread(self.dumps.close)  # the dumps still queued are written

@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import httpx
@@ -43,7 +43,15 @@ from .errors import (
     UpstreamTimeoutError,
 )
 
-__all__ = ["ON_RETRY", "RETRYABLE_STATUSES", "Upstream", "UpstreamReply", "UpstreamStream"]
+__all__ = [
+    "ON_RETRY",
+    "RETRYABLE_STATUSES",
+    "UPSTREAM_TAP",
+    "Upstream",
+    "UpstreamReply",
+    "UpstreamStream",
+    "UpstreamTap",
+]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +67,19 @@ _PASSED_ON_PREFIXES = ("retry-after", "x-ratelimit-", "anthropic-ratelimit-")
 # (a request is served in one task), so its record counts retries, even of a call that
 # failed in the end (docs/observability.md#records).
 ON_RETRY: ContextVar[Callable[[], None] | None] = ContextVar("argo_proxy_on_retry", default=None)
+
+
+class UpstreamTap(Protocol):
+    """Sees what one request sends to ARGO and what comes back: the request dump
+    (daemon/dumps.py), when `dump_requests` is on."""
+
+    def sent(self, url: str, headers: Mapping[str, str], body: bytes) -> None: ...
+    def answered(self, status: int, content_type: str) -> None: ...
+    def received(self, data: bytes) -> None: ...  # the answer's bytes, whole or a chunk
+
+
+# The tap of the request being served, set per request by the request path, as ON_RETRY.
+UPSTREAM_TAP: ContextVar[UpstreamTap | None] = ContextVar("argo_proxy_tap", default=None)
 
 
 def _note_retry() -> None:
@@ -115,7 +136,12 @@ class UpstreamStream:
     """An upstream answer being streamed; iterate `chunks()` for raw bytes as they arrive."""
 
     def __init__(
-        self, url: str, response: httpx.Response, read_timeout: float, retries: int = 0
+        self,
+        url: str,
+        response: httpx.Response,
+        read_timeout: float,
+        retries: int = 0,
+        tap: UpstreamTap | None = None,
     ) -> None:
         self.url = url
         self.status = response.status_code
@@ -124,11 +150,17 @@ class UpstreamStream:
         self.retries = retries
         self._response = response
         self._read_timeout = read_timeout
+        self._tap = tap
+        if tap is not None:
+            tap.answered(self.status, self.content_type)
 
     async def chunks(self) -> AsyncIterator[bytes]:
+        tap = self._tap
         try:
             async for chunk in self._response.aiter_bytes():
                 if chunk:
+                    if tap is not None:
+                        tap.received(chunk)
                     yield chunk
         except httpx.HTTPError as exc:
             raise _map_error(exc, self.url, self._read_timeout) from exc
@@ -138,6 +170,8 @@ class UpstreamStream:
             body = await self._response.aread()
         except httpx.HTTPError as exc:
             raise _map_error(exc, self.url, self._read_timeout) from exc
+        if self._tap is not None:
+            self._tap.received(body)
         return UpstreamReply(
             self.url, self.status, self.content_type, body, self.headers, self.retries
         )
@@ -376,6 +410,9 @@ class Upstream:
     ) -> UpstreamReply:
         budget = timeout or self.read_timeout
         deadline = time.monotonic() + budget
+        tap = UPSTREAM_TAP.get()
+        if tap is not None:
+            tap.sent(url, {**self._headers, **headers}, body)
         async with self._slot():
             attempt = 0
             while True:
@@ -389,6 +426,9 @@ class Upstream:
                     retry = self._status_retry(status, response.headers, url, attempt, deadline)
                     if retry is None:
                         content_type = response.headers.get("content-type", "")
+                        if tap is not None:
+                            tap.answered(status, content_type)
+                            tap.received(response.content)
                         return UpstreamReply(
                             url,
                             status,
@@ -418,6 +458,9 @@ class Upstream:
         """
         budget = timeout or self.read_timeout
         deadline = time.monotonic() + budget
+        tap = UPSTREAM_TAP.get()
+        if tap is not None:
+            tap.sent(url, {**self._headers, **headers}, body)
         async with self._slot():
             attempt = 0
             while True:
@@ -436,7 +479,7 @@ class Upstream:
                 attempt += 1
                 _note_retry()
             try:
-                yield UpstreamStream(url, response, budget, attempt)
+                yield UpstreamStream(url, response, budget, attempt, tap)
             finally:
                 await response.aclose()
 

@@ -87,6 +87,8 @@ def clean_env(home: Path) -> dict[str, str]:
             "ARGO_PROXY_AUTH",
             "ARGO_PROXY_TOKEN_FILE",
             "ARGO_PROXY_SOCKET",
+            "DUMP_REQUESTS",
+            "DUMP_DIR",
         }
     }
     # XDG_RUNTIME_DIR: the default control socket lives there; never the real user's.

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import _EXE, Process
+from .conftest import _EXE, Process, StartStdioDaemon
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("ARGO_PROXY_ASSISTANTS_DIR", ROOT / ".cache" / "assistants"))
@@ -151,3 +151,33 @@ def test_assistant_prints_the_models_answer(
     prompt = f"Say hello from {assistant} to {model}"
     output = ASSISTANTS[assistant](assistants, daemon, tmp_path, model, prompt)
     assert f"Echo: {prompt}" in output
+
+
+# The product name each assistant's requests are recorded under, and the API it speaks.
+RECORDED_AS = {
+    "claude-code": ("claude-code", "anthropic"),
+    "codex": ("codex", "openai_responses"),
+    "gemini-cli": ("gemini-cli", "google"),
+}
+
+
+def test_each_assistants_requests_are_recorded_under_its_name(
+    assistants: Path, start_stdio_daemon: StartStdioDaemon, tmp_path: Path
+) -> None:
+    """docs/observability.md#clients: a user sees which assistant called which model."""
+    daemon = start_stdio_daemon()
+    daemon.notification("models.refreshed")
+    for assistant, run in ASSISTANTS.items():
+        home = tmp_path / assistant
+        home.mkdir()
+        run(assistants, daemon.proc, home, "claude-sonnet-4-6", f"Say hi for {assistant}")
+        client, client_format = RECORDED_AS[assistant]
+        record = daemon.notification(
+            "request.finished",
+            lambda p, client=client: p["client"] == client and p["status"] == 200,
+            timeout=30,
+        )
+        assert record["client_format"] == client_format
+        assert record["client_version"]
+        assert record["argo_model"] == "claudesonnet46" and record["upstream"] == "anthropic"
+        assert record["input_tokens"] > 0 and record["output_tokens"] > 0

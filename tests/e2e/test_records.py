@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -197,3 +198,38 @@ def test_failures_are_recorded_with_their_status_class_and_retries(
     assert "event: error" in text
     record = finished(stdio_daemon, CLAUDE, True)
     assert record["status"] >= 500 and record["error"] is not None
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+def test_cached_tokens_reach_each_client_in_its_own_accounting(
+    stdio_daemon: StdioDaemon, sim: httpx.Client, stream: bool
+) -> None:
+    """docs/observability.md#tokens: Anthropic's input count leaves cached tokens out,
+    OpenAI's counts them in; a converted answer follows the client's vendor."""
+    claude_sdk = anthropic.Anthropic(base_url=stdio_daemon.url, api_key=api.TOKEN, max_retries=0)
+    messages: Any = [{"role": "user", "content": "cache me [[sim:cached=5]]"}]
+    if stream:
+        with claude_sdk.messages.stream(model=GPT, max_tokens=50, messages=messages) as events:
+            usage: Any = events.get_final_message().usage
+    else:
+        usage = claude_sdk.messages.create(model=GPT, max_tokens=50, messages=messages).usage
+    record = finished(stdio_daemon, GPT, stream)
+    assert usage.cache_read_input_tokens == 5 == record["cached_tokens"]
+    assert usage.input_tokens == record["input_tokens"] - 5  # Anthropic: without the cached
+
+    openai_sdk = openai.OpenAI(base_url=f"{stdio_daemon.url}/v1", api_key=api.TOKEN, max_retries=0)
+    messages = [{"role": "user", "content": "cache me [[sim:cached=4,cache_write=2]]"}]
+    if stream:
+        chunks = openai_sdk.chat.completions.create(
+            model=CLAUDE, messages=messages, stream=True, stream_options={"include_usage": True}
+        )
+        (usage,) = [chunk.usage for chunk in chunks if chunk.usage]
+    else:
+        usage = openai_sdk.chat.completions.create(model=CLAUDE, messages=messages).usage
+    record = finished(stdio_daemon, CLAUDE, stream)
+    _, usages = argo_usage(sim, "cache me [[sim:cached=4")
+    argo_input = next(u["input_tokens"] for u in usages if "input_tokens" in u)
+    assert usage.prompt_tokens_details.cached_tokens == 4 == record["cached_tokens"]
+    assert usage.prompt_tokens == argo_input + 4 + 2 == record["input_tokens"]
+    assert record["cache_write_tokens"] == 2
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens

@@ -10,16 +10,15 @@ from typing import Any
 import httpx
 import pytest
 
-from argo_proxy.control.client import ControlClient
+from argo_proxy.control import config_edit
+from argo_proxy.control.client import ControlClient, RpcError
 from argo_proxy.control.reload import diff_configs
 from argo_proxy.control.runtime import Runtime, RuntimeOptions
 from argo_proxy.daemon.config import Config, load_config
 from argo_proxy.daemon.errors import StartupError
 
-BASE = (
-    "user: jdoe\nhost: 127.0.0.1\nargo_base_url: http://127.0.0.1:9\n"
-    "model_refresh_interval_hours: 0\n"
-)
+BASE_URL = "http://127.0.0.1:9"
+BASE = f"user: jdoe\nhost: 127.0.0.1\nargo_base_url: {BASE_URL}\nmodel_refresh_interval_hours: 0\n"
 
 
 def _free_port() -> int:
@@ -123,3 +122,36 @@ def test_diff_names_changed_keys_without_the_username() -> None:
     changes = diff_configs(old, Config(user="jane", port=2))
     assert [(c.key, c.old, c.new) for c in changes] == [("user", "j***", "j***"), ("port", 1, 2)]
     assert diff_configs(old, Config(user="jdoe", port=1)) == ()
+
+
+async def test_set_environment_refuses_what_it_cannot_apply(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = runtime.config.source
+    assert source is not None and runtime.server is not None
+    before = source.read_text()
+    client = await ControlClient.connect(runtime.control_socket)
+    try:
+        with monkeypatch.context() as patch:
+
+            def refuse(src: object, dst: object) -> None:  # a read-only folder, even for root
+                raise PermissionError(13, "Permission denied")
+
+            patch.setattr(config_edit.os, "replace", refuse)
+            with pytest.raises(RpcError) as refused:
+                await client.call("config.setEnvironment", {"env": "prod"})
+        assert refused.value.code == -32002
+        assert "cannot write the config file: Permission denied" in str(refused.value)
+        assert source.read_text() == before and runtime.config.argo_base_url == BASE_URL
+
+        # A file that does not load (a bad value) is not edited: its error is the answer.
+        edit(runtime, before + "max_body_mb: -1\n")
+        with pytest.raises(RpcError) as refused:
+            await client.call("config.setEnvironment", {"env": "prod"})
+        assert refused.value.code == -32002
+        assert "config.yaml:6: `max_body_mb` must be zero or more; got -1" in str(refused.value)
+        assert runtime.config.argo_base_url == BASE_URL
+        assert source.read_text() == before + "max_body_mb: -1\n"
+        assert (await client.call("status"))["phase"] == "running"
+    finally:
+        await client.close()

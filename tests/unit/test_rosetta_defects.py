@@ -148,6 +148,49 @@ def test_b6_responses_done_events_come_once() -> None:
     assert len(done) == len(set(done)) and all(item for _, item, _ in done)
 
 
+OPENAI_CACHED_ANSWER = {
+    "id": "chatcmpl-1",
+    "object": "chat.completion",
+    "created": 1,
+    "model": "gpt-4o",
+    "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}
+    ],
+    "usage": {
+        "prompt_tokens": 100,
+        "completion_tokens": 10,
+        "total_tokens": 110,
+        "prompt_tokens_details": {"cached_tokens": 40},
+    },
+}
+ANTHROPIC_CACHED_ANSWER = {
+    "id": "msg_1",
+    "type": "message",
+    "role": "assistant",
+    "model": "claude-sonnet-4-6",
+    "content": [{"type": "text", "text": "hi"}],
+    "stop_reason": "end_turn",
+    "usage": {
+        "input_tokens": 60,
+        "output_tokens": 10,
+        "cache_read_input_tokens": 30,
+        "cache_creation_input_tokens": 10,
+    },
+}
+
+
+@defect("B7, input token counts are copied across vendors' different accounting")
+def test_b7_converted_usage_counts_cached_input_tokens_alike() -> None:
+    to_anthropic, _ = _raw(
+        "anthropic", "openai_chat", "gpt4o", {"max_tokens": 10, "messages": USER}
+    )
+    usage = to_anthropic.convert_response(json.loads(json.dumps(OPENAI_CACHED_ANSWER)))["usage"]
+    assert (usage["input_tokens"], usage["cache_read_input_tokens"]) == (60, 40)
+    to_openai, _ = _raw("openai_chat", "anthropic", "claudesonnet46", {"messages": USER})
+    usage = to_openai.convert_response(json.loads(json.dumps(ANTHROPIC_CACHED_ANSWER)))["usage"]
+    assert usage["prompt_tokens"] == 100
+
+
 @defect("B9, the internal _provider_metadata leaks into the converted request")
 def test_b9_no_provider_metadata_in_the_converted_request() -> None:
     contents = [

@@ -187,6 +187,75 @@ def test_b5_stream_without_usage_tail_still_ends_for_the_client() -> None:
     assert events[-1]["type"] == "message_stop"
 
 
+def _usage_of(event: dict[str, Any]) -> dict[str, Any] | None:
+    for holder in (event, *(v for v in event.values() if isinstance(v, dict))):
+        for key in ("usage", "usageMetadata"):
+            if isinstance(holder.get(key), dict) and holder[key]:
+                return dict(holder[key])
+    return None
+
+
+def test_b7_anthropic_clients_of_gpt_count_input_without_cached_tokens() -> None:
+    answer = _conversion("anthropic", "openai_chat").response(
+        {
+            **_chunk(None),
+            "object": "chat.completion",
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": "hi"},
+                 "finish_reason": "stop"}
+            ],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110,
+                      "prompt_tokens_details": {"cached_tokens": 40}},
+        }
+    )  # fmt: skip
+    assert answer["usage"]["input_tokens"] == 60
+    assert answer["usage"]["cache_read_input_tokens"] == 40
+    stream = _conversion("anthropic", "openai_chat").stream(include_usage=False)
+    chunks = [
+        _chunk({"role": "assistant", "content": "Hi"}),
+        _chunk({}, finish="stop"),
+        _chunk(None, usage={"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110,
+                            "prompt_tokens_details": {"cached_tokens": 40}}),
+    ]  # fmt: skip
+    usages = [u for c in chunks for e in stream.feed(c) if (u := _usage_of(e))]
+    assert usages[-1]["input_tokens"] == 60 and usages[-1]["cache_read_input_tokens"] == 40
+
+
+CLAUDE_CACHED = [
+    {"type": "message_start", "message": {
+        "id": "m", "type": "message", "role": "assistant", "model": "c", "content": [],
+        "usage": {"input_tokens": 60, "output_tokens": 1, "cache_read_input_tokens": 30,
+                  "cache_creation_input_tokens": 10}}},
+    {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}},
+    {"type": "content_block_stop", "index": 0},
+    {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 10}},
+    {"type": "message_stop"},
+]  # fmt: skip
+
+
+def test_b7_other_clients_of_claude_count_cache_reads_and_writes_as_input() -> None:
+    fields = {
+        "openai_chat": ("prompt_tokens", "total_tokens"),
+        "openai_responses": ("input_tokens", "total_tokens"),
+        "google": ("promptTokenCount", "totalTokenCount"),
+    }
+    for source, (prompt, total) in fields.items():
+        conversion = _conversion(source, "anthropic", "claudesonnet46", "anthropic")
+        answer = conversion.response(
+            {"id": "m", "type": "message", "role": "assistant", "model": "c",
+             "content": [{"type": "text", "text": "hi"}], "stop_reason": "end_turn",
+             "usage": {**CLAUDE_CACHED[0]["message"]["usage"], "output_tokens": 10}}  # type: ignore[index]
+        )  # fmt: skip
+        usage = _usage_of(answer)
+        assert usage is not None and (usage[prompt], usage[total]) == (100, 110), source
+        stream = _conversion(source, "anthropic", "claudesonnet46", "anthropic").stream(
+            include_usage=True
+        )
+        usages = [u for c in CLAUDE_CACHED for e in stream.feed(dict(c)) if (u := _usage_of(e))]
+        assert usages and (usages[-1][prompt], usages[-1][total]) == (100, 110), source
+
+
 def test_b6_responses_done_events_are_not_duplicated() -> None:
     stream = _conversion("openai_responses", "anthropic", "claudeopus46", "anthropic").stream(
         include_usage=False

@@ -13,6 +13,7 @@ from .b3_in_band_stream_errors import responses_failed
 from .b4_google_request_fields import GOOGLE_SOURCE_SHIM
 from .b5_stream_usage_tail import STREAM_TAIL
 from .b6_responses_done_events import ResponsesDedup
+from .b7_cached_token_usage import CacheAccounting, cache_accounting_for
 from .b9_provider_metadata import strip_provider_metadata
 from .b11_claude_thinking_modes import ARGO_ANTHROPIC_SHIM
 from .b12_tool_description_limit import ARGO_TOOL_DESCRIPTION_LIMIT, gather_late_system_messages
@@ -29,8 +30,10 @@ __all__ = [
     "LLM_ROSETTA",
     "STREAM_TAIL",
     "AnthropicBlockFixer",
+    "CacheAccounting",
     "ResponsesDedup",
     "builtin_shim",
+    "cache_accounting_for",
     "gather_late_system_messages",
     "is_usage_only_chunk",
     "join_tool_result_turns",

@@ -1,0 +1,138 @@
+"""Request records (daemon/records.py) and the in-memory log (daemon/request_log.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from argo_proxy.daemon.records import RECORD_FIELDS, RequestRecord, Usage, client_of
+from argo_proxy.daemon.request_log import RequestLog
+
+
+@pytest.mark.parametrize(
+    ("user_agent", "client"),
+    [
+        ("claude-cli/2.1.197 (external, sdk-cli)", ("claude-code", "2.1.197")),
+        ("codex_cli_rs/0.169.0 (Ubuntu 24.4.0; x86_64) xterm", ("codex", "0.169.0")),
+        (
+            "GeminiCLI-tui/0.61.0/gemini-2.5-flash (linux; x64) google-genai-sdk/1.30.0",
+            ("gemini-cli", "0.61.0"),
+        ),
+        ("OpenAI/Python 1.109.1", ("openai-python", "1.109.1")),
+        ("Anthropic/Python 0.69.0", ("anthropic-python", "0.69.0")),
+        ("google-genai-sdk/1.41.0 gl-python/3.11.2", ("google-genai", "1.41.0")),
+        ("ai-sdk/openai-compatible/1.0.19 runtime/node.js/20", ("ai-sdk", "1.0.19")),
+        ("curl/8.5.0", ("curl", "8.5.0")),
+        ("python-httpx/0.28.1", ("httpx", "0.28.1")),
+        ("MyTool/3.1 (+https://example.org)", ("mytool", "3.1")),
+        ("", ("unknown", "")),
+        (None, ("unknown", "")),
+    ],
+)
+def test_the_client_is_named_from_its_user_agent(
+    user_agent: str | None, client: tuple[str, str]
+) -> None:
+    assert client_of(user_agent) == client
+
+
+def test_anthropic_usage_counts_cache_reads_and_writes_as_input() -> None:
+    usage = Usage()
+    usage.see(
+        {
+            "type": "message_start",
+            "message": {
+                "usage": {
+                    "input_tokens": 10,
+                    "output_tokens": 1,
+                    "cache_read_input_tokens": 30,
+                    "cache_creation_input_tokens": 5,
+                }
+            },
+        }
+    )
+    usage.see({"type": "message_delta", "usage": {"output_tokens": 12}})
+    assert (usage.input_tokens, usage.output_tokens) == (45, 12)
+    assert (usage.cached_tokens, usage.cache_write_tokens) == (30, 5)
+    assert usage.reported and not usage.estimated
+
+
+def test_openai_usage_keeps_cached_and_reasoning_details() -> None:
+    usage = Usage()
+    usage.take(
+        "openai_chat",
+        {
+            "usage": {
+                "prompt_tokens": 100,
+                "completion_tokens": 20,
+                "prompt_tokens_details": {"cached_tokens": 64},
+                "completion_tokens_details": {"reasoning_tokens": 8},
+            }
+        },
+    )
+    assert (usage.input_tokens, usage.output_tokens) == (100, 20)
+    assert (usage.cached_tokens, usage.reasoning_tokens) == (64, 8)
+
+
+def test_a_record_without_reported_usage_carries_the_estimate() -> None:
+    record = RequestRecord.open("/v1/chat/completions", "openai_chat", "curl/8")
+    record.estimate_input = lambda: 42
+    record.output_text.append("one two three")
+    record.close()
+    assert record.estimated and record.input_tokens == 42 and record.output_tokens > 0
+    assert record.status == 200 and record.latency_ms >= 0
+    assert set(record.to_json()) == set(RECORD_FIELDS)
+    assert "output_text" not in RECORD_FIELDS and "usage" not in RECORD_FIELDS
+
+
+def test_the_first_failure_is_kept_and_none_after_the_record_closed() -> None:
+    record = RequestRecord.open("/v1/messages", "anthropic", None)
+    record.fail(502, "UpstreamStreamError", "ARGO reported an error")
+    record.fail(499, "Cancelled", "later")
+    record.close()
+    record.fail(503, "Late", "after the end")
+    assert record.status == 502 and record.error == {
+        "type": "UpstreamStreamError",
+        "message": "ARGO reported an error",
+    }
+
+
+def _record(model: str, client: str, status: int, started: float) -> RequestRecord:
+    record = RequestRecord.open("/v1/messages", "anthropic", f"{client}/1")
+    record.model, record.status, record.started_at = model, status, started
+    return record
+
+
+def test_the_log_keeps_the_newest_and_filters() -> None:
+    log = RequestLog(3)
+    heard: list[str] = []
+    log.subscribe(lambda r: heard.append(r.id))
+    records = [
+        _record("gpt-4o", "curl", 200, 1.0),
+        _record("claude", "curl", 429, 2.0),
+        _record("claude", "aider", 200, 3.0),
+        _record("gpt-4o", "aider", 503, 4.0),
+    ]
+    for record in records:
+        log.add(record)
+    assert heard == [r.id for r in records]
+    assert log.get(records[0].id) is None  # dropped: the ring holds 3
+    assert [r.id for r in log.recent(10)] == [r.id for r in reversed(records[1:])]
+    assert [r.id for r in log.recent(10, status="error")] == [records[3].id, records[1].id]
+    assert [r.id for r in log.recent(10, status="4xx")] == [records[1].id]
+    assert [r.id for r in log.recent(10, model="claude", client="aider")] == [records[2].id]
+    assert [r.id for r in log.recent(1, since=2.5)] == [records[3].id]
+    log.resize(1)
+    assert [r.id for r in log.recent(10)] == [records[3].id]
+
+
+def test_a_failing_listener_does_not_stop_the_others() -> None:
+    log = RequestLog(5)
+    heard: list[str] = []
+
+    def broken(record: RequestRecord) -> None:
+        raise RuntimeError("boom")
+
+    log.subscribe(broken)
+    log.subscribe(lambda r: heard.append(r.id))
+    record = _record("m", "curl", 200, 1.0)
+    log.add(record)
+    assert heard == [record.id]
