@@ -640,6 +640,34 @@ test("the extension runs the daemon inside code-server", async (t) => {
     await until("the file put back", () => fs.readFileSync(file, "utf8") === "# mine\ndark-mode: true\n", 20_000);
   });
 
+  await t.test("ARGO: Switch environment writes the pick to the daemon's config file and says so", async () => {
+    const original = fs.readFileSync(configPath, "utf8");
+    const testUrl = "https://apps-test.inside.anl.gov/argoapi";
+    try {
+      await page.keyboard.press("F1");
+      const input = page.locator(".quick-input-widget input");
+      await input.waitFor({ state: "visible" });
+      await input.fill(">ARGO: Switch environment");
+      await page.locator(".quick-input-list .monaco-list-row").filter({ hasText: "ARGO: Switch environment" }).first().waitFor();
+      await input.press("Enter");
+      // the environments, each with its URL; the one in force is none of them (the simulator)
+      const row = page.locator(".quick-input-list .monaco-list-row").filter({ hasText: testUrl }).first();
+      await row.waitFor({ state: "visible", timeout: 20_000 });
+      assert.match((await input.getAttribute("placeholder")) ?? "", /now http:\/\/127\.0\.0\.1:\d+/);
+      await row.click();
+      await page
+        .locator(".notification-toast")
+        .filter({ hasText: `ARGO: now on test (${testUrl}), written to ${configPath}` })
+        .first()
+        .waitFor({ state: "visible", timeout: 30_000 });
+      assert.match(fs.readFileSync(configPath, "utf8"), new RegExp(`^argo_base_url: ${testUrl}$`, "m"));
+      assert.equal((await ctlStatus()).argo_base_url, testUrl, "applied before it answered");
+    } finally {
+      // the install test below reads the same file
+      fs.writeFileSync(configPath, original);
+    }
+  });
+
   await t.test("closing the editor stops the daemon", async () => {
     pid = (await ctlStatus()).pid; // the daemon running now, whichever it is
     await browser.close();
