@@ -1,7 +1,8 @@
 """MkDocs hooks: put the editor extension's README (and its pictures) into the site.
 
 The README lives beside the extension's code, outside `docs/`; it is added to the site
-at the same relative path, so its own links keep working.
+at the same relative path, so its own links keep working. That includes the pictures it
+shares with the docs (`../docs/images/`), added again at that path.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from mkdocs.structure.files import File, Files
 
-_OUTSIDE_DOCS = ("editor-extension/README.md", "editor-extension/docs/*.png")
+_OUTSIDE_DOCS = ("editor-extension/README.md", "editor-extension/docs/*.png", "docs/images/*.png")
 
 
 def on_files(files: Files, config: Any) -> Files:

@@ -145,6 +145,39 @@ function freePort() {
   });
 }
 
+// Sent from the test: real requests with the official SDKs, and one for a model ARGO
+// does not have (a client error); prints what each got.
+const sendRequests = path.join(tmp, "send_requests.py");
+fs.writeFileSync(
+  sendRequests,
+  [
+    "import json, sys",
+    "import anthropic, openai",
+    "base, key = sys.argv[1], sys.argv[2]",
+    "oa = openai.OpenAI(base_url=base + '/v1', api_key=key, max_retries=0)",
+    "an = anthropic.Anthropic(base_url=base, api_key=key, max_retries=0)",
+    "out = {}",
+    "r = oa.chat.completions.create(model='gpt-4o', messages=[{'role': 'user', 'content': 'hello from the openai SDK'}])",
+    "out['openai'] = r.usage.prompt_tokens + r.usage.completion_tokens",
+    "m = an.messages.create(model='claude-sonnet-4-6', max_tokens=64,",
+    "                       messages=[{'role': 'user', 'content': 'hello from the anthropic SDK'}])",
+    "out['anthropic'] = m.usage.input_tokens + m.usage.output_tokens",
+    "try:",
+    "    oa.chat.completions.create(model='no-such-model', messages=[{'role': 'user', 'content': 'hi'}])",
+    "except openai.APIStatusError as e:",
+    "    out['unknown_model'] = e.status_code",
+    "print(json.dumps(out))",
+  ].join("\n"),
+);
+
+/** Where the ARGO view's picture goes: the repository's docs/images on request, else the temp dir. */
+function rootDocsShot(name) {
+  if (!SHOTS) return shot(name);
+  const dir = path.join(REPO, "docs", "images");
+  fs.mkdirSync(dir, { recursive: true });
+  return path.join(dir, name);
+}
+
 async function ctlStatus() {
   return JSON.parse(await run(EXE, ["ctl", "status", "--json", "--control-socket", socketPath], 20_000));
 }
@@ -356,7 +389,8 @@ test("the extension runs the daemon inside code-server", async (t) => {
     }, 60_000);
     const status = await ctlStatus();
     pid = status.pid;
-    assert.equal(text, `argo-proxy :${new URL(status.listen_url).port}`);
+    // today's tokens follow the port once the ARGO view has the usage
+    assert.match(text, new RegExp(`^argo-proxy :${new URL(status.listen_url).port}( ~?[\\d.]+[kMG]? tokens)?$`));
     assert.equal(status.legacy, false);
     assert.ok(alive(pid));
   });
@@ -397,6 +431,84 @@ test("the extension runs the daemon inside code-server", async (t) => {
     assert.equal(result.final, "Tool result received: sunny, 21 C");
     assert.ok(result.tokens > 3, `tokens: ${result.tokens}`);
     assert.match(result.error?.message ?? "", /temperature/, JSON.stringify(result.error));
+  });
+
+  await t.test("the ARGO view shows real requests live, today's usage by model, and tokens in the status bar", async () => {
+    const status = await ctlStatus();
+    // the view container, from the activity bar, as a user opens it
+    await page.locator('.activitybar .action-item a[aria-label^="ARGO"]').first().click({ timeout: 30_000 });
+    const requests = page.locator(".pane").filter({ has: page.locator(".pane-header", { hasText: /^\s*Requests/ }) });
+    const rows = requests.locator(".monaco-list-row");
+    // the lm-client's requests (above) came first: the list is loaded and live
+    await rows.filter({ hasText: "argo-proxy-vscode" }).first().waitFor({ state: "visible", timeout: 60_000 });
+
+    const python = path.join(path.dirname(EXE), "python");
+    const sent = JSON.parse(await run(python, [sendRequests, status.listen_url, await daemonToken()], 120_000));
+    assert.ok(sent.openai > 0 && sent.anthropic > 0, JSON.stringify(sent));
+    assert.ok(sent.unknown_model >= 400 && sent.unknown_model < 500, JSON.stringify(sent));
+
+    // each request appears as it finishes (request.finished): model → ARGO model, client, status colour
+    const openaiRow = rows.filter({ hasText: "gpt-4o → gpt4o" }).filter({ hasText: "openai-python" }).first();
+    const anthropicRow = rows.filter({ hasText: "claude-sonnet-4-6 → claudesonnet46" }).filter({ hasText: "anthropic-python" }).first();
+    const unknownRow = rows.filter({ hasText: "no-such-model" }).filter({ hasText: "openai-python" }).first();
+    for (const row of [openaiRow, anthropicRow, unknownRow]) await row.waitFor({ state: "visible", timeout: 30_000 });
+    assert.match((await openaiRow.textContent()) ?? "", /openai-python · [\d.]+ m?s · ~?\d+ in \/ ~?\d+ out/);
+    assert.equal(await openaiRow.locator(".codicon-pass").count(), 1, "a 200 is marked ok");
+    assert.equal(await anthropicRow.locator(".codicon-pass").count(), 1);
+    assert.equal(await unknownRow.locator(".codicon-warning").count(), 1, "a 4xx is marked as the client's error");
+    // newest first: the unknown model was asked last
+    const labels = await rows.allTextContents();
+    const at = (text) => labels.findIndex((l) => l.includes(text));
+    assert.ok(at("no-such-model") < at("claude-sonnet-4-6") && at("claude-sonnet-4-6") < at("gpt-4o → gpt4o"), labels.join(" | "));
+
+    // the Usage view: a webview whose page draws today's bars by model
+    const usage = page.frameLocator("iframe.webview.ready").frameLocator("#active-frame");
+    const todayTokens = usage.locator("#today .tokens");
+    const tokens = await until("today's usage counting the SDKs' requests", async () => {
+      const gpt = usage.locator('#today tr.row[data-key="gpt-4o"]');
+      const claude = usage.locator('#today tr.row[data-key="claude-sonnet-4-6"]');
+      if (!(await gpt.count()) || !(await claude.count())) return undefined;
+      return Number(await todayTokens.getAttribute("data-tokens", { timeout: 5_000 }));
+    }, 30_000);
+    assert.ok(tokens >= sent.openai + sent.anthropic, `today: ${tokens} tokens`);
+    assert.ok(Number(await usage.locator('#today tr.row[data-key="gpt-4o"]').getAttribute("data-tokens")) >= sent.openai);
+    assert.equal(await usage.locator("#week tr.row").count() >= 2, true, "the week has the same models");
+
+    // the status bar: today's tokens next to the state
+    const bar = await until("today's tokens in the status bar", async () => {
+      const text = await statusText();
+      return /argo-proxy :\d+ .*[1-9][\d.]*[kMG]? tokens/.test(text) ? text : undefined;
+    }, 30_000);
+    log("status bar:", bar);
+
+    // for the picture: the Chat beside it hidden, the side bar wider
+    if (await page.locator(".part.auxiliarybar").isVisible()) {
+      await runFromPalette("View: Hide Secondary Side Bar");
+      await page.locator(".part.auxiliarybar").waitFor({ state: "hidden", timeout: 20_000 });
+    }
+    const side = await page.locator(".part.sidebar").boundingBox();
+    await page.mouse.move(side.x + side.width + 1, side.y + side.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(side.x + side.width + 240, side.y + side.height / 2, { steps: 8 });
+    await page.mouse.up();
+    await page.mouse.move(700, 400);
+    await until("the side bar widened", async () => (await page.locator(".part.sidebar").boundingBox()).width > side.width + 100, 10_000);
+    await until("the sash no longer highlighted", async () => (await page.locator(".monaco-sash.hover, .monaco-sash.active").count()) === 0, 10_000);
+    await page.screenshot({ path: rootDocsShot("argo-view.png") });
+
+    // selecting a request opens its whole record, read-only
+    await openaiRow.click();
+    const tab = page.locator(".tabs-container .tab").filter({ hasText: /^req_[0-9a-f]{16}\.json/ }).first();
+    await tab.waitFor({ state: "visible", timeout: 20_000 });
+    const editor = page.locator(".editor-instance .monaco-editor .view-lines").first();
+    await until("the record's JSON", async () => /"client":\s*"openai-python"/.test(((await editor.textContent()) ?? "").replace(/\u00a0/g, " ")), 20_000);
+    await page.keyboard.press("Control+W");
+
+    // Clear request list empties the view only: usage and the status bar keep today's tokens
+    await runFromPalette("ARGO: Clear request list");
+    await until("the list empty", async () => (await rows.count()) === 0, 20_000);
+    await requests.getByText("No API requests yet").waitFor({ state: "visible", timeout: 20_000 });
+    assert.match(await statusText(), /[1-9][\d.]*[kMG]? tokens/);
   });
 
   await t.test("trusted, the folder's Chat view lists ARGO's models in its model picker", async () => {
@@ -458,7 +570,7 @@ test("the extension runs the daemon inside code-server", async (t) => {
 
   await t.test("Toggle Legacy Mode from the palette turns legacy on", async () => {
     await runFromPalette("argo-proxy: Toggle Legacy Mode");
-    await until("legacy in the status bar", async () => (await statusText()).endsWith(" legacy"), 20_000);
+    await until("legacy in the status bar", async () => / legacy( |$)/.test(await statusText()), 20_000);
     assert.equal((await ctlStatus()).legacy, true);
   });
 
@@ -526,6 +638,34 @@ test("the extension runs the daemon inside code-server", async (t) => {
     const done = page.locator(".notification-toast").filter({ hasText: "Aider now uses argo-proxy" }).first();
     await done.getByRole("button", { name: "Undo" }).click({ timeout: 20_000 });
     await until("the file put back", () => fs.readFileSync(file, "utf8") === "# mine\ndark-mode: true\n", 20_000);
+  });
+
+  await t.test("ARGO: Switch environment writes the pick to the daemon's config file and says so", async () => {
+    const original = fs.readFileSync(configPath, "utf8");
+    const testUrl = "https://apps-test.inside.anl.gov/argoapi";
+    try {
+      await page.keyboard.press("F1");
+      const input = page.locator(".quick-input-widget input");
+      await input.waitFor({ state: "visible" });
+      await input.fill(">ARGO: Switch environment");
+      await page.locator(".quick-input-list .monaco-list-row").filter({ hasText: "ARGO: Switch environment" }).first().waitFor();
+      await input.press("Enter");
+      // the environments, each with its URL; the one in force is none of them (the simulator)
+      const row = page.locator(".quick-input-list .monaco-list-row").filter({ hasText: testUrl }).first();
+      await row.waitFor({ state: "visible", timeout: 20_000 });
+      assert.match((await input.getAttribute("placeholder")) ?? "", /now http:\/\/127\.0\.0\.1:\d+/);
+      await row.click();
+      await page
+        .locator(".notification-toast")
+        .filter({ hasText: `ARGO: now on test (${testUrl}), written to ${configPath}` })
+        .first()
+        .waitFor({ state: "visible", timeout: 30_000 });
+      assert.match(fs.readFileSync(configPath, "utf8"), new RegExp(`^argo_base_url: ${testUrl}$`, "m"));
+      assert.equal((await ctlStatus()).argo_base_url, testUrl, "applied before it answered");
+    } finally {
+      // the install test below reads the same file
+      fs.writeFileSync(configPath, original);
+    }
   });
 
   await t.test("closing the editor stops the daemon", async () => {

@@ -1,11 +1,13 @@
 // The thin VS Code side: settings in, a DaemonSupervisor, the status item, the
-// language models, commands, the terminal environment and the assistants' files.
+// language models, the ARGO view (requests and usage), commands, the terminal
+// environment and the assistants' files.
 // Everything that talks to the daemon or writes files lives in src/daemon/ (plain
 // Node, tested with `node --test`).
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
+import { Activity } from "./daemon/activity";
 import { ASSISTANT_FILES, FileAssistant, FILE_ASSISTANTS, WireTarget } from "./daemon/assistantFiles";
 import { configTemplate, followClaudeCode, keyHash, withClaudeCodeVariables, Written } from "./daemon/assistantSettings";
 import { Endpoint } from "./daemon/chat";
@@ -20,6 +22,7 @@ import {
   terminalEnv,
 } from "./daemon/env";
 import { findExecutable, searchedPlaces } from "./daemon/executable";
+import { ENVIRONMENTS, environmentMessage, environmentOf, environmentUnavailable } from "./daemon/environments";
 import { applyChanges, describeChange, followChanges, hasRecord, readText, undoChanges } from "./daemon/fileEdits";
 import {
   findPython,
@@ -29,13 +32,15 @@ import {
   pythonCandidates,
   shippedWheel,
 } from "./daemon/install";
-import { StatusResult } from "./daemon/protocol";
+import { ArgoEnvironment, MethodMissing, StatusResult } from "./daemon/protocol";
 import { CONTROL_SOCKET_ENV } from "./daemon/socket";
 import { DaemonSupervisor, SupervisorState } from "./daemon/supervisor";
 import { ArgoChatProvider, VENDOR } from "./languageModels";
 import { registerLogger, traceDaemon, traceError, traceInfo, traceWarn } from "./log";
 import { affectsTerminals, getSettings, needsRestart, Settings } from "./settings";
+import { registerRequestsView } from "./requestsView";
 import { StatusItem } from "./status";
+import { registerUsageView } from "./usageView";
 import * as api from "./vscodeapi";
 
 const RESTART_DEBOUNCE_MS = 1000;
@@ -57,6 +62,15 @@ let statusAgain = false;
 let showLog: () => void = () => undefined;
 /** How pasted commands reach the same `argo-proxy` and daemon as the editor. */
 let commandPlace: CommandPlace = {};
+/** The ARGO view's requests and usage (src/daemon/activity.ts). */
+let activity: Activity | undefined;
+let usageView: { update(): void } | undefined;
+/** The supervisor the activity is connected to (a new one, or a restart, connects again). */
+let activityDaemon: { sup: DaemonSupervisor; pid?: number } | undefined;
+/** This extension's version (package.json), sent in its requests' User-Agent. */
+let extensionVersion: string | undefined;
+/** Set when the daemon has no config.setEnvironment (hides the view's button; the command says why). */
+const NO_ENV_SWITCH = "argoProxy.environmentSwitchUnavailable";
 /** Keeping assistants' settings current runs one at a time; names what each run updated. */
 let following: Promise<string[]> = Promise.resolve([]);
 
@@ -141,6 +155,7 @@ async function createSupervisor(settings: Settings): Promise<DaemonSupervisor | 
           traceInfo(`access token rotated (${n.params.token_file}); terminals and settings follow`);
           break;
         case "request.finished":
+          activity?.recordFinished(n.params);
           // the counters, when the daemon sends them; else fetched (one fetch at a time)
           if (n.params.counters && lastStatus) {
             lastStatus = { ...lastStatus, counters: n.params.counters };
@@ -219,6 +234,7 @@ let lastListenUrl: string | undefined;
 
 function onState(state: SupervisorState): void {
   statusItem?.update(state, state.phase === "running" ? lastStatus : undefined);
+  followActivity(state);
   wireTerminals(state);
   const listenUrl = state.phase === "running" ? state.listenUrl : undefined;
   if (listenUrl !== lastListenUrl) {
@@ -236,6 +252,26 @@ function onState(state: SupervisorState): void {
       if (c === "Retry") void restartDaemon();
       else if (c) showLog();
     });
+  }
+}
+
+/**
+ * The ARGO view follows the daemon: a daemon that is up (started, attached, or
+ * restarted: another pid) is asked for its records and usage once; from then on its
+ * notifications drive the view.
+ */
+function followActivity(state: SupervisorState): void {
+  const sup = supervisor;
+  usageView?.update();
+  if (!activity) return;
+  if (state.phase === "running" && sup) {
+    if (activityDaemon?.sup === sup && activityDaemon.pid === state.pid) return;
+    activityDaemon = { sup, pid: state.pid };
+    void api.setContext(NO_ENV_SWITCH, false);
+    void activity.connect(sup);
+  } else if (state.phase !== "running" && activityDaemon) {
+    activityDaemon = undefined;
+    activity.disconnect();
   }
 }
 
@@ -372,6 +408,7 @@ function stopDaemon(): Promise<void> {
       wireTerminals({ phase: "stopped" });
       lastListenUrl = undefined;
       chatProvider?.refresh();
+      followActivity({ phase: "stopped" });
     })
     .finally(() => {
       stopping = undefined;
@@ -450,6 +487,16 @@ const COMMANDS: { id: string; label: string; run: () => Promise<void> }[] = [
         if (r.status === "ok") void api.showInfo(text);
         else void api.showError(text);
       }),
+  },
+  {
+    id: "argoProxy.switchEnvironment",
+    label: "Switch ARGO environment (prod, dev, test)",
+    run: () => withDaemon(switchEnvironment),
+  },
+  {
+    id: "argoProxy.clearRequests",
+    label: "Clear the request list",
+    run: () => Promise.resolve(activity?.clearRequests()),
   },
   {
     id: "argoProxy.toggleLegacy",
@@ -595,6 +642,34 @@ const COMMANDS: { id: string; label: string; run: () => Promise<void> }[] = [
   { id: "argoProxy.install", label: "Install argo-proxy (a private environment)", run: installDaemon },
 ];
 
+/** Picks prod, dev or test and has the daemon write it to its config file (`config.setEnvironment`). */
+async function switchEnvironment(sup: DaemonSupervisor): Promise<void> {
+  const status = lastStatus ?? (await sup.status());
+  const current = environmentOf(status.argo_base_url);
+  const items: api.PickItem<ArgoEnvironment>[] = ENVIRONMENTS.map((e) => ({
+    label: e.env,
+    description: e.url,
+    detail: [e.env === current ? "current" : "", e.note].filter(Boolean).join(" · ") || undefined,
+    value: e.env,
+  }));
+  const now = current ? `now ${current}` : `now ${status.argo_base_url}`;
+  const picked = await api.quickPick(items, `ARGO environment (${now}); written to the daemon's config file`);
+  if (!picked) return;
+  try {
+    const result = await sup.setEnvironment(picked.value);
+    traceInfo(environmentMessage(result));
+    void api.showInfo(environmentMessage(result));
+    void refreshStatus();
+  } catch (error) {
+    if (!(error instanceof MethodMissing)) throw error;
+    await api.setContext(NO_ENV_SWITCH, true);
+    const message = environmentUnavailable(status.version);
+    traceWarn(message);
+    const choice = await api.showWarning(message, "Open Config File");
+    if (choice) await api.executeCommand("argoProxy.openConfig");
+  }
+}
+
 /** Shows what pointing an assistant at the daemon changes in its files, asks, writes, and offers undo. */
 async function wireFiles(id: FileAssistant): Promise<void> {
   await withDaemon(async (sup) => {
@@ -668,13 +743,27 @@ export function activate(ctx: vscode.ExtensionContext): void {
     },
   });
   for (const c of COMMANDS) ctx.subscriptions.push(api.registerCommand(c.id, c.run));
+  const manifest = ctx.extension.packageJSON as { version?: unknown };
+  extensionVersion = typeof manifest.version === "string" ? manifest.version : undefined;
+  const view = new Activity({ log: traceWarn });
+  activity = view;
+  const usage = registerUsageView(view, () => supervisor?.state.phase === "running");
+  usageView = usage;
+  ctx.subscriptions.push(
+    { dispose: () => view.dispose() },
+    usage,
+    registerRequestsView(view, (id) =>
+      supervisor ? supervisor.getRequest(id) : Promise.reject(new Error("argo-proxy is not running")),
+    ),
+    view.onUsage((u) => statusItem?.setToday(u && { totals: u.today.total, source: u.source })),
+  );
   chatProvider = new ArgoChatProvider(
     {
       endpoint: async (start): Promise<Endpoint | undefined> => {
         const sup = start ? await ensureStarted() : supervisor;
         const { listenUrl, access } = sup?.state ?? {};
         if (sup?.state.phase !== "running" || !listenUrl) return undefined;
-        return { listenUrl, key: clientKey(access, getSettings().username) };
+        return { listenUrl, key: clientKey(access, getSettings().username), version: extensionVersion };
       },
       listModels: () => (supervisor ? supervisor.listModels() : Promise.resolve([])),
       log: traceWarn,

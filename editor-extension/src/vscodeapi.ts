@@ -28,6 +28,11 @@ export function executeCommand(command: string, ...args: unknown[]): Thenable<un
   return vscode.commands.executeCommand(command, ...args);
 }
 
+/** A context key for `when` clauses in package.json. */
+export function setContext(key: string, value: unknown): Thenable<unknown> {
+  return vscode.commands.executeCommand("setContext", key, value);
+}
+
 export function showError(message: string, ...actions: string[]): Thenable<string | undefined> {
   return vscode.window.showErrorMessage(message, ...actions);
 }

@@ -82,6 +82,8 @@ export type ChatEvent = { type: "text"; text: string } | { type: "toolCall"; cal
 export interface Endpoint {
   listenUrl: string;
   key: string;
+  /** The extension's version: the daemon's records name the client `argo-proxy-vscode` by it. */
+  version?: string;
 }
 
 export type ChatErrorKind = "auth" | "notFound" | "badRequest" | "upstream" | "unavailable" | "cancelled";
@@ -196,6 +198,7 @@ function headers(endpoint: Endpoint): Record<string, string> {
     "content-type": "application/json",
     "x-api-key": endpoint.key,
     "anthropic-version": "2023-06-01",
+    "user-agent": `argo-proxy-vscode/${endpoint.version ?? "0"}`,
   };
 }
 

@@ -1,6 +1,7 @@
 // The daemon's JSON-RPC methods and notifications (docs/control.md), typed.
-import { NotificationType, RequestType, RequestType0 } from "vscode-jsonrpc/node";
+import { ErrorCodes, NotificationType, RequestType, RequestType0, ResponseError } from "vscode-jsonrpc/node";
 import type { ModelsListResult } from "./chat";
+import type { UsageQuery } from "./usage";
 
 export type Phase = "starting" | "running" | "stopping" | "stopped";
 
@@ -91,12 +92,45 @@ export interface TokenChangedParams {
 
 /**
  * `request.finished`, sent after each API request by daemons that have it: the
- * counters then, when it carries them. Older daemons send nothing; the status is
- * then fetched when it is looked at.
+ * request's record (docs/observability.md), read with `toRecord` (records.ts); the
+ * counters too, when it carries them. Older daemons send nothing; the status is then
+ * fetched when it is looked at.
  */
 export interface RequestFinishedParams {
   counters?: StatusResult["counters"];
   [key: string]: unknown;
+}
+
+/** `requests.list`: every key optional; `since` as `usage.get` takes it. */
+export interface RequestsListParams {
+  limit?: number;
+  since?: number | string;
+  model?: string;
+  client?: string;
+  status?: string;
+}
+
+/** The ARGO environments `config.setEnvironment` switches between. */
+export type ArgoEnvironment = "prod" | "dev" | "test";
+
+export interface SetEnvironmentResult {
+  env: ArgoEnvironment;
+  argo_base_url: string;
+  /** The config file written (null: none). */
+  path: string | null;
+  changed: boolean;
+}
+
+/** A JSON-RPC method this daemon does not have (an older version): the caller falls back. */
+export class MethodMissing extends Error {
+  constructor(readonly method: string) {
+    super(`this argo-proxy daemon has no ${method} (an older version)`);
+  }
+}
+
+/** `error`, made a MethodMissing when it is JSON-RPC's "method not found". */
+export function missingMethod(error: unknown, method: string): unknown {
+  return error instanceof ResponseError && error.code === ErrorCodes.MethodNotFound ? new MethodMissing(method) : error;
 }
 
 export const Methods = {
@@ -109,6 +143,11 @@ export const Methods = {
   tokenGet: new RequestType0<TokenResult, void>("token.get"),
   tokenRotate: new RequestType0<TokenResult, void>("token.rotate"),
   modelsList: new RequestType0<ModelsListResult, void>("models.list"),
+  // answers are checked where they are read (records.ts, usage.ts): other versions differ
+  requestsList: new RequestType<RequestsListParams, { requests?: unknown[] }, void>("requests.list"),
+  requestsGet: new RequestType<{ id: string }, unknown, void>("requests.get"),
+  usageGet: new RequestType<UsageQuery, unknown, void>("usage.get"),
+  configSetEnvironment: new RequestType<{ env: ArgoEnvironment }, SetEnvironmentResult, void>("config.setEnvironment"),
   shutdown: new RequestType0<{ stopping: boolean }, void>("shutdown"),
 };
 

@@ -22,17 +22,22 @@ import { ChatModel, ModelsListResult, modelsFromListing } from "./chat";
 import { clientUrl } from "./env";
 import { Emitter } from "./events";
 import {
+  ArgoEnvironment,
   AuthMode,
   ConfigGetResult,
   DaemonNotification,
   LegacySetResult,
   Methods,
+  missingMethod,
   Notifications,
   RefreshResult,
   ReloadReport,
+  RequestsListParams,
+  SetEnvironmentResult,
   StatusResult,
   TokenResult,
 } from "./protocol";
+import type { UsageQuery } from "./usage";
 import { controlSocketPath, defaultSocketDeps } from "./socket";
 
 export type SupervisorPhase = "stopped" | "starting" | "running" | "stopping" | "error";
@@ -360,6 +365,31 @@ export class DaemonSupervisor {
     const reply = await fetch(`${clientUrl(listenUrl)}/v1/models`, { headers });
     if (!reply.ok) throw new Error(`GET /v1/models: HTTP ${reply.status}`);
     return modelsFromListing(await reply.json());
+  }
+
+  /** `requests.list`: the daemon's recent records, newest first (unchecked: see records.ts). */
+  async listRequests(params: RequestsListParams): Promise<unknown[]> {
+    const result = await this.request((c) => c.sendRequest(Methods.requestsList, params));
+    return Array.isArray(result.requests) ? result.requests : [];
+  }
+
+  /** `requests.get`: one record by id (unchecked). */
+  getRequest(id: string): Promise<unknown> {
+    return this.request((c) => c.sendRequest(Methods.requestsGet, { id }));
+  }
+
+  /** `usage.get` (unchecked: see usage.ts); MethodMissing from a daemon without it. */
+  getUsage(query: UsageQuery): Promise<unknown> {
+    return this.request((c) => c.sendRequest(Methods.usageGet, query)).catch((error: unknown) => {
+      throw missingMethod(error, "usage.get");
+    });
+  }
+
+  /** `config.setEnvironment`: ARGO's prod, dev or test in the config file; MethodMissing from a daemon without it. */
+  setEnvironment(env: ArgoEnvironment): Promise<SetEnvironmentResult> {
+    return this.request((c) => c.sendRequest(Methods.configSetEnvironment, { env })).catch((error: unknown) => {
+      throw missingMethod(error, "config.setEnvironment");
+    });
   }
 
   private request<T>(send: (c: MessageConnection) => Promise<T>): Promise<T> {

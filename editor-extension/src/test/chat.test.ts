@@ -16,7 +16,9 @@ import {
   streamChat,
   textMessage,
 } from "../daemon/chat";
+import { Activity } from "../daemon/activity";
 import { clientKey } from "../daemon/env";
+import { toRecord } from "../daemon/records";
 import { DaemonSupervisor } from "../daemon/supervisor";
 import { makeSandbox, Sandbox, Simulator, startSimulator } from "./helpers";
 
@@ -61,7 +63,7 @@ describe("chat through the daemon", () => {
     box = makeSandbox(sim.url);
     sup = new DaemonSupervisor(box.options());
     await sup.start();
-    endpoint = { listenUrl: sup.state.listenUrl!, key: clientKey(sup.state.access, "jdoe") };
+    endpoint = { listenUrl: sup.state.listenUrl!, key: clientKey(sup.state.access, "jdoe"), version: "9.8.7" };
     await sup.refresh();
     models = await sup.listModels();
   });
@@ -92,6 +94,27 @@ describe("chat through the daemon", () => {
       assert.deepEqual(calls, []);
     });
   }
+
+  it("is recorded by the daemon as the extension's request, and counted in today's usage", async () => {
+    await collect(streamChat(endpoint, { model: model("gpt4o"), messages: [textMessage("count me")] }));
+    const [latest] = (await sup.listRequests({ limit: 1 })).map(toRecord);
+    assert.ok(latest);
+    assert.equal(latest.client, "argo-proxy-vscode");
+    assert.equal(latest.client_version, "9.8.7");
+    assert.equal(latest.argo_model, "gpt4o");
+    assert.ok(latest.input_tokens > 0 && latest.output_tokens > 0);
+    // usage.get, or (a daemon without it) the sum of what requests.list gave
+    const activity = new Activity();
+    try {
+      await activity.connect(sup);
+      const today = activity.usage?.today;
+      assert.ok(today, "today's usage");
+      const row = today.rows.find((r) => r.key === latest.model);
+      assert.ok(row && row.requests >= 1 && row.input_tokens >= latest.input_tokens, JSON.stringify(today));
+    } finally {
+      activity.dispose();
+    }
+  });
 
   for (const internal of ["claudesonnet46", "gpt4o"]) {
     it(`round-trips a tool call on ${internal}: the call out, the result in, the final text`, async () => {
