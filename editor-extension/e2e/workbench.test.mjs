@@ -465,13 +465,13 @@ test("the extension runs the daemon inside code-server", async (t) => {
     const usage = page.frameLocator("iframe.webview.ready").frameLocator("#active-frame");
     const todayTokens = usage.locator("#today .tokens");
     const tokens = await until("today's usage counting the SDKs' requests", async () => {
-      const gpt = usage.locator('#today tr.row[data-key="gpt-4o"]');
-      const claude = usage.locator('#today tr.row[data-key="claude-sonnet-4-6"]');
+      const gpt = usage.locator('#today tr.row[data-key="gpt4o"]');
+      const claude = usage.locator('#today tr.row[data-key="claudesonnet46"]');
       if (!(await gpt.count()) || !(await claude.count())) return undefined;
       return Number(await todayTokens.getAttribute("data-tokens", { timeout: 5_000 }));
     }, 30_000);
     assert.ok(tokens >= sent.openai + sent.anthropic, `today: ${tokens} tokens`);
-    assert.ok(Number(await usage.locator('#today tr.row[data-key="gpt-4o"]').getAttribute("data-tokens")) >= sent.openai);
+    assert.ok(Number(await usage.locator('#today tr.row[data-key="gpt4o"]').getAttribute("data-tokens")) >= sent.openai);
     assert.equal(await usage.locator("#week tr.row").count() >= 2, true, "the week has the same models");
 
     // the status bar: today's tokens next to the state

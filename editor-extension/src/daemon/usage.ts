@@ -110,7 +110,8 @@ function dayKey(unixSeconds: number): string {
 function keyOf(record: RequestRecord, by: UsageBy): string {
   if (by === "day") return dayKey(record.started_at);
   if (by === "client") return record.client;
-  return record.model ?? "(no model)";
+  // as the daemon keys usage.get: the ARGO model, else the model asked for
+  return record.argo_model || record.model || "(none)";
 }
 
 /** `usage.get`'s answer, added up from records that started in [since, until). */

@@ -109,7 +109,7 @@ describe("chat through the daemon", () => {
       await activity.connect(sup);
       const today = activity.usage?.today;
       assert.ok(today, "today's usage");
-      const row = today.rows.find((r) => r.key === latest.model);
+      const row = today.rows.find((r) => r.key === latest.argo_model);
       assert.ok(row && row.requests >= 1 && row.input_tokens >= latest.input_tokens, JSON.stringify(today));
     } finally {
       activity.dispose();

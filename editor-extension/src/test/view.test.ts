@@ -181,12 +181,13 @@ describe("RequestList", () => {
 });
 
 describe("usage from records", () => {
+  // keyed as usage.get keys them: the ARGO model, else (never resolved) the model asked for
   const records = [
-    record({ id: "1", model: "gpt-4o", input_tokens: 10, output_tokens: 5 }),
-    record({ id: "2", model: "gpt-4o", input_tokens: 20, output_tokens: 5, status: 500, error: { type: "E", message: "" } }),
-    record({ id: "3", model: "claude", client: "anthropic-python", input_tokens: 100, output_tokens: 1, estimated: true }),
-    record({ id: "4", model: "gpt-4o", started_at: NOW - 2 * 86_400, input_tokens: 1000, output_tokens: 0 }),
-    record({ id: "5", model: "gpt-4o", started_at: NOW - 9 * 86_400, input_tokens: 5000, output_tokens: 0 }),
+    record({ id: "1", model: "gpt-4o", argo_model: "gpt4o", input_tokens: 10, output_tokens: 5 }),
+    record({ id: "2", model: "gpt-4o", argo_model: "gpt4o", input_tokens: 20, output_tokens: 5, status: 500, error: { type: "E", message: "" } }),
+    record({ id: "3", model: "claude", argo_model: null, client: "anthropic-python", input_tokens: 100, output_tokens: 1, estimated: true }),
+    record({ id: "4", model: "gpt-4o", argo_model: "gpt4o", started_at: NOW - 2 * 86_400, input_tokens: 1000, output_tokens: 0 }),
+    record({ id: "5", model: "gpt-4o", argo_model: "gpt4o", started_at: NOW - 9 * 86_400, input_tokens: 5000, output_tokens: 0 }),
   ];
 
   it("adds up today by model, biggest first", () => {
@@ -196,7 +197,7 @@ describe("usage from records", () => {
       report.rows.map((r) => [r.key, r.requests, r.errors, r.input_tokens, r.output_tokens, r.estimated]),
       [
         ["claude", 1, 0, 100, 1, 1],
-        ["gpt-4o", 2, 1, 30, 10, 0],
+        ["gpt4o", 2, 1, 30, 10, 0],
       ],
     );
     assert.deepEqual(
@@ -208,7 +209,7 @@ describe("usage from records", () => {
   it("adds up the last 7 days, and by client and by day", () => {
     const week = aggregateUsage(records, { since: "7d", by: "model" }, NOW);
     assert.equal(week.total.requests, 4);
-    assert.equal(week.rows[0].key, "gpt-4o");
+    assert.equal(week.rows[0].key, "gpt4o");
     assert.equal(week.rows[0].input_tokens, 1030);
     const byClient = aggregateUsage(records, { since: "7d", by: "client" }, NOW);
     assert.deepEqual(byClient.rows.map((r) => r.key), ["openai-python", "anthropic-python"]);
@@ -404,18 +405,18 @@ describe("the usage chart", () => {
     await a.connect(
       new FakeDaemon([
         record({ id: "1", model: "gpt-4o", input_tokens: 300, output_tokens: 100 }),
-        record({ id: "2", model: "claude", input_tokens: 100, output_tokens: 100, estimated: true }),
-        record({ id: "3", model: "gemini", started_at: NOW - 3 * 86_400, input_tokens: 5, output_tokens: 5 }),
+        record({ id: "2", model: "claude", argo_model: "claudesonnet46", input_tokens: 100, output_tokens: 100, estimated: true }),
+        record({ id: "3", model: "gemini", argo_model: "gemini25pro", started_at: NOW - 3 * 86_400, input_tokens: 5, output_tokens: 5 }),
       ]),
     );
     const html = usageBody(a.usage, true);
     const today = html.slice(html.indexOf('id="today"'), html.indexOf('id="week"'));
     const week = html.slice(html.indexOf('id="week"'));
     assert.match(today, /data-tokens="600">~600 tokens/);
-    assert.match(today, /data-key="gpt-4o" data-tokens="400"/);
-    assert.match(today, /data-key="claude" data-tokens="200"/);
+    assert.match(today, /data-key="gpt4o" data-tokens="400"/);
+    assert.match(today, /data-key="claudesonnet46" data-tokens="200"/);
     assert.doesNotMatch(today, /gemini/);
-    assert.match(week, /data-key="gemini" data-tokens="10"/);
+    assert.match(week, /data-key="gemini25pro" data-tokens="10"/);
     // the biggest fills the width: input 750 + output 250 of 1000
     assert.match(today, /class="in" x="0" y="0" width="750"/);
     assert.match(today, /class="out" x="750" y="0" width="250"/);
@@ -431,7 +432,7 @@ describe("the usage chart", () => {
   it("escapes names a client chose", async () => {
     assert.equal(escapeHtml(`<img src=x onerror="a">&'`), "&#60;img src=x onerror=&#34;a&#34;&#62;&#38;&#39;");
     const a = activity();
-    await a.connect(new FakeDaemon([record({ model: "<script>alert(1)</script>" })]));
+    await a.connect(new FakeDaemon([record({ model: "<script>alert(1)</script>", argo_model: null })]));
     const html = usageBody(a.usage, true);
     assert.doesNotMatch(html, /<script>/);
     assert.match(html, /&#60;script&#62;/);
