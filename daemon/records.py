@@ -24,7 +24,23 @@ from typing import Any
 
 from .tokens import estimate_text_tokens
 
-__all__ = ["RECORD_FIELDS", "RequestRecord", "Usage", "client_of"]
+__all__ = [
+    "CANCELLED",
+    "INTERRUPTED",
+    "KNOWN_CLIENTS",
+    "RECORD_FIELDS",
+    "STREAM_FAILED",
+    "RequestRecord",
+    "Usage",
+    "client_of",
+]
+
+# A record's `error.type` is the class of the error that ended the request, or one of
+# these for a stream that had already started: ARGO's stream failed (an error event from
+# ARGO, a break, an end without its last event), a stop cut it, the client hung up.
+STREAM_FAILED = "UpstreamStreamError"
+INTERRUPTED = "Interrupted"
+CANCELLED = "Cancelled"
 
 
 # ------------------------------------------------------------------------- clients
@@ -53,6 +69,9 @@ _CLIENTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("aiohttp", r"\bPython/[\d.]+ aiohttp/([\w.+-]+)"),
     )
 )
+# Every name `client_of` gives a known client; any other User-Agent is named by its first
+# product token, which anyone can choose (metrics.py counts those together).
+KNOWN_CLIENTS = frozenset(name for name, _ in _CLIENTS) | {"unknown"}
 _PRODUCT = re.compile(r"([A-Za-z][\w.-]*)(?:/([\w.+-]+))?")
 
 

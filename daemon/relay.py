@@ -22,7 +22,7 @@ from .argo_replies import NoticeWatch, auth_error, event_error, event_text
 from .convert import StreamConverter
 from .errors import UpstreamError
 from .formats import FormatSpec
-from .records import RequestRecord
+from .records import INTERRUPTED, STREAM_FAILED, RequestRecord
 from .sse import SSEEvent, SSEParser
 from .upstream import UpstreamStream
 
@@ -90,7 +90,7 @@ def _usage_only(sse: SSEEvent) -> bool:
 class RecordingShaper:
     """A shaper that also tells the request's record what passed (docs/observability.md):
     ARGO's usage, the answer's text (for the estimate when ARGO reports no usage), and
-    a failure sent to the client."""
+    a failure sent to the client: ARGO's (`fail`) or a stop's (`interrupt`)."""
 
     def __init__(self, shaper: Shaper, record: RequestRecord) -> None:
         self._shaper = shaper
@@ -105,14 +105,19 @@ class RecordingShaper:
                 record.output_text.append(text)
             message = event_error(event)
             if message is not None:  # relayed as is, or converted by the shaper: both fail
-                record.fail(502, "UpstreamStreamError", f"ARGO reported an error: {message}")
+                record.fail(502, STREAM_FAILED, f"ARGO reported an error: {message}")
         return self._shaper.feed(frames, events)
 
     def finish(self) -> bytes:
         return self._shaper.finish()
 
     def fail(self, status: int, message: str) -> bytes:
-        self._record.fail(status, "StreamError", message)
+        self._record.fail(status, STREAM_FAILED, message)
+        return self._shaper.fail(status, message)
+
+    def interrupt(self, status: int, message: str) -> bytes:
+        """A stop cut the stream short: the same end for the client, not ARGO's doing."""
+        self._record.fail(status, INTERRUPTED, message)
         return self._shaper.fail(status, message)
 
 
