@@ -37,6 +37,8 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST  # Prometheus' text format
 # From a short cached answer (tens of ms) to a long reasoning stream (minutes).
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0)
 UNKNOWN_MODEL = "unknown"
+# The record fields of argo_proxy_tokens_total's kinds: `<kind>_tokens`.
+TOKEN_KINDS = ("input", "output", "cached", "cache_write", "reasoning")
 OTHER_CLIENT = "other"
 
 # A record's error type → the kind of ARGO failure it was. Only errors that came from
@@ -49,6 +51,10 @@ UPSTREAM_ERROR_KINDS: dict[str, str] = {
     UpstreamError.__name__: "failed",  # unreachable, the connection broke, an unreadable answer
     STREAM_FAILED: "stream",  # a stream already started: an error event, a break, no end
 }
+
+
+# One request's series: its count, latency, time to first token, and tokens by kind.
+_Series = tuple[Counter, Histogram, Histogram, tuple[Counter, ...]]
 
 
 class DaemonMetrics:
@@ -121,6 +127,7 @@ class DaemonMetrics:
             lambda: 1.0 if readiness(state)[0] else 0.0,
         )
         ProcessCollector(registry=registry)  # process_*: CPU, memory, open files (Linux)
+        self._series: dict[tuple[str, str, str, str, bool], _Series] = {}
         self._unsubscribe = (
             state.requests.subscribe(self.observe),
             state.subscribe(self.on_state_event),
@@ -137,28 +144,49 @@ class DaemonMetrics:
     # --------------------------------------------------------------------- listeners
 
     def observe(self, record: RequestRecord) -> None:
-        """One finished request, from the request log."""
+        """One finished request, from the request log: in every request's path, so each
+        series' child is looked up once (labels() validates and locks every call)."""
         model = record.argo_model or UNKNOWN_MODEL
         client = record.client if record.client in KNOWN_CLIENTS else OTHER_CLIENT
         status = str(record.status)
-        self.requests.labels(record.client_format, model, status, client).inc()
-        self.latency.labels(model, "true" if record.stream else "false").observe(
-            record.latency_ms / 1000
-        )
+        key = (record.client_format, model, status, client, record.stream)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = self._children(*key)
+        requests, latency, ttft, tokens = series
+        requests.inc()
+        latency.observe(record.latency_ms / 1000)
         if record.ttft_ms is not None:
-            self.ttft.labels(model).observe(record.ttft_ms / 1000)
-        tokens = self.tokens
-        tokens.labels(model, "input").inc(record.input_tokens)
-        tokens.labels(model, "output").inc(record.output_tokens)
-        tokens.labels(model, "cached").inc(record.cached_tokens)
-        tokens.labels(model, "cache_write").inc(record.cache_write_tokens)
-        tokens.labels(model, "reasoning").inc(record.reasoning_tokens)
+            ttft.observe(record.ttft_ms / 1000)
+        for child, count in zip(
+            tokens,
+            (
+                record.input_tokens,
+                record.output_tokens,
+                record.cached_tokens,
+                record.cache_write_tokens,
+                record.reasoning_tokens,
+            ),
+            strict=True,
+        ):
+            if count:
+                child.inc(count)
         if record.retries:
             self.retries.labels(model).inc(record.retries)
         if record.error is not None:
             kind = UPSTREAM_ERROR_KINDS.get(record.error["type"])
             if kind is not None:
                 self.upstream_errors.labels(model, kind, status).inc()
+
+    def _children(
+        self, client_format: str, model: str, status: str, client: str, stream: bool
+    ) -> _Series:
+        return (
+            self.requests.labels(client_format, model, status, client),
+            self.latency.labels(model, "true" if stream else "false"),
+            self.ttft.labels(model),
+            tuple(self.tokens.labels(model, kind) for kind in TOKEN_KINDS),
+        )
 
     def on_state_event(self, event: StateEvent) -> None:
         if isinstance(event, ModelsRefreshed):
