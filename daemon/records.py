@@ -15,6 +15,7 @@ out, so for Claude `input_tokens` here is the sum of the three.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import time
@@ -75,6 +76,7 @@ KNOWN_CLIENTS = frozenset(name for name, _ in _CLIENTS) | {"unknown"}
 _PRODUCT = re.compile(r"([A-Za-z][\w.-]*)(?:/([\w.+-]+))?")
 
 
+@functools.lru_cache(maxsize=256)  # a client sends the same User-Agent every time
 def client_of(user_agent: str | None) -> tuple[str, str]:
     """(product, version) of the client that sent a User-Agent; version may be ""."""
     if not user_agent:
@@ -120,6 +122,8 @@ class Usage:
     def see(self, event: Mapping[str, Any]) -> None:
         """One streamed event from ARGO, in either of its APIs' formats."""
         kind = event.get("type")
+        if "usage" not in event and kind != "message_start":
+            return  # most events: a text delta (called for every event of every stream)
         if kind == "message_start":
             message = event.get("message")
             if isinstance(message, Mapping) and isinstance(message.get("usage"), Mapping):
