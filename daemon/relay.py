@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import AsyncGenerator
 from typing import Any, Protocol
 
@@ -76,10 +77,13 @@ class SameFormatShaper:
         return self._spec.stream_error(status, message)
 
 
+_NO_CHOICES = re.compile(r'"choices"\s*:\s*\[\s*\]')
+
+
 def _usage_only(sse: SSEEvent) -> bool:
     """A Chat Completions chunk that carries only usage (`choices: []`)."""
-    if '"usage"' not in sse.data:
-        return False
+    if '"usage"' not in sse.data or _NO_CHOICES.search(sse.data) is None:
+        return False  # every chunk may carry `"usage": null`: parse only a likely one
     try:
         event = sse.json()
     except ValueError:
