@@ -91,8 +91,11 @@ class Result:
         return max(seen, default=float("nan"))
 
     def loss(self) -> float:
-        """Throughput lost to recording, % of the throughput without it."""
-        return (1 - self.rps("with") / self.rps("without")) * 100
+        """Throughput lost to recording, % of the throughput without it: the median over
+        rounds of each round's pair (the two ran back to back, so a busy spell of the
+        machine weighs on both of a pair more than on two medians)."""
+        pairs = zip(self.rounds["with"], self.rounds["without"], strict=True)
+        return (1 - statistics.median(w.rps / wo.rps for w, wo in pairs)) * 100
 
     def added(self, q: float) -> float:
         return pt.percentile(self.latency["with"], q) - pt.percentile(self.latency["without"], q)
@@ -205,6 +208,11 @@ def main(argv: list[str] | None = None) -> int:
         help=f"the worktree of {BEFORE_RECORDS} (made if missing)",
     )
     parser.add_argument("--no-uvloop", action="store_true", help="the client on asyncio's loop")
+    parser.add_argument(
+        "--same",
+        action="store_true",
+        help="both arms run the 'without' daemon: the noise floor of the differences",
+    )
     args = parser.parse_args(argv)
     args.workloads = [pt.workload_name(w) for w in args.workloads or ["non-stream", "stream-20"]]
     runner: Callable[[Coroutine[Any, Any, Any]], Any] = asyncio.run
@@ -217,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             runner, loop_name = uvloop.run, f"uvloop {version('uvloop')}"
     commands = {"without": baseline_command(args.baseline_dir), "with": pt.argo_proxy_command()}
+    if args.same:
+        commands["with"] = commands["without"]
     servers: dict[str, pt.ServerProcess] = {}
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     with tempfile.TemporaryDirectory(prefix="argo-recording-") as tmp:
@@ -224,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         env.update(HOME=tmp, XDG_CONFIG_HOME=os.path.join(tmp, ".config"), NO_PROXY="*")
         try:
             servers["sim"] = pt.ServerProcess(
-                "simulator", [*commands["with"], "simulate", "--port", "0"], cwd=tmp, env=env
+                "simulator", [*pt.argo_proxy_command(), "simulate", "--port", "0"], cwd=tmp, env=env
             )
             sim_url = servers["sim"].wait_ready(60)
             urls: dict[str, str] = {}
@@ -243,7 +253,9 @@ def main(argv: list[str] | None = None) -> int:
             for server in reversed(list(servers.values())):
                 server.stop()
     header = [
-        f"recording's cost: this tree against {BEFORE_RECORDS} (before records), {started}",
+        f"recording's cost: this tree against {BEFORE_RECORDS} (before records), {started}"
+        if not args.same
+        else f"noise floor: {BEFORE_RECORDS} on both arms, {started}",
         f"machine: {os.cpu_count()} CPUs; latency: {args.requests} requests one at a time; "
         f"throughput: median of {args.rounds} alternating rounds of "
         f"{args.throughput_requests} at concurrency 32",
