@@ -13,17 +13,21 @@ a client one of the known products (or `other`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
     Gauge,
-    Histogram,
     ProcessCollector,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from .errors import UpstreamAuthError, UpstreamError, UpstreamStatusError, UpstreamTimeoutError
 from .health import readiness
@@ -53,8 +57,110 @@ UPSTREAM_ERROR_KINDS: dict[str, str] = {
 }
 
 
-# One request's series: its count, latency, time to first token, and tokens by kind.
-_Series = tuple[Counter, Histogram, Histogram, tuple[Counter, ...]]
+REQUEST_LABELS = ("client_format", "model", "status", "client")
+
+
+def _buckets() -> list[int]:
+    return [0] * (len(LATENCY_BUCKETS) + 1)  # the last one: above the largest bound
+
+
+@dataclass(slots=True)
+class _Tally:
+    """The running figures of one label set, as plain numbers: a request adds to a few
+    of them, where prometheus_client's children would take a lock per figure. They are
+    turned into Prometheus' metric families when scraped (`_RequestCollector`)."""
+
+    count: int = 0
+    latency: list[int] = field(default_factory=_buckets)  # per bucket, not cumulative
+    latency_sum: float = 0.0
+    ttft: list[int] = field(default_factory=_buckets)
+    ttft_sum: float = 0.0
+    tokens: list[int] = field(default_factory=lambda: [0] * len(TOKEN_KINDS))
+
+
+# (client_format, model, status, client, stream) -> its tally
+Tallies = dict[tuple[str, str, str, str, bool], _Tally]
+
+
+class _RequestCollector(Collector):
+    """Requests, latency, time to first token and tokens, from the tallies."""
+
+    def __init__(self, tallies: Tallies) -> None:
+        self._tallies = tallies
+
+    def collect(self) -> Iterator[Metric]:
+        requests: defaultdict[tuple[str, ...], int] = defaultdict(int)
+        latency: dict[tuple[str, ...], tuple[list[int], float]] = {}
+        ttft: dict[tuple[str, ...], tuple[list[int], float]] = {}
+        tokens: defaultdict[tuple[str, ...], int] = defaultdict(int)
+        for (client_format, model, status, client, stream), tally in self._tallies.items():
+            requests[client_format, model, status, client] += tally.count
+            _merge(
+                latency, (model, "true" if stream else "false"), tally.latency, tally.latency_sum
+            )
+            if stream:
+                _merge(ttft, (model,), tally.ttft, tally.ttft_sum)
+            for kind, count in zip(TOKEN_KINDS, tally.tokens, strict=True):
+                tokens[model, kind] += count
+        family = CounterMetricFamily(
+            "argo_proxy_requests",
+            "API requests by client format, ARGO model, status and client",
+            labels=REQUEST_LABELS,
+        )
+        for labels, count in requests.items():
+            family.add_metric(labels, count)
+        yield family
+        yield _histogram(
+            "argo_proxy_request_duration_seconds",
+            "From a request's arrival to its answer's last byte",
+            ("model", "stream"),
+            latency,
+        )
+        yield _histogram(
+            "argo_proxy_time_to_first_token_seconds",
+            "Streams: from a request's arrival to the first content sent to the client",
+            ("model",),
+            ttft,
+        )
+        family = CounterMetricFamily(
+            "argo_proxy_tokens",
+            "Tokens by ARGO model and kind (input includes cached and cache_write, "
+            "output includes reasoning)",
+            labels=("model", "kind"),
+        )
+        for labels, count in tokens.items():
+            family.add_metric(labels, count)
+        yield family
+
+
+def _merge(
+    into: dict[tuple[str, ...], tuple[list[int], float]],
+    labels: tuple[str, ...],
+    buckets: list[int],
+    total: float,
+) -> None:
+    known = into.get(labels)
+    if known is None:
+        into[labels] = (list(buckets), total)
+    else:
+        into[labels] = ([a + b for a, b in zip(known[0], buckets, strict=True)], known[1] + total)
+
+
+def _histogram(
+    name: str,
+    doc: str,
+    label_names: tuple[str, ...],
+    series: dict[tuple[str, ...], tuple[list[int], float]],
+) -> HistogramMetricFamily:
+    family = HistogramMetricFamily(name, doc, labels=label_names)
+    bounds = [str(bound) for bound in LATENCY_BUCKETS] + ["+Inf"]  # "0.05", "1.0": as Go prints
+    for labels, (buckets, total) in series.items():
+        cumulative, running = [], 0
+        for bound, count in zip(bounds, buckets, strict=True):
+            running += count
+            cumulative.append((bound, float(running)))
+        family.add_metric(labels, cumulative, total)
+    return family
 
 
 class DaemonMetrics:
@@ -67,35 +173,9 @@ class DaemonMetrics:
         def counter(name: str, doc: str, labels: tuple[str, ...]) -> Counter:
             return Counter(f"argo_proxy_{name}", doc, labels, registry=registry)
 
-        def histogram(name: str, doc: str, labels: tuple[str, ...]) -> Histogram:
-            return Histogram(
-                f"argo_proxy_{name}", doc, labels, buckets=LATENCY_BUCKETS, registry=registry
-            )
-
         def gauge(name: str, doc: str, read: Callable[[], float]) -> None:
             Gauge(f"argo_proxy_{name}", doc, registry=registry).set_function(read)
 
-        self.requests = counter(
-            "requests",
-            "API requests by client format, ARGO model, status and client",
-            ("client_format", "model", "status", "client"),
-        )
-        self.latency = histogram(
-            "request_duration_seconds",
-            "From a request's arrival to its answer's last byte",
-            ("model", "stream"),
-        )
-        self.ttft = histogram(
-            "time_to_first_token_seconds",
-            "Streams: from a request's arrival to the first content sent to the client",
-            ("model",),
-        )
-        self.tokens = counter(
-            "tokens",
-            "Tokens by ARGO model and kind (input includes cached and cache_write, "
-            "output includes reasoning)",
-            ("model", "kind"),
-        )
         self.upstream_errors = counter(
             "upstream_errors",
             "Requests that failed because of ARGO, by kind and the status the client got",
@@ -127,7 +207,8 @@ class DaemonMetrics:
             lambda: 1.0 if readiness(state)[0] else 0.0,
         )
         ProcessCollector(registry=registry)  # process_*: CPU, memory, open files (Linux)
-        self._series: dict[tuple[str, str, str, str, bool], _Series] = {}
+        self._tallies: Tallies = {}
+        registry.register(_RequestCollector(self._tallies))
         self._unsubscribe = (
             state.requests.subscribe(self.observe),
             state.subscribe(self.on_state_event),
@@ -144,49 +225,34 @@ class DaemonMetrics:
     # --------------------------------------------------------------------- listeners
 
     def observe(self, record: RequestRecord) -> None:
-        """One finished request, from the request log: in every request's path, so each
-        series' child is looked up once (labels() validates and locks every call)."""
+        """One finished request, from the request log (in every request's path)."""
         model = record.argo_model or UNKNOWN_MODEL
         client = record.client if record.client in KNOWN_CLIENTS else OTHER_CLIENT
         status = str(record.status)
         key = (record.client_format, model, status, client, record.stream)
-        series = self._series.get(key)
-        if series is None:
-            series = self._series[key] = self._children(*key)
-        requests, latency, ttft, tokens = series
-        requests.inc()
-        latency.observe(record.latency_ms / 1000)
+        tally = self._tallies.get(key)
+        if tally is None:
+            tally = self._tallies[key] = _Tally()
+        tally.count += 1
+        seconds = record.latency_ms / 1000
+        tally.latency[bisect_left(LATENCY_BUCKETS, seconds)] += 1  # bounds are "<="
+        tally.latency_sum += seconds
         if record.ttft_ms is not None:
-            ttft.observe(record.ttft_ms / 1000)
-        for child, count in zip(
-            tokens,
-            (
-                record.input_tokens,
-                record.output_tokens,
-                record.cached_tokens,
-                record.cache_write_tokens,
-                record.reasoning_tokens,
-            ),
-            strict=True,
-        ):
-            if count:
-                child.inc(count)
+            seconds = record.ttft_ms / 1000
+            tally.ttft[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+            tally.ttft_sum += seconds
+        tokens = tally.tokens  # in TOKEN_KINDS' order
+        tokens[0] += record.input_tokens
+        tokens[1] += record.output_tokens
+        tokens[2] += record.cached_tokens
+        tokens[3] += record.cache_write_tokens
+        tokens[4] += record.reasoning_tokens
         if record.retries:
             self.retries.labels(model).inc(record.retries)
         if record.error is not None:
             kind = UPSTREAM_ERROR_KINDS.get(record.error["type"])
             if kind is not None:
                 self.upstream_errors.labels(model, kind, status).inc()
-
-    def _children(
-        self, client_format: str, model: str, status: str, client: str, stream: bool
-    ) -> _Series:
-        return (
-            self.requests.labels(client_format, model, status, client),
-            self.latency.labels(model, "true" if stream else "false"),
-            self.ttft.labels(model),
-            tuple(self.tokens.labels(model, kind) for kind in TOKEN_KINDS),
-        )
 
     def on_state_event(self, event: StateEvent) -> None:
         if isinstance(event, ModelsRefreshed):

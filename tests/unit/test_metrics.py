@@ -114,3 +114,31 @@ async def test_each_daemon_counts_its_own_requests_until_closed(state: DaemonSta
         assert sum(samples(theirs, total).values()) == 1
     finally:
         await other.aclose()
+
+
+async def test_latency_falls_in_the_buckets_prometheus_would_put_it_in(state: DaemonState) -> None:
+    metrics = DaemonMetrics(state)
+    for latency_ms, ttft_ms in ((70.0, 40.0), (100.0, None), (400_000.0, 100.0)):
+        record = RequestRecord.open("/v1/messages", "anthropic", "curl/8.5.0")
+        record.argo_model, record.stream = "claudesonnet46", ttft_ms is not None
+        record.close()
+        record.latency_ms, record.ttft_ms = latency_ms, ttft_ms
+        state.requests.add(record)
+    buckets = samples(metrics, "argo_proxy_request_duration_seconds_bucket")
+    streamed = (("model", "claudesonnet46"), ("stream", "true"))
+    plain = (("model", "claudesonnet46"), ("stream", "false"))
+    assert buckets[(("le", "0.05"), *streamed)] == 0
+    assert buckets[(("le", "0.1"), *streamed)] == 1  # 0.07 s
+    assert buckets[(("le", "300.0"), *streamed)] == 1  # 400 s is above every bound
+    assert buckets[(("le", "+Inf"), *streamed)] == 2
+    assert buckets[(("le", "0.1"), *plain)] == 1  # a bound is "less than or equal"
+    assert samples(metrics, "argo_proxy_request_duration_seconds_sum") == {
+        streamed: pytest.approx(400.07),
+        plain: pytest.approx(0.1),
+    }
+    ttft = samples(metrics, "argo_proxy_time_to_first_token_seconds_bucket")
+    assert ttft[(("le", "0.05"), ("model", "claudesonnet46"))] == 1
+    assert ttft[(("le", "0.1"), ("model", "claudesonnet46"))] == 2
+    assert samples(metrics, "argo_proxy_time_to_first_token_seconds_count") == {
+        (("model", "claudesonnet46"),): 2
+    }
