@@ -34,6 +34,7 @@ from argo_proxy.daemon.config import (
 from argo_proxy.daemon.convert import warm_up
 from argo_proxy.daemon.effects import EFFECTS, RESTART_REASONS, effects_of
 from argo_proxy.daemon.errors import ArgoProxyError, ConfigError, StartupError
+from argo_proxy.daemon.metrics import DaemonMetrics
 from argo_proxy.daemon.record_store import RecordStore, StoreUnavailable, remove_store_files
 from argo_proxy.daemon.serving import (
     RunningServer,
@@ -90,6 +91,7 @@ class Runtime:
             self.state = DaemonState(config)  # reads or creates the access token
         except ConfigError as exc:
             raise StartupError(exc.message) from exc
+        self.metrics = DaemonMetrics(self.state)  # GET /metrics (docs/observability.md)
         self.phase: Phase = "starting"
         self.control = ControlServer(self)
         explicit = self.options.control_socket
@@ -147,9 +149,11 @@ class Runtime:
             # listener: requests.list shows the last run's records from the first call.
             self._start_store(restore=True)
             if self.config.tcp:
-                self.server = await start_server(create_app(self.state), await self._bind())
+                self.server = await start_server(
+                    create_app(self.state, self.metrics), await self._bind()
+                )
             if self.config.socket:
-                app = create_app(self.state, local_socket=True)
+                app = create_app(self.state, self.metrics, local_socket=True)
                 self.unix_server = await start_server(app, self._bind_unix())
         except BaseException:
             if self.server is not None:
@@ -326,6 +330,7 @@ class Runtime:
             listening = self.listen_url
             report = await self._reload(trigger)
             self.last_reload = report
+            self.state.note_reload(report.ok, report.trigger, report.message)
             self.control.config_reloaded(report)
             if self.listen_url != listening:  # told after config.changed: cause, then effect
                 self.control.state_changed("listen address changed")
@@ -441,7 +446,7 @@ class Runtime:
     async def _switch_listener(self, sock: Any) -> str:
         """Serve on `sock` from now on; the old listener finishes what it has, then closes."""
         old = self.server
-        self.server = await start_server(create_app(self.state), sock)
+        self.server = await start_server(create_app(self.state, self.metrics), sock)
         log.info("listening on %s", self.server.url)
         if old is not None:
             self._draining[id(old)] = (old, asyncio.ensure_future(self._drain(old)))
@@ -499,6 +504,7 @@ class Runtime:
         await self._close_channels(self.channels)
         self._unsubscribe()
         self._unsubscribe_records()
+        self.metrics.close()
         await self.state.aclose()
 
     async def _stop_http(self, grace: float) -> None:

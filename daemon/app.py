@@ -12,12 +12,14 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from sanic import Request, Sanic
-from sanic.response import HTTPResponse, html, json
+from sanic.response import HTTPResponse, html, json, raw
 
 from .backends.gateway import LEGACY_PATHS
 from .errors import ArgoProxyError
 from .formats import FORMATS, ClientFormat
 from .formats.google import model_resource, split_model_path
+from .health import LIVE, readiness
+from .metrics import CONTENT_TYPE, DaemonMetrics
 from .models import ModelEntry
 from .pipeline import DirectEndpoint, Pipeline
 from .state import DaemonState
@@ -39,8 +41,11 @@ def _google_model(entry: ModelEntry) -> dict[str, Any]:
     return model_resource(entry.alias, entry.internal_id, entry.family, entry.kind == "embed")
 
 
-def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, Any]:
-    """The daemon's app; `local_socket` when it serves the owner-only Unix socket."""
+def create_app(
+    state: DaemonState, metrics: DaemonMetrics, *, local_socket: bool = False
+) -> Sanic[Any, Any]:
+    """The daemon's app; `local_socket` when it serves the owner-only Unix socket. Every
+    app of one daemon shares its state and its metrics."""
     app = new_app(state)
     pipeline = Pipeline(state)
     web = HttpLayer(app, state, pipeline, local_socket)
@@ -169,6 +174,20 @@ def create_app(state: DaemonState, *, local_socket: bool = False) -> Sanic[Any, 
                 "active_streams": state.counters.active_streams,
             }
         )
+
+    # The probes need no token (access.py: OPEN_PATHS); the metrics do, like the API.
+    @app.get("/health/live")
+    async def health_live(request: Request) -> HTTPResponse:
+        return json(LIVE)
+
+    @app.get("/health/ready")
+    async def health_ready(request: Request) -> HTTPResponse:
+        ready, body = readiness(state)
+        return json(body, status=200 if ready else 503)
+
+    @app.get("/metrics")
+    async def metrics_text(request: Request) -> HTTPResponse:
+        return raw(metrics.scrape(), content_type=CONTENT_TYPE)
 
     @app.get("/version")
     async def version(request: Request) -> HTTPResponse:

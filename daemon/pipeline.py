@@ -39,8 +39,8 @@ from .formats import FORMATS, ClientFormat, FormatSpec
 from .images import inline_images, needs_inlining
 from .intake import check_turns, model_name_of, parse_body, pop_timeout, wants_stream
 from .legacy_requests import ChatEndpointName
-from .records import RequestRecord
-from .relay import ConvertingShaper, RecordingShaper, SameFormatShaper, Shaper
+from .records import CANCELLED, RequestRecord
+from .relay import ConvertingShaper, RecordingShaper, SameFormatShaper
 from .routing import resolve_identity, route_chat, upstream_headers
 from .state import DaemonState
 from .tokens import count_request_tokens
@@ -151,7 +151,7 @@ class Pipeline:
                 yield chunk
         except (GeneratorExit, asyncio.CancelledError):
             # 499, as nginx logs it: the client hung up, or a stop cut the stream short
-            record.fail(499, "Cancelled", "the stream ended before its last byte was sent")
+            record.fail(499, CANCELLED, "the stream ended before its last byte was sent")
             raise
         finally:
             self.state.counters.active_streams -= 1
@@ -260,7 +260,7 @@ class Pipeline:
                 # client that did not ask for the usage chunk does not get it
                 out["stream_options"] = {"include_usage": True}
             json_array = spec.json_array_stream(req.query)
-            shaper: Shaper = RecordingShaper(
+            shaper = RecordingShaper(
                 SameFormatShaper(spec, hide_usage=not include_usage)
                 if conversion.same_format
                 else ConvertingShaper(
@@ -270,7 +270,7 @@ class Pipeline:
             )
             chunks = await started(self.argo.stream(Leg(route, out, headers, timeout), shaper))
             content_type = "application/json" if json_array else "text/event-stream"
-            return StreamResult(chunks, content_type, shaper.fail)
+            return StreamResult(chunks, content_type, shaper.interrupt)
         out.pop("stream_options", None)
         leg = Leg(route, out, headers, timeout)
         reply, raw = await self.argo.complete(leg, config.anthropic_stream_mode)

@@ -15,8 +15,9 @@ out, so for Claude `input_tokens` here is the sum of the three.
 
 from __future__ import annotations
 
+import functools
+import random
 import re
-import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -24,7 +25,23 @@ from typing import Any
 
 from .tokens import estimate_text_tokens
 
-__all__ = ["RECORD_FIELDS", "RequestRecord", "Usage", "client_of"]
+__all__ = [
+    "CANCELLED",
+    "INTERRUPTED",
+    "KNOWN_CLIENTS",
+    "RECORD_FIELDS",
+    "STREAM_FAILED",
+    "RequestRecord",
+    "Usage",
+    "client_of",
+]
+
+# A record's `error.type` is the class of the error that ended the request, or one of
+# these for a stream that had already started: ARGO's stream failed (an error event from
+# ARGO, a break, an end without its last event), a stop cut it, the client hung up.
+STREAM_FAILED = "UpstreamStreamError"
+INTERRUPTED = "Interrupted"
+CANCELLED = "Cancelled"
 
 
 # ------------------------------------------------------------------------- clients
@@ -53,9 +70,13 @@ _CLIENTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("aiohttp", r"\bPython/[\d.]+ aiohttp/([\w.+-]+)"),
     )
 )
+# Every name `client_of` gives a known client; any other User-Agent is named by its first
+# product token, which anyone can choose (metrics.py counts those together).
+KNOWN_CLIENTS = frozenset(name for name, _ in _CLIENTS) | {"unknown"}
 _PRODUCT = re.compile(r"([A-Za-z][\w.-]*)(?:/([\w.+-]+))?")
 
 
+@functools.lru_cache(maxsize=256)  # a client sends the same User-Agent every time
 def client_of(user_agent: str | None) -> tuple[str, str]:
     """(product, version) of the client that sent a User-Agent; version may be ""."""
     if not user_agent:
@@ -101,6 +122,8 @@ class Usage:
     def see(self, event: Mapping[str, Any]) -> None:
         """One streamed event from ARGO, in either of its APIs' formats."""
         kind = event.get("type")
+        if "usage" not in event and kind != "message_start":
+            return  # most events: a text delta (called for every event of every stream)
         if kind == "message_start":
             message = event.get("message")
             if isinstance(message, Mapping) and isinstance(message.get("usage"), Mapping):
@@ -148,7 +171,8 @@ class Usage:
 
 
 def new_request_id() -> str:
-    return "req_" + secrets.token_hex(8)
+    # Not a secret (it names a record for requests.get): no system call per request.
+    return f"req_{random.getrandbits(64):016x}"
 
 
 @dataclass

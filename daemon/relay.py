@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import AsyncGenerator
 from typing import Any, Protocol
 
@@ -22,7 +23,7 @@ from .argo_replies import NoticeWatch, auth_error, event_error, event_text
 from .convert import StreamConverter
 from .errors import UpstreamError
 from .formats import FormatSpec
-from .records import RequestRecord
+from .records import INTERRUPTED, STREAM_FAILED, RequestRecord
 from .sse import SSEEvent, SSEParser
 from .upstream import UpstreamStream
 
@@ -76,10 +77,13 @@ class SameFormatShaper:
         return self._spec.stream_error(status, message)
 
 
+_NO_CHOICES = re.compile(r'"choices"\s*:\s*\[\s*\]')
+
+
 def _usage_only(sse: SSEEvent) -> bool:
     """A Chat Completions chunk that carries only usage (`choices: []`)."""
-    if '"usage"' not in sse.data:
-        return False
+    if '"usage"' not in sse.data or _NO_CHOICES.search(sse.data) is None:
+        return False  # every chunk may carry `"usage": null`: parse only a likely one
     try:
         event = sse.json()
     except ValueError:
@@ -90,7 +94,7 @@ def _usage_only(sse: SSEEvent) -> bool:
 class RecordingShaper:
     """A shaper that also tells the request's record what passed (docs/observability.md):
     ARGO's usage, the answer's text (for the estimate when ARGO reports no usage), and
-    a failure sent to the client."""
+    a failure sent to the client: ARGO's (`fail`) or a stop's (`interrupt`)."""
 
     def __init__(self, shaper: Shaper, record: RequestRecord) -> None:
         self._shaper = shaper
@@ -105,14 +109,19 @@ class RecordingShaper:
                 record.output_text.append(text)
             message = event_error(event)
             if message is not None:  # relayed as is, or converted by the shaper: both fail
-                record.fail(502, "UpstreamStreamError", f"ARGO reported an error: {message}")
+                record.fail(502, STREAM_FAILED, f"ARGO reported an error: {message}")
         return self._shaper.feed(frames, events)
 
     def finish(self) -> bytes:
         return self._shaper.finish()
 
     def fail(self, status: int, message: str) -> bytes:
-        self._record.fail(status, "StreamError", message)
+        self._record.fail(status, STREAM_FAILED, message)
+        return self._shaper.fail(status, message)
+
+    def interrupt(self, status: int, message: str) -> bytes:
+        """A stop cut the stream short: the same end for the client, not ARGO's doing."""
+        self._record.fail(status, INTERRUPTED, message)
         return self._shaper.fail(status, message)
 
 

@@ -27,6 +27,7 @@ from .routing import models_url
 from .upstream import Upstream
 
 __all__ = [
+    "ConfigReloaded",
     "Counters",
     "DaemonState",
     "LegacyChanged",
@@ -69,7 +70,16 @@ class TokenChanged:
     reason: str  # "rotated", or "config" for a reload of `auth`/`token_file`
 
 
-StateEvent = ModelsRefreshed | LegacyChanged | TokenChanged
+@dataclass(frozen=True)
+class ConfigReloaded:
+    """A reload of the config file ended: applied (`ok`), or refused whole."""
+
+    ok: bool
+    trigger: str  # what asked for it: "watch" (the file changed) or "rpc"
+    message: str
+
+
+StateEvent = ModelsRefreshed | LegacyChanged | TokenChanged | ConfigReloaded
 StateListener = Callable[[StateEvent], None]
 
 
@@ -207,6 +217,10 @@ class DaemonState:
         if "records" in effects:
             self.requests.resize(config.log_size)
         return changed
+
+    def note_reload(self, ok: bool, trigger: str, message: str) -> None:
+        """The runtime reloaded the config file, or refused to (control/runtime.py)."""
+        self._emit(ConfigReloaded(ok, trigger, message))
 
     async def aclose(self) -> None:
         await self.upstream.aclose()
