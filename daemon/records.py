@@ -98,7 +98,7 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
-@dataclass
+@dataclass(slots=True)
 class Usage:
     """The tokens of one request, as ARGO reported them (or estimated, if it did not)."""
 
@@ -175,7 +175,7 @@ def new_request_id() -> str:
     return f"req_{random.getrandbits(64):016x}"
 
 
-@dataclass
+@dataclass(slots=True)  # a thousand of them live in the ring
 class RequestRecord:
     """What one API request did (docs/observability.md#records)."""
 

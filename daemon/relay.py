@@ -82,7 +82,8 @@ _NO_CHOICES = re.compile(r'"choices"\s*:\s*\[\s*\]')
 
 def _usage_only(sse: SSEEvent) -> bool:
     """A Chat Completions chunk that carries only usage (`choices: []`)."""
-    if '"usage"' not in sse.data or _NO_CHOICES.search(sse.data) is None:
+    data = sse.data
+    if "[]" not in data or '"usage"' not in data or _NO_CHOICES.search(data) is None:
         return False  # every chunk may carry `"usage": null`: parse only a likely one
     try:
         event = sse.json()
