@@ -995,6 +995,20 @@ def report(rows: list[Row], args: argparse.Namespace, started: str, elapsed: flo
     return "\n".join(out)
 
 
+def isolated_env(tmp: str) -> dict[str, str]:
+    """The environment for the servers: no ARGO or proxy settings of the user's, and a
+    HOME of its own (`tmp`), so no user config is read."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARGO", "HTTP"))}
+    env.update(HOME=tmp, XDG_CONFIG_HOME=os.path.join(tmp, ".config"), NO_PROXY="*")
+    return env
+
+
+def start_simulator(cmd: list[str], tmp: str, env: dict[str, str]) -> tuple[ServerProcess, str]:
+    """`argo-proxy simulate` on any free port; its URL once it listens."""
+    sim = ServerProcess("simulator", [*cmd, "simulate", "--port", "0"], cwd=tmp, env=env)
+    return sim, sim.wait_ready(60)
+
+
 def start_daemon(
     cmd: list[str], tmp: str, env: dict[str, str], sim_url: str
 ) -> tuple[ServerProcess, str]:

@@ -230,13 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     servers: dict[str, pt.ServerProcess] = {}
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     with tempfile.TemporaryDirectory(prefix="argo-recording-") as tmp:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("ARGO", "HTTP"))}
-        env.update(HOME=tmp, XDG_CONFIG_HOME=os.path.join(tmp, ".config"), NO_PROXY="*")
+        env = pt.isolated_env(tmp)
         try:
-            servers["sim"] = pt.ServerProcess(
-                "simulator", [*pt.argo_proxy_command(), "simulate", "--port", "0"], cwd=tmp, env=env
-            )
-            sim_url = servers["sim"].wait_ready(60)
+            servers["sim"], sim_url = pt.start_simulator(pt.argo_proxy_command(), tmp, env)
             urls: dict[str, str] = {}
             for arm in ARMS:  # each its own folder: config, token file, control socket
                 folder = Path(tmp, arm)

@@ -146,13 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     servers: dict[str, pt.ServerProcess] = {}
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     with tempfile.TemporaryDirectory(prefix="argo-versus-") as tmp:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("ARGO", "HTTP"))}
-        env.update(HOME=tmp, XDG_CONFIG_HOME=os.path.join(tmp, ".config"), NO_PROXY="*")
+        env = pt.isolated_env(tmp)
         try:
-            servers["sim"] = pt.ServerProcess(
-                "simulator", [*ours, "simulate", "--port", "0"], cwd=tmp, env=env
-            )
-            sim_url = servers["sim"].wait_ready(60)
+            servers["sim"], sim_url = pt.start_simulator(ours, tmp, env)
             servers["ours"], ours_url = pt.start_daemon(ours, tmp, env, sim_url)
             servers["argo-proxy 3"], theirs_url = start_theirs(theirs, tmp, env, sim_url)
             for url in (ours_url, theirs_url):
