@@ -103,11 +103,15 @@ class RecordingShaper:
 
     def feed(self, frames: list[SSEEvent], events: list[Event]) -> bytes:
         record = self._record
+        usage = record.usage
         for event in events:
-            record.usage.see(event)
-            text = event_text(event)
-            if text:
-                record.output_text.append(text)
+            usage.see(event)
+            # the text is kept for an estimate, which ARGO's usage makes needless (Claude's
+            # comes first, in message_start)
+            if not usage.reported:
+                text = event_text(event)
+                if text:
+                    record.output_text.append(text)
             message = event_error(event)
             if message is not None:  # relayed as is, or converted by the shaper: both fail
                 record.fail(502, STREAM_FAILED, f"ARGO reported an error: {message}")
