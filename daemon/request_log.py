@@ -9,15 +9,14 @@ A listener that fails is logged and the request it was told about is not affecte
 
 from __future__ import annotations
 
-import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 
+from .listeners import Listeners
 from .records import RequestRecord
 
 __all__ = ["RecordListener", "RequestLog"]
 
-log = logging.getLogger(__name__)
 
 RecordListener = Callable[[RequestRecord], None]
 
@@ -25,7 +24,7 @@ RecordListener = Callable[[RequestRecord], None]
 class RequestLog:
     def __init__(self, size: int) -> None:
         self._ring: deque[RequestRecord] = deque(maxlen=max(size, 0))
-        self._listeners: list[RecordListener] = []
+        self._listeners: Listeners[RequestRecord] = Listeners("request record")
 
     @property
     def size(self) -> int:
@@ -42,21 +41,11 @@ class RequestLog:
         self._ring = deque([*records, *self._ring], maxlen=self._ring.maxlen)
 
     def subscribe(self, listener: RecordListener) -> Callable[[], None]:
-        self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.subscribe(listener)
 
     def add(self, record: RequestRecord) -> None:
         self._ring.append(record)
-        for listener in list(self._listeners):
-            try:
-                listener(record)
-            except Exception:  # a listener's failure must never reach a request
-                log.exception("a request record listener failed")
+        self._listeners.notify(record)
 
     def get(self, record_id: str) -> RequestRecord | None:
         return next((r for r in reversed(self._ring) if r.id == record_id), None)

@@ -21,6 +21,7 @@ from .access import AccessGuard, write_new_token
 from .config import Config
 from .dumps import DumpWriter
 from .effects import effects_of
+from .listeners import Listeners
 from .models import CatalogSource, ModelRegistry, RefreshResult
 from .request_log import RequestLog
 from .routing import models_url
@@ -132,23 +133,16 @@ class DaemonState:
         self.started_at = time.time()
         self.last_refresh: RefreshResult | None = None
         self.last_refresh_at: float | None = None
-        self._listeners: list[StateListener] = []
+        self._listeners: Listeners[StateEvent] = Listeners("state event")
 
     # ------------------------------------------------------------------ listeners
 
     def subscribe(self, listener: StateListener) -> Callable[[], None]:
         """Call `listener` on every StateEvent; returns a function that unsubscribes."""
-        self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.subscribe(listener)
 
     def _emit(self, event: StateEvent) -> None:
-        for listener in list(self._listeners):
-            listener(event)
+        self._listeners.notify(event)
 
     # --------------------------------------------------------------------- models
 
