@@ -39,8 +39,8 @@ from .formats import FORMATS, ClientFormat, FormatSpec
 from .images import inline_images, needs_inlining
 from .intake import check_turns, model_name_of, parse_body, pop_timeout, wants_stream
 from .legacy_requests import ChatEndpointName
-from .records import CANCELLED, RequestRecord
-from .relay import ConvertingShaper, RecordingShaper, SameFormatShaper
+from .records import CANCELLED, INTERRUPTED, RequestRecord
+from .relay import ConvertingShaper, SameFormatShaper, Shaper
 from .routing import resolve_identity, route_chat, upstream_headers
 from .state import DaemonState
 from .tokens import count_request_tokens
@@ -260,17 +260,24 @@ class Pipeline:
                 # client that did not ask for the usage chunk does not get it
                 out["stream_options"] = {"include_usage": True}
             json_array = spec.json_array_stream(req.query)
-            shaper = RecordingShaper(
+            shaper: Shaper = (
                 SameFormatShaper(spec, hide_usage=not include_usage)
                 if conversion.same_format
                 else ConvertingShaper(
                     spec, conversion.stream(include_usage=include_usage), json_array=json_array
-                ),
-                record,
+                )
             )
-            chunks = await started(self.argo.stream(Leg(route, out, headers, timeout), shaper))
+            leg = Leg(route, out, headers, timeout)
+            chunks = await started(self.argo.stream(leg, shaper, record))
+
+            def interrupt(status: int, message: str) -> bytes:
+                """A stop cut the stream short: the end ARGO's failure would have, but
+                recorded as not ARGO's doing."""
+                record.fail(status, INTERRUPTED, message)
+                return shaper.fail(status, message)
+
             content_type = "application/json" if json_array else "text/event-stream"
-            return StreamResult(chunks, content_type, shaper.interrupt)
+            return StreamResult(chunks, content_type, interrupt)
         out.pop("stream_options", None)
         leg = Leg(route, out, headers, timeout)
         reply, raw = await self.argo.complete(leg, config.anthropic_stream_mode)

@@ -1,7 +1,8 @@
 """Relaying an upstream stream to a client, as it arrives.
 
 One loop for every format pair: upstream bytes are parsed into SSE events once,
-watched (auth notice, terminal event, in-band errors), and handed to a *shaper*
+watched once (auth notice, terminal event, in-band errors, and for the request's record
+ARGO's usage), and handed to a *shaper*
 that turns them into the client's bytes — the raw bytes themselves when client and
 ARGO speak the same format, converted and re-framed events otherwise.
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import AsyncGenerator
 from typing import Any, Protocol
 
@@ -23,23 +23,24 @@ from .argo_replies import NoticeWatch, auth_error, event_error, event_text
 from .convert import StreamConverter
 from .errors import UpstreamError
 from .formats import FormatSpec
-from .records import INTERRUPTED, STREAM_FAILED, RequestRecord
+from .records import STREAM_FAILED, RequestRecord
 from .sse import SSEEvent, SSEParser
 from .upstream import UpstreamStream
 
-__all__ = ["ConvertingShaper", "RecordingShaper", "SameFormatShaper", "Shaper", "relay"]
+__all__ = ["ConvertingShaper", "SameFormatShaper", "Shaper", "relay"]
 
 log = logging.getLogger(__name__)
 
 _HOLD_LIMIT = 64 * 1024  # never hold more than this back while waiting for content
 Event = dict[str, Any]
+Parsed = Event | None  # one SSE event's JSON; None for OpenAI's closing `[DONE]`
 
 
 class Shaper(Protocol):
     """Turns what ARGO sent into what the client receives: the well-formed SSE events of
-    each read, and the same events parsed."""
+    each read, and each of them parsed (`events[i]` is `frames[i]`'s JSON)."""
 
-    def feed(self, frames: list[SSEEvent], events: list[Event]) -> bytes: ...
+    def feed(self, frames: list[SSEEvent], events: list[Parsed]) -> bytes: ...
     def finish(self) -> bytes: ...  # ARGO ended the stream properly
     def fail(self, status: int, message: str) -> bytes: ...  # it did not
 
@@ -64,10 +65,14 @@ class SameFormatShaper:
         # The usage chunk asked of ARGO for the record, that the client did not ask for.
         self._hide_usage = hide_usage
 
-    def feed(self, frames: list[SSEEvent], events: list[Event]) -> bytes:
+    def feed(self, frames: list[SSEEvent], events: list[Parsed]) -> bytes:
         # an in-band error event is already in the client's format
+        if not self._hide_usage:
+            return b"".join(_reframe(sse) for sse in frames)
         return b"".join(
-            _reframe(sse) for sse in frames if not (self._hide_usage and _usage_only(sse))
+            _reframe(sse)
+            for sse, event in zip(frames, events, strict=True)
+            if not _usage_only(event)
         )
 
     def finish(self) -> bytes:
@@ -77,57 +82,9 @@ class SameFormatShaper:
         return self._spec.stream_error(status, message)
 
 
-_NO_CHOICES = re.compile(r'"choices"\s*:\s*\[\s*\]')
-
-
-def _usage_only(sse: SSEEvent) -> bool:
+def _usage_only(event: Parsed) -> bool:
     """A Chat Completions chunk that carries only usage (`choices: []`)."""
-    data = sse.data
-    if "[]" not in data or '"usage"' not in data or _NO_CHOICES.search(data) is None:
-        return False  # every chunk may carry `"usage": null`: parse only a likely one
-    try:
-        event = sse.json()
-    except ValueError:
-        return False
-    return isinstance(event, dict) and event.get("choices") == [] and bool(event.get("usage"))
-
-
-class RecordingShaper:
-    """A shaper that also tells the request's record what passed (docs/observability.md):
-    ARGO's usage, the answer's text (for the estimate when ARGO reports no usage), and
-    a failure sent to the client: ARGO's (`fail`) or a stop's (`interrupt`)."""
-
-    def __init__(self, shaper: Shaper, record: RequestRecord) -> None:
-        self._shaper = shaper
-        self._record = record
-
-    def feed(self, frames: list[SSEEvent], events: list[Event]) -> bytes:
-        record = self._record
-        usage = record.usage
-        for event in events:
-            usage.see(event)
-            # the text is kept for an estimate, which ARGO's usage makes needless (Claude's
-            # comes first, in message_start)
-            if not usage.reported:
-                text = event_text(event)
-                if text:
-                    record.output_text.append(text)
-            message = event_error(event)
-            if message is not None:  # relayed as is, or converted by the shaper: both fail
-                record.fail(502, STREAM_FAILED, f"ARGO reported an error: {message}")
-        return self._shaper.feed(frames, events)
-
-    def finish(self) -> bytes:
-        return self._shaper.finish()
-
-    def fail(self, status: int, message: str) -> bytes:
-        self._record.fail(status, STREAM_FAILED, message)
-        return self._shaper.fail(status, message)
-
-    def interrupt(self, status: int, message: str) -> bytes:
-        """A stop cut the stream short: the same end for the client, not ARGO's doing."""
-        self._record.fail(status, INTERRUPTED, message)
-        return self._shaper.fail(status, message)
+    return event is not None and event.get("choices") == [] and bool(event.get("usage"))
 
 
 class _JsonArrayFramer:
@@ -159,11 +116,13 @@ class ConvertingShaper:
             return b"".join(self._array.frame(e) for e in events)
         return b"".join(self._spec.frame(e) for e in events)
 
-    def feed(self, frames: list[SSEEvent], events: list[Event]) -> bytes:
+    def feed(self, frames: list[SSEEvent], events: list[Parsed]) -> bytes:
         out = bytearray()
         for event in events:
             if self._failed:
                 break
+            if event is None:
+                continue
             message = event_error(event)
             if message is not None:  # B3: the library would drop it silently
                 out += self.fail(502, f"ARGO reported an error: {message}")
@@ -191,16 +150,23 @@ class ConvertingShaper:
 
 
 class _Monitor:
-    """Watches the events passing through: auth notice, terminal event, in-band errors."""
+    """Watches each event passing through, once: for the relay, the auth notice, the
+    terminal event and in-band errors; for the request's record (docs/observability.md),
+    ARGO's usage, an in-band error, and the answer's text, kept for the estimate only
+    until ARGO's usage makes it needless (Claude's comes first, in message_start)."""
 
-    def __init__(self) -> None:
+    def __init__(self, record: RequestRecord) -> None:
         self.notice = NoticeWatch()
         self.ended = False
+        self._record = record
+        self._usage = record.usage
 
-    def see(self, sse: SSEEvent, parsed: list[Event]) -> bool:
-        """Watch one event; False if it is malformed (not JSON, not `[DONE]`)."""
+    def see(self, sse: SSEEvent, parsed: list[Parsed]) -> bool:
+        """Watch one event and add its parse to `parsed`; False if it is malformed (not
+        JSON, not `[DONE]`): it is then left out, of `parsed` too."""
         if sse.data.strip() == "[DONE]":
             self.ended = True
+            parsed.append(None)
             return True
         try:
             event: Any = sse.json()
@@ -212,7 +178,12 @@ class _Monitor:
             return False
         parsed.append(event)
         kind = event.get("type")
-        if kind == "message_stop" or event_error(event) is not None:
+        if kind == "message_start" or "usage" in event:
+            self._usage.see(event)
+        message = event_error(event)
+        if message is not None:  # relayed as is, or converted by the shaper: both fail
+            self._record.fail(502, STREAM_FAILED, f"ARGO reported an error: {message}")
+        if kind == "message_stop" or message is not None:
             self.ended = True  # an error event is an end too: the shaper reports it
             self.notice.decided = True
             return True
@@ -220,12 +191,15 @@ class _Monitor:
             if str((event.get("message") or {}).get("id", "")).startswith("msg_blocked_"):
                 self.notice.decided = self.notice.is_notice = True
             return True
-        if self.notice.decided:
+        if self.notice.decided and self._usage.reported:
             return True
         text = event_text(event)
         if text:
-            self.notice.feed(text)
-        elif _carries_other_content(event):
+            if not self._usage.reported:
+                self._record.output_text.append(text)
+            if not self.notice.decided:
+                self.notice.feed(text)
+        elif not self.notice.decided and _carries_other_content(event):
             self.notice.decided = True
         return True
 
@@ -241,16 +215,19 @@ def _carries_other_content(event: Event) -> bool:
     return False
 
 
-async def relay(stream: UpstreamStream, shaper: Shaper) -> AsyncGenerator[bytes, None]:
-    """Yield the client's bytes. Raises before the first yield if the stream is refused
-    (auth notice, or a failure before any content), so the caller can answer in JSON."""
+async def relay(
+    stream: UpstreamStream, shaper: Shaper, record: RequestRecord
+) -> AsyncGenerator[bytes, None]:
+    """Yield the client's bytes, and tell `record` what passed. Raises before the first
+    yield if the stream is refused (auth notice, or a failure before any content), so the
+    caller can answer in JSON."""
     parser = SSEParser()
-    monitor = _Monitor()
+    monitor = _Monitor(record)
     held = bytearray()
     released = False
     try:
         async for chunk in stream.chunks():
-            events: list[Event] = []
+            events: list[Parsed] = []
             frames = [sse for sse in parser.feed(chunk) if monitor.see(sse, events)]
             if monitor.notice.is_notice:
                 raise auth_error()
@@ -273,11 +250,15 @@ async def relay(stream: UpstreamStream, shaper: Shaper) -> AsyncGenerator[bytes,
         if not released:
             raise  # nothing sent yet: the client gets a proper HTTP error instead
         log.warning("upstream stream failed: %s", exc.message)
-        yield shaper.fail(exc.status, f"The stream from ARGO broke off: {exc.message}")
+        message = f"The stream from ARGO broke off: {exc.message}"
+        record.fail(exc.status, STREAM_FAILED, message)
+        yield shaper.fail(exc.status, message)
         return
     if monitor.ended:
         tail += shaper.finish()
     else:
         log.warning("upstream stream from %s ended without its final event", stream.url)
-        tail += shaper.fail(502, "ARGO ended the stream before it was complete.")
+        message = "ARGO ended the stream before it was complete."
+        record.fail(502, STREAM_FAILED, message)
+        tail += shaper.fail(502, message)
     yield bytes(held) + tail

@@ -18,6 +18,7 @@ from ..argo_replies import (
 )
 from ..config import StreamMode
 from ..errors import UpstreamError
+from ..records import RequestRecord
 from ..relay import Shaper, relay
 from ..routing import Route
 from ..sse import SSEParser
@@ -102,8 +103,11 @@ class ArgoChat:
             events.extend(parser.close())
         return aggregate_anthropic_stream(events)
 
-    async def stream(self, leg: Leg, shaper: Shaper) -> AsyncGenerator[bytes, None]:
-        """The client's bytes as ARGO streams; raises before the first one if ARGO refused."""
+    async def stream(
+        self, leg: Leg, shaper: Shaper, record: RequestRecord
+    ) -> AsyncGenerator[bytes, None]:
+        """The client's bytes as ARGO streams, told to `record` as they pass; raises
+        before the first one if ARGO refused."""
         route = leg.route
         async with self._upstream.stream(
             route.url, dumps(leg.body), leg.headers, timeout=leg.timeout
@@ -115,5 +119,5 @@ class ArgoChat:
                 reply = await upstream.read()
                 check_reply(reply.json(), route.upstream)
                 raise UpstreamError("ARGO answered a streaming request without a stream.")
-            async for chunk in relay(upstream, shaper):
+            async for chunk in relay(upstream, shaper, record):
                 yield chunk
