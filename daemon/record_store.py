@@ -26,12 +26,12 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .records import RequestRecord
-from .usage import TOKEN_FIELDS, TOTAL_FIELDS, Totals, UsageTable, local_day, model_key
+from .usage import NO_MODEL, TOKEN_FIELDS, TOTAL_FIELDS, Totals, UsageTable, local_day
 
 __all__ = ["COLUMNS", "RecordStore", "StoreUnavailable", "remove_store_files"]
 
@@ -93,9 +93,14 @@ def _insert(rows: int) -> str:
     return f"INSERT INTO requests ({', '.join(_NAMES)}) VALUES {', '.join([row] * rows)}"
 
 
-_ADD_TO_DAY = (
+# The rows after a rowid added to their day totals, by SQLite itself (no Python per
+# record, and the GIL released). The model is usage.py's model_key; the day, local time.
+_ADD_TO_DAYS = (
     f"INSERT INTO daily_totals (day, model, client, {', '.join(TOTAL_FIELDS)}) "
-    f"VALUES (?, ?, ?, {', '.join('?' for _ in TOTAL_FIELDS)}) "
+    "SELECT date(started_at, 'unixepoch', 'localtime'), "
+    f"COALESCE(NULLIF(argo_model, ''), NULLIF(model, ''), '{NO_MODEL}'), client, "
+    f"COUNT(*), SUM(status >= 400), {_TOKEN_SUMS}, SUM(estimated) "
+    "FROM requests WHERE rowid > ? GROUP BY 1, 2, 3 "
     "ON CONFLICT (day, model, client) DO UPDATE SET "
     + ", ".join(f"{name} = {name} + excluded.{name}" for name in TOTAL_FIELDS)
 )
@@ -158,19 +163,6 @@ def _record(row: Sequence[Any]) -> RequestRecord:
     if values["error"] is not None:
         values["error"] = json.loads(values["error"])
     return RequestRecord(**values, _closed=True)
-
-
-def _day_totals(batch: Iterable[RequestRecord]) -> dict[tuple[str, str, str], Totals]:
-    days: dict[tuple[str, str, str], Totals] = {}
-    day_of_minute: dict[int, str] = {}  # local days change on a minute: one lookup a minute
-    for record in batch:
-        minute = int(record.started_at // 60)
-        day = day_of_minute.get(minute)
-        if day is None:
-            day = day_of_minute[minute] = local_day(record.started_at)
-        key = (day, model_key(record.argo_model, record.model))
-        days.setdefault((*key, record.client), Totals()).add_record(record)
-    return days
 
 
 class RecordStore:
@@ -315,13 +307,11 @@ class RecordStore:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
+            (last,) = db.execute("SELECT COALESCE(MAX(rowid), 0) FROM requests").fetchone()
             for start in range(0, len(batch), _ROWS_PER_INSERT):
                 rows = batch[start : start + _ROWS_PER_INSERT]
                 db.execute(_insert(len(rows)), [v for record in rows for v in _row(record)])
-            db.executemany(
-                _ADD_TO_DAY,
-                [(*key, *totals.to_json().values()) for key, totals in _day_totals(batch).items()],
-            )
+            db.execute(_ADD_TO_DAYS, (last,))
             db.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):

@@ -17,6 +17,7 @@ from .records import RequestRecord
 
 __all__ = [
     "GROUPINGS",
+    "NO_MODEL",
     "TOKEN_FIELDS",
     "TOTAL_FIELDS",
     "Grouping",
