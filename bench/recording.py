@@ -1,17 +1,21 @@
 """What recording every request costs: the daemon with records (and what listens to them:
-the request log, the Prometheus metrics) against the same daemon from before records.
+the request log, the Prometheus metrics, the SQLite store) against the daemon without.
 
     python bench/recording.py                           # non-stream and stream-20
     python bench/recording.py --rounds 9 -t 4000 -n 1000
     python bench/recording.py --workload ant-gpt-stream-20
+    python bench/recording.py --without before-records  # against commit 3b0a1ca
 
 The target (the issue that asked for records): recording costs at most 5 % of the
 throughput and at most 0.2 ms of added p50 latency.
 
-"without" is commit 3b0a1ca, the last one before records, checked out as a detached git
-worktree (`--baseline-dir`, /tmp/argo-proxy-norecord) with its own venv, both made on
-first use; "with" is this working tree, run as a default daemon runs (records, the
-request log's ring, the metrics). Both daemons run at once in front of one simulator,
+"with" is this working tree, run as a default daemon runs. "without" is, by default
+(`--without same-tree`), this same tree with recording taken out by
+bench/without_recording.py, so that the difference is recording's and nothing else's;
+with `--without before-records`, commit 3b0a1ca, the last one before records, checked
+out as a detached git worktree (`--baseline-dir`, /tmp/argo-proxy-norecord) with its
+own venv, both made on first use: the daemon as it was, so the difference is also
+everything else that changed since. Both daemons run at once in front of one simulator,
 with the same config, and take the same load from bench/passthrough.py's client, in
 alternation: for latency, one request at a time, alternating which goes first; for
 throughput, rounds at concurrency 32 alternating which goes first, the median round
@@ -202,6 +206,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", "-r", type=int, default=7)
     parser.add_argument("--client", choices=("raw", "streams", "httpx"), default="raw")
     parser.add_argument(
+        "--without",
+        choices=("same-tree", "before-records"),
+        default="same-tree",
+        help="the daemon without records: this tree less recording (bench/without_recording.py)"
+        f", or commit {BEFORE_RECORDS}",
+    )
+    parser.add_argument(
         "--baseline-dir",
         type=Path,
         default=Path(tempfile.gettempdir(), "argo-proxy-norecord"),
@@ -224,7 +235,12 @@ def main(argv: list[str] | None = None) -> int:
             pass
         else:
             runner, loop_name = uvloop.run, f"uvloop {version('uvloop')}"
-    commands = {"without": baseline_command(args.baseline_dir), "with": pt.argo_proxy_command()}
+    without = (
+        [sys.executable, str(Path(__file__).with_name("without_recording.py"))]
+        if args.without == "same-tree"
+        else baseline_command(args.baseline_dir)
+    )
+    commands = {"without": without, "with": pt.argo_proxy_command()}
     if args.same:
         commands["with"] = commands["without"]
     servers: dict[str, pt.ServerProcess] = {}
@@ -248,10 +264,15 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             for server in reversed(list(servers.values())):
                 server.stop()
+    baseline = (
+        "this tree less recording (bench/without_recording.py)"
+        if args.without == "same-tree"
+        else f"{BEFORE_RECORDS} (before records)"
+    )
     header = [
-        f"recording's cost: this tree against {BEFORE_RECORDS} (before records), {started}"
+        f"recording's cost: this tree against {baseline}, {started}"
         if not args.same
-        else f"noise floor: {BEFORE_RECORDS} on both arms, {started}",
+        else f"noise floor: {baseline} on both arms, {started}",
         f"machine: {os.cpu_count()} CPUs; latency: {args.requests} requests one at a time; "
         f"throughput: median of {args.rounds} alternating rounds of "
         f"{args.throughput_requests} at concurrency 32",
