@@ -9,8 +9,8 @@ the product):
 * the usage chunk asked of ARGO on an OpenAI-style stream whose client did not ask for
   it (a converted stream still asks, as it did before records: its tail needs it);
 * what the relay tells the request's record of each streamed event (ARGO's usage, the
-  answer's text for an estimate, an in-band error): the relay watches only for the auth
-  notice and the end, as before records;
+  answer's text for an estimate): the relay watches for the auth notice, the end and
+  in-band errors, as before records;
 * everything that hears of a finished record: the request log's ring, the Prometheus
   tallies, the SQLite store, `request.finished`.
 
@@ -21,16 +21,14 @@ record object itself (a few microseconds, bench/README.md).
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 from argo_proxy.control.cli import main
 from argo_proxy.daemon import relay
-from argo_proxy.daemon.argo_replies import event_error, event_text
 from argo_proxy.daemon.backends.argo import ArgoChat, Leg
-from argo_proxy.daemon.records import RequestRecord
+from argo_proxy.daemon.records import RequestRecord, Usage
 from argo_proxy.daemon.request_log import RequestLog
-from argo_proxy.daemon.sse import SSEEvent
 
 _stream = ArgoChat.stream
 
@@ -43,38 +41,20 @@ def _stream_without_usage(
     return _stream(self, leg, shaper, record)
 
 
-class _MonitorWithoutRecord(relay._Monitor):  # noqa: SLF001 (a bench's patch)
-    """The relay's watch as it was before records: notice, end, in-band errors."""
+class _UsageIgnored(Usage):
+    """Usage that is never read, and counts as reported from the start, so the relay
+    keeps no text for an estimate: the relay's per-event work for the record is gone."""
 
-    def see(self, sse: SSEEvent, parsed: list[Any]) -> bool:
-        if sse.data.strip() == "[DONE]":
-            self.ended = True
-            parsed.append(None)
-            return True
-        try:
-            event: Any = sse.json()
-        except ValueError:
-            return False
-        if not isinstance(event, dict):
-            return False
-        parsed.append(event)
-        kind = event.get("type")
-        if kind == "message_stop" or event_error(event) is not None:
-            self.ended = True
-            self.notice.decided = True
-            return True
-        if kind == "message_start":
-            if str((event.get("message") or {}).get("id", "")).startswith("msg_blocked_"):
-                self.notice.decided = self.notice.is_notice = True
-            return True
-        if self.notice.decided:
-            return True
-        text = event_text(event)
-        if text:
-            self.notice.feed(text)
-        elif relay._carries_other_content(event):  # noqa: SLF001
-            self.notice.decided = True
-        return True
+    def see(self, event: Mapping[str, Any]) -> None:
+        pass
+
+
+class _MonitorWithoutRecord(relay._Monitor):  # noqa: SLF001 (a bench's patch)
+    """The relay's watch with nothing for the record: the notice, the end, errors."""
+
+    def __init__(self, record: RequestRecord) -> None:
+        super().__init__(record)
+        self._usage = _UsageIgnored(reported=True)
 
 
 def _drop(self: RequestLog, record: RequestRecord) -> None:
