@@ -204,6 +204,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", "-w", type=int, default=100)
     parser.add_argument("--throughput-requests", "-t", type=int, default=3000)
     parser.add_argument("--rounds", "-r", type=int, default=7)
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="measure this many times, each with new processes, and report the medians",
+    )
     parser.add_argument("--client", choices=("raw", "streams", "httpx"), default="raw")
     parser.add_argument(
         "--without",
@@ -243,27 +249,17 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"without": without, "with": pt.argo_proxy_command()}
     if args.same:
         commands["with"] = commands["without"]
-    servers: dict[str, pt.ServerProcess] = {}
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
-    with tempfile.TemporaryDirectory(prefix="argo-recording-") as tmp:
-        env = pt.isolated_env(tmp)
+    runs: list[list[Result]] = []
+    count: float | None = None
+    for run in range(args.runs):
+        pt.log(f"run {run + 1}/{args.runs}: new simulator and daemons")
         try:
-            servers["sim"], sim_url = pt.start_simulator(pt.argo_proxy_command(), tmp, env)
-            urls: dict[str, str] = {}
-            for arm in ARMS:  # each its own folder: config, token file, control socket
-                folder = Path(tmp, arm)
-                folder.mkdir(mode=0o700)
-                servers[arm], urls[arm] = pt.start_daemon(commands[arm], str(folder), env, sim_url)
-                runner(pt.wait_health(urls[arm], 60))
-            pt.log(f"measuring (client: {args.client}, {loop_name})")
-            results = runner(measure(args, urls, servers))
-            count = recorded(urls["with"])
+            results, count = one_run(args, commands, runner, loop_name)
         except RuntimeError as exc:
             print(f"bench: {exc}", file=sys.stderr)
             return 1
-        finally:
-            for server in reversed(list(servers.values())):
-                server.stop()
+        runs.append(results)
     baseline = (
         "this tree less recording (bench/without_recording.py)"
         if args.without == "same-tree"
@@ -280,8 +276,62 @@ def main(argv: list[str] | None = None) -> int:
         if count is not None
         else "the 'with' daemon's GET /metrics did not answer",
     ]
-    print(report(results, args, header))
+    for run, results in enumerate(runs):
+        if args.runs > 1:
+            header.append(f"\nrun {run + 1} of {args.runs}:")
+        print(report(results, args, header))
+        header = []
+    if args.runs > 1:
+        print(summary(runs))
     return 0
+
+
+def one_run(
+    args: argparse.Namespace,
+    commands: dict[str, list[str]],
+    runner: Callable[[Coroutine[Any, Any, Any]], Any],
+    loop_name: str,
+) -> tuple[list[Result], float | None]:
+    """One simulator and the two daemons, started afresh, measured, stopped; and the
+    count of requests the "with" daemon recorded."""
+    servers: dict[str, pt.ServerProcess] = {}
+    with tempfile.TemporaryDirectory(prefix="argo-recording-") as tmp:
+        env = pt.isolated_env(tmp)
+        try:
+            servers["sim"], sim_url = pt.start_simulator(pt.argo_proxy_command(), tmp, env)
+            urls: dict[str, str] = {}
+            for arm in ARMS:  # each its own folder: config, token file, control socket
+                folder = Path(tmp, arm)
+                folder.mkdir(mode=0o700)
+                servers[arm], urls[arm] = pt.start_daemon(commands[arm], str(folder), env, sim_url)
+                runner(pt.wait_health(urls[arm], 60))
+            pt.log(f"measuring (client: {args.client}, {loop_name})")
+            results = runner(measure(args, urls, servers))
+            return results, recorded(urls["with"])
+        finally:
+            for server in reversed(list(servers.values())):
+                server.stop()
+
+
+def summary(runs: list[list[Result]]) -> str:
+    """Per workload, the median over runs of each run's differences: what the operating
+    system made of four processes on this machine's cores differs from run to run, and
+    weighs on one arm for a whole run (bench/README.md)."""
+    lines = ["", f"median of {len(runs)} runs (recording's cost):"]
+    for index, first in enumerate(runs[0]):
+        per_run = [results[index] for results in runs]
+        loss = statistics.median(r.loss() for r in per_run)
+        added = statistics.median(r.added(50) for r in per_run)
+        cpu = statistics.median(r.cpu_us("with") - r.cpu_us("without") for r in per_run)
+        throughput = "PASS" if loss <= THROUGHPUT_LOSS else "MISS"
+        latency = "PASS" if added <= ADDED_P50 else "MISS"
+        losses = ", ".join(f"{-r.loss():+.1f}%" for r in per_run)
+        lines.append(
+            f"  {first.workload:<20} throughput {-loss:+.1f}% ({throughput}: loss <= "
+            f"{THROUGHPUT_LOSS:g}%; runs {losses}), p50 {added:+.3f} ms ({latency}: <= "
+            f"{ADDED_P50:g} ms), daemon CPU {cpu:+.0f} us/req"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
