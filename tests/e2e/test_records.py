@@ -197,7 +197,16 @@ def test_failures_are_recorded_with_their_status_class_and_retries(
         text = streamed.read().decode()
     assert "event: error" in text
     record = finished(stdio_daemon, CLAUDE, True)
-    assert record["status"] >= 500 and record["error"] is not None
+    assert record["status"] == 502
+    assert record["error"]["type"] == "UpstreamStreamError"  # ARGO's, in the stream
+    assert record["error"]["message"].startswith("ARGO reported an error: ")
+
+    inject(sim, fault="cut", after=4, path="/messages")  # breaks off after the text began
+    with api.stream("POST", url, json={**body, "stream": True}) as streamed:
+        text = streamed.read().decode()
+    assert "event: error" in text
+    record = finished(stdio_daemon, CLAUDE, True)
+    assert record["status"] == 502 and record["error"]["type"] == "UpstreamStreamError"
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
