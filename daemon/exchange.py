@@ -3,11 +3,21 @@ request as received, and the answer to send, JSON or a stream. Framework-neutral
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ClientRequest", "JSONResult", "Result", "StreamResult", "prepend_chunk", "started"]
+__all__ = [
+    "ClientRequest",
+    "JSONResult",
+    "Result",
+    "Stop",
+    "StreamResult",
+    "prepend_chunk",
+    "started",
+    "stop_of",
+]
 
 
 @dataclass
@@ -44,6 +54,22 @@ class StreamResult:
 
 
 Result = JSONResult | StreamResult
+
+
+@dataclass(frozen=True)
+class Stop:
+    """What the cancellation of a request cut by a stop carries (serving.InFlight.cut):
+    the reason its client is told. A client that hung up cancels its request too; this
+    tells the request's record which of the two it was (docs/observability.md)."""
+
+    reason: str
+
+
+def stop_of(exc: BaseException) -> Stop | None:
+    """The stop that cancelled a request, if `exc` is that cancellation."""
+    if isinstance(exc, asyncio.CancelledError) and exc.args and isinstance(exc.args[0], Stop):
+        return exc.args[0]
+    return None
 
 
 async def prepend_chunk(

@@ -34,7 +34,7 @@ from .errors import (
     UpstreamError,
     UpstreamStatusError,
 )
-from .exchange import ClientRequest, JSONResult, Result, StreamResult, started
+from .exchange import ClientRequest, JSONResult, Result, StreamResult, started, stop_of
 from .formats import FORMATS, ClientFormat, FormatSpec
 from .images import inline_images, needs_inlining
 from .intake import check_turns, model_name_of, parse_body, pop_timeout, wants_stream
@@ -124,7 +124,11 @@ class Pipeline:
             self._finish(record, dump, answer)
             return answer
         except BaseException as exc:  # cancelled by a stop, or a bug: recorded, then raised
-            record.fail(500, type(exc).__name__, str(exc) or "the request was cut short")
+            stop = stop_of(exc)
+            if stop is not None:  # the client gets a 503 (web.py)
+                record.fail(503, INTERRUPTED, stop.reason)
+            else:
+                record.fail(500, type(exc).__name__, str(exc) or "the request was cut short")
             self._finish(record, dump)
             raise
         if isinstance(result, StreamResult):
@@ -149,9 +153,12 @@ class Pipeline:
                 if dump is not None:
                     dump.streamed(chunk)
                 yield chunk
-        except (GeneratorExit, asyncio.CancelledError):
-            # 499, as nginx logs it: the client hung up, or a stop cut the stream short
-            record.fail(499, CANCELLED, "the stream ended before its last byte was sent")
+        except (GeneratorExit, asyncio.CancelledError) as exc:
+            stop = stop_of(exc)
+            if stop is not None:  # the client gets its format's error event (web.py)
+                record.fail(503, INTERRUPTED, stop.reason)
+            else:  # 499, as nginx logs it: the client hung up
+                record.fail(499, CANCELLED, "the stream ended before its last byte was sent")
             raise
         finally:
             self.state.counters.active_streams -= 1
@@ -269,15 +276,9 @@ class Pipeline:
             )
             leg = Leg(route, out, headers, timeout)
             chunks = await started(self.argo.stream(leg, shaper, record))
-
-            def interrupt(status: int, message: str) -> bytes:
-                """A stop cut the stream short: the end ARGO's failure would have, but
-                recorded as not ARGO's doing."""
-                record.fail(status, INTERRUPTED, message)
-                return shaper.fail(status, message)
-
             content_type = "application/json" if json_array else "text/event-stream"
-            return StreamResult(chunks, content_type, interrupt)
+            # a stop's end: the one ARGO's failure would have (recorded by _open)
+            return StreamResult(chunks, content_type, shaper.fail)
         out.pop("stream_options", None)
         leg = Leg(route, out, headers, timeout)
         reply, raw = await self.argo.complete(leg, config.anthropic_stream_mode)

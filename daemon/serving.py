@@ -22,6 +22,8 @@ from typing import Any
 from sanic import Sanic
 from sanic.server.async_server import AsyncioServer
 
+from .exchange import Stop
+
 __all__ = ["InFlight", "RunningServer", "bind_socket", "bind_unix_socket", "start_server"]
 
 _LAST_WORDS = 2.0  # seconds cut requests get to send their last event before the abort
@@ -55,7 +57,7 @@ class InFlight:
         """Cancel every request still running; returns how many there were."""
         self.reason = reason
         for task in self._tasks:
-            task.cancel()
+            task.cancel(Stop(reason))
         return len(self._tasks)
 
 

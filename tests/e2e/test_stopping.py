@@ -4,7 +4,10 @@ each request still waiting for ARGO a 503 in its format, then the daemon exits 0
 
 from __future__ import annotations
 
+import contextlib
+import json
 import signal
+import sqlite3
 import threading
 from typing import Any
 
@@ -76,6 +79,14 @@ class Reader(threading.Thread):
             self.started.set()
 
 
+def _recorded(daemon: Process) -> list[tuple[int, str | None]]:
+    """(status, error type) of each record in a stopped daemon's store."""
+    store = daemon.control_socket.parent / "state" / "argo-proxy" / "requests.sqlite3"
+    with contextlib.closing(sqlite3.connect(store)) as db:
+        rows = db.execute("SELECT status, error FROM requests").fetchall()
+    return [(status, error and json.loads(error)["type"]) for status, error in rows]
+
+
 def _stop_with_sigterm(daemon: Process) -> None:
     daemon.popen.send_signal(signal.SIGTERM)
     assert daemon.popen.wait(30) == 0
@@ -97,6 +108,8 @@ def test_a_stream_longer_than_the_grace_ends_with_its_error_event(
     assert last_event in events[-1], reader.text[-500:]
     assert "argo-proxy stopped serving" in events[-1]
     assert "ending 1 request(s) still running after 1.0s" in daemon.log
+    # its record: cut by the stop, neither ARGO's failure nor a client that hung up
+    assert _recorded(daemon) == [(503, "Interrupted")]
 
 
 def test_a_request_still_waiting_for_argo_gets_a_503(
@@ -120,3 +133,4 @@ def test_a_request_still_waiting_for_argo_gets_a_503(
     assert response.status_code == 503
     error = response.json()
     assert error["type"] == "error" and "argo-proxy stopped serving" in error["error"]["message"]
+    assert _recorded(daemon) == [(503, "Interrupted")]  # as the client got it
