@@ -21,7 +21,19 @@ from llm_rosetta import ConversionError, ConversionPipeline, ProviderShim
 
 from .errors import ArgoProxyError, ClientRequestError, UpstreamError
 from .formats import ClientFormat, UpstreamFormat
+from .model_names import rename_event
 from .models import Family
+from .thinking import (
+    CARRIER_FORMATS,
+    Restored,
+    StreamThinking,
+    UserThinking,
+    annotate_answer,
+    blocks_of,
+    restore,
+    take_carriers,
+    tool_ids_of,
+)
 from .workarounds.library import (
     ARGO_ANTHROPIC_SHIM,
     ARGO_OPENAI_SHIM,
@@ -113,15 +125,33 @@ def _library_step(
 
 
 class Conversion:
-    """One request's conversion, client format ↔ ARGO format; build one per request."""
+    """One request's conversion, client format ↔ ARGO format; build one per request.
+
+    `answer_model` is the name the client asked for, which its answers carry
+    (docs/translation.md#model-names). With `thinking` (the thinking store, as this
+    request's ARGO user sees it), Claude's signed thinking makes the round trip through
+    a client format that has no place for it (thinking.py).
+    """
 
     def __init__(
-        self, source: ClientFormat, target: UpstreamFormat, model: str, family: Family
+        self,
+        source: ClientFormat,
+        target: UpstreamFormat,
+        model: str,
+        family: Family,
+        *,
+        answer_model: str | None = None,
+        thinking: UserThinking | None = None,
     ) -> None:
         self.source = source
         self.target = target
         self.model = model
         self.same_format = source == target
+        self.answer_model = answer_model
+        # Claude's thinking needs carrying only into formats that have no place for it.
+        carries = target == "anthropic" and source in CARRIER_FORMATS
+        self.thinking = thinking if carries else None
+        self.restored = Restored()
         if self.same_format:
             self._pipeline = ConversionPipeline(
                 source, target, target_shim=_SAME_FORMAT_SHIMS[target], force_conversion=False
@@ -146,6 +176,7 @@ class Conversion:
         before = _BEFORE.get(self.source)
         if before is not None:
             body = before(body)
+        carried = take_carriers(self.source, body) if self.thinking is not None else {}
         out = dict(
             _library_step(
                 self._pipeline.convert_request,
@@ -161,6 +192,8 @@ class Conversion:
             # and in `out`, until the answer is done (bench/README.md, memory).
             self._pipeline.ir_request.pop("messages", None)
             out = _AFTER[self.target](out)
+        if self.thinking is not None:
+            self.restored = restore(out, carried, self.thinking.get)
         return out
 
     def response(self, upstream_json: Body) -> Body:
@@ -168,12 +201,24 @@ class Conversion:
         accounting = cache_accounting_for(self.source, self.target)  # B7
         if accounting is not None and isinstance(upstream_json, dict):
             accounting.upstream(upstream_json)
+        blocks = self._keep_thinking(upstream_json)
         out: Body = _library_step(
             self._pipeline.convert_response,
             upstream_json,
             lambda exc: UpstreamError(f"ARGO's answer could not be converted: {exc}"),
         )
+        annotate_answer(self.source, out, blocks)
         return accounting.client(out) if accounting is not None else out
+
+    def _keep_thinking(self, answer: Any) -> tuple[dict[str, Any], ...]:
+        """The signed thinking of a Claude answer, kept for its tool calls."""
+        if self.thinking is None or not isinstance(answer, dict):
+            return ()
+        content = answer.get("content")
+        blocks, ids = blocks_of(content), tool_ids_of(content)
+        if blocks and ids:
+            self.thinking.keep(ids, blocks)
+        return blocks
 
     def stream(self, *, include_usage: bool) -> StreamConverter:
         return StreamConverter(self, include_usage=include_usage)
@@ -194,6 +239,13 @@ class StreamConverter:
         self._accounting = cache_accounting_for(conversion.source, conversion.target)  # B7
         # The library always emits a usage-only chunk; some clients get it only if asked.
         self._drop_usage_chunk = conversion.source in _USAGE_ON_REQUEST and not include_usage
+        self._name = conversion.answer_model
+        memory = conversion.thinking
+        self._thinking = (
+            StreamThinking(conversion.source, memory.keep, self._name or conversion.model)
+            if memory is not None
+            else None
+        )
 
     @property
     def ended(self) -> bool:
@@ -202,12 +254,20 @@ class StreamConverter:
     def feed(self, chunk: Event) -> list[Event]:
         if self._accounting is not None:
             self._accounting.upstream(chunk)
+        if self._thinking is not None:
+            self._thinking.upstream(chunk)
         events: list[Event] = _library_step(
             self._proc.process_chunk,
             chunk,
             lambda exc: UpstreamError(f"ARGO's stream could not be converted: {exc}"),
         )
-        return self._fixed(events)
+        events = self._fixed(events)
+        if self._thinking is not None:
+            events = self._thinking.client(events)
+        if self._name is not None:
+            for event in events:
+                rename_event(self._source, event, self._name)
+        return events
 
     def finish(self) -> list[Event]:
         """B5: the upstream ended without its tail (usage chunk / message_stop): flush."""

@@ -39,10 +39,12 @@ from .formats import FORMATS, ClientFormat, FormatSpec
 from .images import inline_images, needs_inlining
 from .intake import check_turns, model_name_of, parse_body, pop_timeout, wants_stream
 from .legacy_requests import ChatEndpointName
+from .model_names import answered_model, rename_answer
 from .records import CANCELLED, INTERRUPTED, RequestRecord
 from .relay import ConvertingShaper, SameFormatShaper, Shaper
 from .routing import resolve_identity, route_chat, upstream_headers
 from .state import DaemonState
+from .thinking import UserThinking
 from .tokens import count_request_tokens
 from .upstream import ON_RETRY, UPSTREAM_TAP
 from .workarounds.argo_rules import apply_model_rules
@@ -246,11 +248,19 @@ class Pipeline:
         # bodies the name is just an unknown field and may hold anything.
         options = body.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
-        conversion = Conversion(spec.name, route.upstream, model, route.family)
-        record.converted = not conversion.same_format
         user = resolve_identity(config, req.headers, req.query)
+        conversion = Conversion(
+            spec.name,
+            route.upstream,
+            model,
+            route.family,
+            answer_model=name,
+            thinking=UserThinking(self.state.thinking, user),
+        )
+        record.converted = not conversion.same_format
         out = conversion.request(body)
         del body  # converted, a big part may be a new copy: keep only the one that is sent
+        record.thinking_off = conversion.restored.thinking_off
         record.estimate_input = lambda: count_request_tokens(out)  # if ARGO reports no usage
         apply_model_rules(out, model, route.upstream)
         out["user"] = user
@@ -268,7 +278,7 @@ class Pipeline:
                 out["stream_options"] = {"include_usage": True}
             json_array = spec.json_array_stream(req.query)
             shaper: Shaper = (
-                SameFormatShaper(spec, hide_usage=not include_usage)
+                SameFormatShaper(spec, name, hide_usage=not include_usage)
                 if conversion.same_format
                 else ConvertingShaper(
                     spec, conversion.stream(include_usage=include_usage), json_array=json_array
@@ -283,9 +293,11 @@ class Pipeline:
         leg = Leg(route, out, headers, timeout)
         reply, raw = await self.argo.complete(leg, config.anthropic_stream_mode)
         record.usage.take(route.upstream, reply)
+        record.answered_model = answered_model(route.upstream, reply, event=False)
         answer = conversion.response(check_reply(reply, route.upstream))
-        # A same-format answer usually comes back untouched: skip serialising it again.
-        return JSONResult(200, answer, raw if answer is reply else None)
+        renamed = rename_answer(spec.name, answer, name) is not None
+        # A same-format answer may come back untouched: then skip serialising it again.
+        return JSONResult(200, answer, raw if answer is reply and not renamed else None)
 
     async def _count(self, spec: FormatSpec, req: ClientRequest) -> Result:
         body = spec.counted(parse_body(req.body, spec.body))

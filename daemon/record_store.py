@@ -37,7 +37,7 @@ __all__ = ["COLUMNS", "RecordStore", "StoreUnavailable", "remove_store_files"]
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Every field of a record, with its SQLite type (tests/unit/test_record_store.py holds
 # this to RECORD_FIELDS).
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -49,6 +49,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("client_version", "TEXT NOT NULL"),
     ("model", "TEXT"),
     ("argo_model", "TEXT"),
+    ("answered_model", "TEXT"),
     ("upstream", "TEXT"),
     ("converted", "INTEGER NOT NULL"),
     ("stream", "INTEGER NOT NULL"),
@@ -63,9 +64,14 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("reasoning_tokens", "INTEGER NOT NULL"),
     ("estimated", "INTEGER NOT NULL"),
     ("retries", "INTEGER NOT NULL"),
+    ("thinking_off", "INTEGER NOT NULL DEFAULT 0"),
 )
+# The columns each schema version added, for a file an older version wrote.
+_ADDED: dict[int, tuple[tuple[str, str], ...]] = {
+    2: (("answered_model", "TEXT"), ("thinking_off", "INTEGER NOT NULL DEFAULT 0")),
+}
 _NAMES = tuple(name for name, _ in COLUMNS)
-_BOOLEANS = {"converted", "stream", "estimated"}
+_BOOLEANS = {"converted", "stream", "estimated", "thinking_off"}
 _TOKEN_SUMS = ", ".join(f"SUM({name})" for name in TOKEN_FIELDS)
 
 _SCHEMA = f"""
@@ -148,6 +154,16 @@ _VALUES = operator.attrgetter(*_NAMES)  # a record's column values, in one C cal
 _ERROR = _NAMES.index("error")
 
 
+def _upgrade(db: sqlite3.Connection, version: int) -> None:
+    """Add the columns of the newer schema versions to a file an older daemon wrote; its
+    records keep their values, the new columns their defaults."""
+    present = {row[1] for row in db.execute("PRAGMA table_info(requests)")}
+    for newer in range(version + 1, SCHEMA_VERSION + 1):
+        for name, kind in _ADDED.get(newer, ()):
+            if present and name not in present:
+                db.execute(f"ALTER TABLE requests ADD COLUMN {name} {kind}")
+
+
 def _row(record: RequestRecord) -> tuple[Any, ...]:
     values: tuple[Any, ...] = _VALUES(record)
     if record.error is None:
@@ -211,6 +227,8 @@ class RecordStore:
             db.execute(f"PRAGMA busy_timeout = {_BUSY_WAIT_MS}")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")  # WAL: a power cut may lose the last batch
+            if 0 < version < SCHEMA_VERSION:
+                _upgrade(db, version)
             db.executescript(_SCHEMA)
         except (sqlite3.Error, StoreUnavailable) as exc:
             db.close()

@@ -187,6 +187,7 @@ class RequestRecord:
     client_version: str
     model: str | None = None  # as the client asked for it
     argo_model: str | None = None
+    answered_model: str | None = None  # as ARGO's answer named it (the vendor's id)
     upstream: str | None = None  # the ARGO API: openai_chat, anthropic, embeddings, gateway
     converted: bool = False
     stream: bool = False
@@ -201,6 +202,9 @@ class RequestRecord:
     reasoning_tokens: int = 0
     estimated: bool = False  # token counts are the offline estimate: ARGO gave none
     retries: int = 0
+    # Claude's thinking was turned off for this request: a tool turn's thinking could not
+    # be restored (docs/translation.md#thinking)
+    thinking_off: bool = False
     # not part of the record's JSON: where stages leave what the record is built from
     usage: Usage = field(default_factory=Usage, repr=False)
     estimate_input: Callable[[], int] | None = field(default=None, repr=False)

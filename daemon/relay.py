@@ -23,6 +23,7 @@ from .argo_replies import NoticeWatch, auth_error, event_error, event_text
 from .convert import StreamConverter
 from .errors import UpstreamError
 from .formats import FormatSpec
+from .model_names import answered_model, rename_data
 from .records import STREAM_FAILED, RequestRecord
 from .sse import SSEEvent, SSEParser
 from .upstream import UpstreamStream
@@ -53,27 +54,31 @@ def _reframe(sse: SSEEvent) -> bytes:
 
 
 class SameFormatShaper:
-    """Client and ARGO speak the same format: ARGO's events go through as they came.
+    """Client and ARGO speak the same format: ARGO's events go through as they came,
+    with the model named as the client asked for it (docs/translation.md#model-names).
 
     Each event is written again from its parsed text rather than copied byte for byte,
     so a malformed one (a broken `data:` line) is left out instead of reaching a client
     SDK that would raise on it; the rest of the stream goes on.
     """
 
-    def __init__(self, spec: FormatSpec, *, hide_usage: bool = False) -> None:
+    def __init__(self, spec: FormatSpec, model: str, *, hide_usage: bool = False) -> None:
         self._spec = spec
+        self._model = model
         # The usage chunk asked of ARGO for the record, that the client did not ask for.
         self._hide_usage = hide_usage
 
     def feed(self, frames: list[SSEEvent], events: list[Parsed]) -> bytes:
         # an in-band error event is already in the client's format
-        if not self._hide_usage:
-            return b"".join(_reframe(sse) for sse in frames)
-        return b"".join(
-            _reframe(sse)
-            for sse, event in zip(frames, events, strict=True)
-            if not _usage_only(event)
-        )
+        out = bytearray()
+        for sse, event in zip(frames, events, strict=True):
+            if self._hide_usage and _usage_only(event):
+                continue
+            old = answered_model(self._spec.name, event, event=True)
+            if old is not None and old != self._model:
+                sse = SSEEvent(sse.event, rename_data(sse.data, old, self._model))
+            out += _reframe(sse)
+        return bytes(out)
 
     def finish(self) -> bytes:
         return b""
@@ -178,6 +183,8 @@ class _Monitor:
             return False
         parsed.append(event)
         kind = event.get("type")
+        if self._record.answered_model is None:
+            self._record.answered_model = _model_of(event, kind)
         if kind == "message_start" or "usage" in event:
             self._usage.see(event)
         message = event_error(event)
@@ -202,6 +209,14 @@ class _Monitor:
         elif not self.notice.decided and _carries_other_content(event):
             self.notice.decided = True
         return True
+
+
+def _model_of(event: Event, kind: Any) -> str | None:
+    """The model ARGO's event names: Claude's in message_start, OpenAI's in each chunk
+    (empty in Azure's preflight chunk)."""
+    holder = event.get("message") if kind == "message_start" else event
+    model = holder.get("model") if isinstance(holder, dict) else None
+    return model if isinstance(model, str) and model else None
 
 
 def _carries_other_content(event: Event) -> bool:

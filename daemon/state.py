@@ -25,6 +25,7 @@ from .listeners import Listeners
 from .models import CatalogSource, ModelRegistry, RefreshResult
 from .request_log import RequestLog
 from .routing import models_url
+from .thinking import ThinkingStore
 from .upstream import Upstream
 
 __all__ = [
@@ -130,6 +131,9 @@ class DaemonState:
         self.counters = Counters()
         self.requests = RequestLog(config.log_size)  # docs/observability.md
         self.dumps = DumpWriter()  # used while `dump_requests` is on
+        # Claude's thinking of the tool turns relayed, for clients that drop it
+        # (docs/translation.md#thinking); in memory only, gone with the process
+        self.thinking = ThinkingStore()
         self.started_at = time.time()
         self.last_refresh: RefreshResult | None = None
         self.last_refresh_at: float | None = None
