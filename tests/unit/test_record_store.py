@@ -327,3 +327,44 @@ def test_usage_rows_sort_by_tokens_and_days_by_date() -> None:
         local_day(now - 2 * DAY),
         local_day(now),
     ]
+
+
+def test_a_file_from_schema_1_gains_the_new_columns_and_keeps_its_records(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state" / "requests.sqlite3"
+    path.parent.mkdir(mode=0o700)
+    old = [(name, kind) for name, kind in COLUMNS if name not in ("answered_model", "thinking_off")]
+    db = sqlite3.connect(path)
+    db.execute(f"CREATE TABLE requests ({', '.join(f'{n} {t}' for n, t in old)})")
+    values = {name: 0 for name, _ in old} | {
+        "id": "req_0000000000000001",
+        "started_at": time.time(),
+        "endpoint": "/v1/messages",
+        "client_format": "anthropic",
+        "client": "claude-code",
+        "client_version": "2.1",
+        "model": "claude-sonnet-4-5",
+        "status": 200,
+    }
+    db.execute(
+        f"INSERT INTO requests ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)})",
+        tuple(values.values()),
+    )
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    store = RecordStore.open(path, 30)
+    store.start()
+    try:
+        (kept,) = store.history(10)
+        assert (kept.model, kept.answered_model, kept.thinking_off) == (
+            "claude-sonnet-4-5",
+            None,
+            False,
+        )
+        written(store, [record(answered_model="claude-sonnet-4-5-20250929", thinking_off=True)])
+        newest = store.history(10)[-1]
+        assert (newest.answered_model, newest.thinking_off) == ("claude-sonnet-4-5-20250929", True)
+    finally:
+        store.close(30)
