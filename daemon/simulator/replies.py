@@ -308,8 +308,13 @@ def plan_reply(
     delta_count = conv.markers.option_int("deltas", 0)
     allowed, forced = read_tool_choice(tool_choice)
     calls: tuple[ToolCall, ...] = ()
+    # `[[sim:tools=N]]` in a tool result: the model calls a tool again (a longer loop)
+    again = conv.tool_results is not None and conv.markers.option_int("tools", 0) > 0
     if override is not None:
         text = override
+    elif again and tools and allowed:
+        calls = _tool_calls(conv, tools, forced)
+        text = ""
     elif conv.tool_results is not None:
         text = "Tool result received: " + " ".join(conv.tool_results)
     elif tools and allowed and conv.user_turn and _wants_tool(conv, tools, tool_choice, forced):
