@@ -347,6 +347,8 @@ def _responses_annotate(answer: Body, blocks: Blocks) -> None:
     reasoning = [i for i in output if isinstance(i, dict) and i.get("type") == "reasoning"]
     for item in reasoning:
         item["encrypted_content"] = carrier
+        if not _wants_summaries(answer):
+            item["summary"] = []
     if not reasoning:  # only redacted thinking: llm-rosetta made no item for it
         output.insert(
             0,
@@ -382,6 +384,13 @@ def _google_annotate(answer: Body, blocks: Blocks) -> None:
                 return
 
 
+def _wants_summaries(answer: Body) -> bool:
+    """Responses: reasoning summaries only when the client asked for them, as OpenAI
+    has it (llm-rosetta echoes the request's `reasoning` into the answer)."""
+    reasoning = answer.get("reasoning")
+    return isinstance(reasoning, dict) and bool(reasoning.get("summary"))
+
+
 _ANNOTATE: dict[ClientFormat, Callable[[Body, Blocks], None]] = {
     "openai_responses": _responses_annotate,
     "openai_chat": _chat_annotate,
@@ -413,6 +422,7 @@ class StreamThinking:
         self._message_id = ""
         self._kept = False
         self._signed = False  # Google: the turn's first function call part got it
+        self._summaries = True  # Responses: the client asked for reasoning summaries
 
     def upstream(self, event: Event) -> None:
         """Read one ARGO (Anthropic) event."""
@@ -454,7 +464,7 @@ class StreamThinking:
 
     def client(self, events: list[Event]) -> list[Event]:
         """The client's events for the last upstream event, with carriers added."""
-        if not self.blocks:
+        if not self.blocks and self._fmt != "openai_responses":  # (summaries are hidden early)
             return events
         return list(_PATCH[self._fmt](self, events))
 
@@ -472,17 +482,21 @@ class StreamThinking:
             }
 
     def _responses(self, events: list[Event]) -> Iterator[Event]:
-        carrier = encode(self.blocks)
+        carrier = encode(self.blocks) if self.blocks else None
         for event in events:
-            kind = event.get("type")
-            if kind == "response.output_item.done":
-                item = event.get("item")
+            kind = str(event.get("type", ""))
+            if kind == "response.created":
+                self._summaries = _wants_summaries(event.get("response") or {})
+            elif kind.startswith("response.reasoning_summary") and not self._summaries:
+                continue
+            items = [event.get("item")]
+            if kind == "response.completed":
+                items = list((event.get("response") or {}).get("output") or ())
+            for item in items:
                 if isinstance(item, dict) and item.get("type") == "reasoning":
-                    item["encrypted_content"] = carrier
-            elif kind == "response.completed":
-                output = (event.get("response") or {}).get("output") or ()
-                for item in output:
-                    if isinstance(item, dict) and item.get("type") == "reasoning":
+                    if not self._summaries:
+                        item["summary"] = []
+                    if carrier is not None and kind != "response.output_item.added":
                         item["encrypted_content"] = carrier
             yield event
 

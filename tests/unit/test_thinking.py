@@ -387,3 +387,31 @@ def carriers_in(fmt: ClientFormat, events: list[dict[str, Any]]) -> list[Any]:
         for p in c["content"]["parts"]
         if "functionCall" in p
     ]
+
+
+@pytest.mark.parametrize("summary", [None, "auto"])
+def test_responses_reasoning_summaries_only_when_asked(summary: str | None) -> None:
+    reasoning = {"effort": "high", **({"summary": summary} if summary else {})}
+    request = {"input": "weather?", "reasoning": reasoning}
+    memory = UserThinking(ThinkingStore(), "alice")
+    whole = conversion("openai_responses", memory)
+    whole.request(copy.deepcopy(request))
+    (item,) = [
+        i for i in whole.response(copy.deepcopy(ANSWER))["output"] if i["type"] == "reasoning"
+    ]
+    streamed = conversion("openai_responses", memory)
+    streamed.request(copy.deepcopy(request))
+    stream = streamed.stream(include_usage=True)
+    events = [e for upstream in sse_events() for e in stream.feed(upstream)]
+    summaries = [e for e in events if e["type"].startswith("response.reasoning_summary")]
+    (done,) = [
+        e["item"]
+        for e in events
+        if e["type"] == "response.output_item.done" and e["item"]["type"] == "reasoning"
+    ]
+    if summary:
+        assert item["summary"][0]["text"] == THINKING["thinking"]
+        assert done["summary"][0]["text"] == THINKING["thinking"] and summaries
+    else:
+        assert item["summary"] == [] and done["summary"] == [] and not summaries
+    assert decode(item["encrypted_content"]) == BLOCKS == decode(done["encrypted_content"])
