@@ -112,6 +112,35 @@ def _no_null_content(body: Body) -> list[str]:
     return [f'null content → "" in {count} message(s)'] if count else []
 
 
+def _no_system_messages(body: Body) -> list[str]:
+    """Claude refuses `role: system` in `messages` ("Unexpected role"); Claude Code sends
+    one after the tool results when it does not know the model's name (an ARGO id such
+    as `claudesonnet45`). Its text joins the `system` prompt, in order."""
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return []
+    late = [m for m in messages if isinstance(m, dict) and m.get("role") == "system"]
+    if not late:
+        return []
+    system = body.get("system")
+    blocks: list[Any] = (
+        list(system)
+        if isinstance(system, list)
+        else [{"type": "text", "text": system}]
+        if isinstance(system, str) and system
+        else []
+    )
+    for message in late:
+        content = message.get("content")
+        if isinstance(content, list):
+            blocks.extend(b for b in content if isinstance(b, dict) and b.get("type") == "text")
+        elif isinstance(content, str) and content:
+            blocks.append({"type": "text", "text": content})
+    body["system"] = blocks
+    body["messages"] = [m for m in messages if not any(m is x for x in late)]
+    return [f"moved {len(late)} system message(s) into the system prompt"]
+
+
 def _unwind_parallel_tool_calls(body: Body) -> list[str]:
     """Gemini via ARGO refuses a turn with several tool calls ("number of function
     response parts is equal to the number of function call parts", argo-proxy #109):
@@ -169,6 +198,7 @@ _RULES: tuple[_Rule, ...] = (
     _Rule("anthropic", ("claudeopus47*", "claudeopus48*"), _drop("temperature", "top_p")),
     _Rule("anthropic", ("claudeopus47*", "claudeopus48*"), _adaptive_only),
     _Rule("anthropic", ("claude*",), _no_budget_on_adaptive),
+    _Rule("anthropic", ("claude*",), _no_system_messages),
     _Rule(
         "anthropic",
         ("claudeopus45*", "claudeopus46*", "claudesonnet45*", "claudesonnet46*", "claudehaiku45*"),

@@ -59,7 +59,7 @@ def assistants() -> Path:
 
 
 def _run(
-    command: list[str], daemon: Process, home: Path, env: dict[str, str], timeout: float = 120
+    command: list[str], daemon: Process, home: Path, env: dict[str, str], timeout: float = 180
 ) -> str:
     """Run `argo-proxy run -- COMMAND` against `daemon`, as a user would."""
     base = {
@@ -83,9 +83,12 @@ def _run(
     return done.stdout
 
 
-def claude_code(bin_dir: Path, daemon: Process, home: Path, model: str, prompt: str) -> str:
+def claude_code(
+    bin_dir: Path, daemon: Process, home: Path, model: str, prompt: str, *args: str
+) -> str:
+    """Claude Code in print mode; `args` are more of its options (`--allowedTools ...`)."""
     return _run(
-        [str(bin_dir / "claude"), "-p", prompt, "--model", model],
+        [str(bin_dir / "claude"), "-p", prompt, "--model", model, *args],
         daemon,
         home,
         {
@@ -96,17 +99,21 @@ def claude_code(bin_dir: Path, daemon: Process, home: Path, model: str, prompt: 
     )
 
 
-def codex(bin_dir: Path, daemon: Process, home: Path, model: str, prompt: str) -> str:
+def codex(
+    bin_dir: Path, daemon: Process, home: Path, model: str, prompt: str, *settings: str
+) -> str:
+    """`codex exec`; `settings` are more top-level config.toml lines."""
     config = home / ".codex"
     config.mkdir(exist_ok=True)
     (config / "config.toml").write_text(
         'model_provider = "argo"\n'
         f'model = "{model}"\n'
-        "[model_providers.argo]\n"
+        + "".join(f"{line}\n" for line in settings)
+        + "[model_providers.argo]\n"
         'name = "ARGO via argo-proxy"\n'
         f'base_url = "{daemon.url}/v1"\n'
         'env_key = "ARGO_PROXY_TOKEN"\n'
-        'wire_api = "responses"\n'
+        'wire_api = "responses"\n',
     )
     return _run(
         [str(bin_dir / "codex"), "exec", "--skip-git-repo-check", prompt],

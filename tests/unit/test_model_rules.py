@@ -86,3 +86,25 @@ def test_gemini_gets_one_tool_call_per_turn() -> None:
     ]
     assert out["messages"][1]["content"] == "two calls" and out["messages"][3]["content"] == ""
     assert adjusted(body, "gpt4o", "openai_chat") == body  # GPT takes parallel calls
+
+
+def test_claude_takes_late_system_messages_in_its_system_prompt() -> None:
+    """Claude Code by ARGO id sends a system message after the tool results."""
+    turn = {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t"}]}
+    body = {
+        "system": [{"type": "text", "text": "You are Claude Code."}],
+        "messages": [turn, {"role": "system", "content": "Agent types: …"}],
+    }
+    assert adjusted(body, "claudesonnet45") == {
+        "system": [
+            {"type": "text", "text": "You are Claude Code."},
+            {"type": "text", "text": "Agent types: …"},
+        ],
+        "messages": [turn],
+    }
+    listed = {"role": "system", "content": [{"type": "text", "text": "Be brief."}]}
+    assert adjusted({"system": "Hi.", "messages": [listed, turn]}, "claudeopus47") == {
+        "system": [{"type": "text", "text": "Hi."}, {"type": "text", "text": "Be brief."}],
+        "messages": [turn],
+    }
+    assert adjusted({"messages": [turn]}, "claudesonnet45") == {"messages": [turn]}
