@@ -315,3 +315,71 @@ async def test_stream_signs_what_it_streams_and_sends_redacted_blocks_whole(sim:
         user("again"),
     ]
     assert (await sim.messages(request(history, thinking=ON))).status_code == 200
+
+
+# --- reasoning tokens on chat completions --------------------------------------------------
+
+
+def chat_usage_of_stream(text: str) -> dict[str, Any]:
+    chunks = [json.loads(line[6:]) for line in text.split("\n") if line.startswith("data: {")]
+    (usage,) = [c["usage"] for c in chunks if c.get("usage")]
+    return dict(usage)
+
+
+@pytest.mark.parametrize("model", ["gpt5", "gpt5mini", "gpt55", "gpto3", "o4-mini"])
+async def test_reasoning_models_report_reasoning_tokens(sim: Sim, model: str) -> None:
+    body = {"model": model, "messages": [user("how warm is Paris")]}
+    answer = (await sim.chat(body)).json()
+    assert answer["choices"][0]["message"]["content"] == "Echo: how warm is Paris"
+    assert answer["choices"][0]["finish_reason"] == "stop"
+    usage = answer["usage"]
+    reasoning = usage["completion_tokens_details"]["reasoning_tokens"]
+    assert reasoning > 0
+    assert usage["completion_tokens"] == reasoning + 6  # Echo : how warm is Paris
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    streamed = await sim.chat({**body, "stream": True, "stream_options": {"include_usage": True}})
+    assert chat_usage_of_stream(streamed.text) == usage
+
+
+async def test_reasoning_follows_the_effort(sim: Sim) -> None:
+    async def reasoning(effort: str | None) -> int:
+        body: dict[str, Any] = {"model": "gpt5", "messages": [user("how warm is Paris")]}
+        if effort is not None:
+            body["reasoning_effort"] = effort
+        usage = (await sim.chat(body)).json()["usage"]
+        assert (
+            usage["completion_tokens"] == usage["completion_tokens_details"]["reasoning_tokens"] + 6
+        )
+        return int(usage["completion_tokens_details"]["reasoning_tokens"])
+
+    low, medium, high = await reasoning("low"), await reasoning("medium"), await reasoning("high")
+    assert 0 < low < medium < high
+    assert await reasoning(None) == medium
+    assert await reasoning("minimal") == 0 and await reasoning("none") == 0
+
+
+async def test_reasoning_comes_out_of_the_limit_first(sim: Sim) -> None:
+    words = " ".join(f"w{i}" for i in range(30))
+    body = {"model": "gpt5", "messages": [user(words)], "reasoning_effort": "high"}
+    free = (await sim.chat(body)).json()["usage"]["completion_tokens_details"]["reasoning_tokens"]
+    assert free >= 128  # above the reasoning floor
+    # Room for the reasoning and three tokens of text.
+    cut = (await sim.chat({**body, "max_completion_tokens": free + 3})).json()
+    assert cut["choices"][0]["message"]["content"] == "Echo: w0"
+    assert cut["choices"][0]["finish_reason"] == "length"
+    assert cut["usage"]["completion_tokens"] == free + 3
+    # Below the reasoning floor everything goes to reasoning.
+    eaten = (await sim.chat({**body, "max_completion_tokens": 100})).json()
+    assert eaten["choices"][0]["message"]["content"] == ""
+    assert eaten["choices"][0]["finish_reason"] == "length"
+    details = eaten["usage"]["completion_tokens_details"]
+    assert details["reasoning_tokens"] == eaten["usage"]["completion_tokens"] == 100
+
+
+async def test_other_models_report_no_reasoning(sim: Sim) -> None:
+    for model in ("gpt4o", "gpt41"):
+        usage = (await sim.chat({"model": model, "messages": [user("hi")]})).json()["usage"]
+        assert usage["completion_tokens_details"]["reasoning_tokens"] == 0
+        assert usage["completion_tokens"] == 3  # Echo : hi
+    gemini = (await sim.chat({"model": "gemini25pro", "messages": [user("hi")]})).json()
+    assert "completion_tokens_details" not in gemini["usage"]
