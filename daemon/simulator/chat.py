@@ -52,6 +52,10 @@ _GEMINI_PARALLEL = (
     "equal to the number of function call parts of the function call turn."
 )
 _MISSING = object()
+# Reasoning spent per `reasoning_effort`, as a multiple of the prompt's share
+# (docs/simulator.md#reasoning-tokens); no effort given means medium.
+_EFFORT = {"none": 0, "minimal": 0, "low": 1, "medium": 2, "high": 4, "xhigh": 6}
+_REASONING_BASE, _REASONING_CAP = 16, 64
 _encode_str = json.JSONEncoder(ensure_ascii=False).encode
 
 
@@ -164,6 +168,16 @@ def _leaked(ex: Exchange, calls: Sequence[ToolCall]) -> str:
     )
 
 
+def _reasoning_tokens(model: Model, body: Mapping[str, Any], prompt_tokens: int) -> int:
+    """What a reasoning model (`gpt5*`, o-series) thinks before it answers: more for a
+    longer prompt and a higher `reasoning_effort`; nothing on other models."""
+    if not model.reasoning:
+        return 0
+    effort = body.get("reasoning_effort")
+    factor = _EFFORT.get(effort if isinstance(effort, str) else "medium", _EFFORT["medium"])
+    return factor * min(_REASONING_BASE + prompt_tokens, _REASONING_CAP)
+
+
 def chat_model(ex: Exchange, kind: Kind) -> Model | BodyReply:
     """The chat model the request names, or ARGO's answer to a missing or unknown one."""
     name = ex.body.get("model")
@@ -218,6 +232,7 @@ def answer_chat(ex: Exchange) -> BodyReply | StreamReply:
         limit=limit,
         override=ex.override_text,
         reasoning_floor=ex.catalogue.reasoning_empty_below if model.reasoning else None,
+        reasoning=_reasoning_tokens(model, body, ex.conversation.prompt_tokens),
     )
     if reply.tool_calls and model.family == "claude" and "leak_tools" in ex.faults:
         reply = plan_reply(ex.conversation, override=_leaked(ex, reply.tool_calls), verbatim=True)

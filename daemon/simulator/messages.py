@@ -20,11 +20,18 @@ from .envelopes import (
 from .exchange import CREATED, Exchange
 from .identity import auth_notice, bearer, body_user
 from .replies import Reply, fragments, plan_reply, split_deltas
+from .signing import (
+    redacted_data,
+    redacted_data_valid,
+    sign_thinking,
+    thinking_signature_valid,
+)
 from .tools import read_tools
 
 __all__ = ["answer_messages"]
 
 _STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use"}
+_THINKING_TYPES = ("thinking", "redacted_thinking")
 
 
 def _identity(ex: Exchange) -> str | None:
@@ -42,8 +49,9 @@ def _vendor(ex: Exchange, message: str) -> BodyReply:
     return anthropic_vendor_error(400, message, "req_vrtx_01" + ex.ident("req", 22))
 
 
-def _check_messages(ex: Exchange, messages: Sequence[Any]) -> BodyReply | None:
-    """Shape rules of ARGO's gateway and of Anthropic (docs/argo.md#message-shapes)."""
+def _check_messages(ex: Exchange, messages: Sequence[Any], thinking: bool) -> BodyReply | None:
+    """Shape rules of ARGO's gateway and of Anthropic (docs/argo.md#message-shapes);
+    `thinking` is whether the request turns thinking on (docs/simulator.md#thinking)."""
     open_uses: list[str] = []
     for index, message in enumerate(messages):
         if not isinstance(message, Mapping):
@@ -68,32 +76,107 @@ def _check_messages(ex: Exchange, messages: Sequence[Any]) -> BodyReply | None:
         content = message["content"]
         blocks = [b for b in content if isinstance(b, Mapping)] if isinstance(content, list) else []
         if role == "user":
-            results = [str(b.get("tool_use_id")) for b in blocks if b.get("type") == "tool_result"]
-            stray = [r for r in results if r not in open_uses]
-            if stray:
-                return _vendor(
-                    ex,
-                    f"messages.{index}.content: unexpected `tool_use_id` found in "
-                    f"`tool_result` blocks: {', '.join(stray)}. Each `tool_result` block must "
-                    "have a corresponding `tool_use` block in the previous message.",
-                )
-            missing = [u for u in open_uses if u not in results]
-            if missing:
-                return _unanswered(ex, index - 1, missing)
+            problem = _check_user_blocks(ex, index, blocks, open_uses)
+            if problem is not None:
+                return problem
             open_uses = []
             continue
         if open_uses:
             return _unanswered(ex, index - 1, open_uses)
         for number, block in enumerate(blocks):
-            if block.get("type") == "thinking" and not block.get("thinking"):
-                # Vertex rejects history thinking blocks whose text is empty.
-                return _vendor(
-                    ex,
-                    f"messages.{index}.content.{number}.thinking: "
-                    "each thinking block must contain thinking",
-                )
+            problem = _check_thinking_block(ex, f"messages.{index}.content.{number}", block)
+            if problem is not None:
+                return problem
         open_uses = [str(b.get("id")) for b in blocks if b.get("type") == "tool_use"]
-    return _unanswered(ex, len(messages) - 1, open_uses) if open_uses else None
+    if open_uses:
+        return _unanswered(ex, len(messages) - 1, open_uses)
+    return _check_tool_loop(ex, messages) if thinking else None
+
+
+def _check_user_blocks(
+    ex: Exchange, index: int, blocks: Sequence[Mapping[str, Any]], open_uses: Sequence[str]
+) -> BodyReply | None:
+    """A user turn: no thinking of its own, and results for exactly the open tool uses."""
+    for number, block in enumerate(blocks):
+        if block.get("type") in _THINKING_TYPES:
+            # Thinking is the model's: only an assistant turn can hand it back.
+            return _vendor(
+                ex,
+                f"messages.{index}.content.{number}: `{block.get('type')}` blocks are only "
+                "allowed in `assistant` messages",
+            )
+    results = [str(b.get("tool_use_id")) for b in blocks if b.get("type") == "tool_result"]
+    stray = [r for r in results if r not in open_uses]
+    if stray:
+        return _vendor(
+            ex,
+            f"messages.{index}.content: unexpected `tool_use_id` found in "
+            f"`tool_result` blocks: {', '.join(stray)}. Each `tool_result` block must "
+            "have a corresponding `tool_use` block in the previous message.",
+        )
+    missing = [u for u in open_uses if u not in results]
+    return _unanswered(ex, index - 1, missing) if missing else None
+
+
+def _check_thinking_block(ex: Exchange, where: str, block: Mapping[str, Any]) -> BodyReply | None:
+    """A thinking block handed back must be the one the model sent: its signature (or, for
+    redacted thinking, its data) must verify (docs/simulator.md#thinking)."""
+    kind = block.get("type")
+    if kind == "thinking":
+        if "signature" not in block:
+            return _vendor(ex, f"{where}.thinking.signature: Field required")
+        if not block.get("thinking"):
+            # Vertex rejects history thinking blocks whose text is empty.
+            return _vendor(ex, f"{where}.thinking: each thinking block must contain thinking")
+        text, signature = block.get("thinking"), block.get("signature")
+        if not (
+            isinstance(text, str)
+            and isinstance(signature, str)
+            and thinking_signature_valid(text, signature)
+        ):
+            return _vendor(ex, f"{where}: Invalid `signature` in `thinking` block")
+    elif kind == "redacted_thinking":
+        if "data" not in block:
+            return _vendor(ex, f"{where}.redacted_thinking.data: Field required")
+        data = block.get("data")
+        if not (isinstance(data, str) and redacted_data_valid(data)):
+            return _vendor(ex, f"{where}: Invalid `data` in `redacted_thinking` block")
+    return None
+
+
+def _check_tool_loop(ex: Exchange, messages: Sequence[Any]) -> BodyReply | None:
+    """With thinking on, a conversation that ends in a tool loop (an assistant turn with
+    `tool_use`, then the user turn with its results) needs that assistant turn to start
+    with its thinking; earlier turns may drop theirs (docs/simulator.md#thinking)."""
+    if len(messages) < 2:
+        return None
+    last, previous = messages[-1], messages[-2]
+    if last.get("role") != "user" or previous.get("role") != "assistant":
+        return None
+    if not _has_block(last.get("content"), "tool_result"):
+        return None
+    content = previous.get("content")
+    if not _has_block(content, "tool_use"):
+        return None
+    first = content[0] if isinstance(content, list) and content else None
+    found = first.get("type") if isinstance(first, Mapping) else None
+    if found in _THINKING_TYPES:
+        return None
+    return _vendor(
+        ex,
+        f"messages.{len(messages) - 2}.content.0.type: Expected `thinking` or "
+        f"`redacted_thinking`, but found `{found}`. When `thinking` is enabled, a final "
+        "`assistant` message must start with a thinking block (preceeding the lastmost set "
+        "of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks "
+        "from previous turns. To avoid this requirement, disable `thinking`. Please consult "
+        "our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking",
+    )
+
+
+def _has_block(content: Any, kind: str) -> bool:
+    return isinstance(content, list) and any(
+        isinstance(b, Mapping) and b.get("type") == kind for b in content
+    )
 
 
 def _unanswered(ex: Exchange, index: int, ids: Sequence[str]) -> BodyReply:
@@ -141,7 +224,7 @@ def answer_messages(ex: Exchange) -> BodyReply | StreamReply:
     if variant:
         notice = plan_reply(ex.conversation, override=auth_notice(user, variant), verbatim=True)
         return _render(ex, model, notice, blocked_id=f"msg_blocked_{user}_{CREATED}")
-    problem = _check_messages(ex, messages)
+    problem = _check_messages(ex, messages, _wants_thinking(model, body.get("thinking")))
     if problem is not None:
         return problem
     outcome = ex.state.policy.apply("messages", model.internal_id, body)
@@ -169,8 +252,11 @@ def _tool_id(ex: Exchange, index: int) -> str:
     return "toolu_vrtx_01" + ex.ident(f"tool{index}", 22)
 
 
-def _signature(ex: Exchange) -> str:
-    return ex.ident("signature", 88)
+def _redacted(ex: Exchange, reply: Reply) -> dict[str, str] | None:
+    """The redacted_thinking block `[[sim:redacted]]` asks for, after a thinking block."""
+    if reply.thinking is None or ex.conversation.markers.option_int("redacted", 0) <= 0:
+        return None
+    return {"type": "redacted_thinking", "data": redacted_data(ex.digest)}
 
 
 def _render(
@@ -187,8 +273,15 @@ def _render(
     content: list[dict[str, Any]] = []
     if reply.thinking is not None:
         content.append(
-            {"type": "thinking", "thinking": reply.thinking, "signature": _signature(ex)}
+            {
+                "type": "thinking",
+                "thinking": reply.thinking,
+                "signature": sign_thinking(reply.thinking),
+            }
         )
+    redacted = _redacted(ex, reply)
+    if redacted is not None:
+        content.append(redacted)
     if reply.text or not reply.tool_calls:
         content.append({"type": "text", "text": reply.text})
     for index, call in enumerate(reply.tool_calls):
@@ -293,8 +386,13 @@ def _stream(
         thinking_deltas: list[Mapping[str, Any]] = [
             {"type": "thinking_delta", "thinking": piece} for piece in split_deltas(reply.thinking)
         ]
-        thinking_deltas.append({"type": "signature_delta", "signature": _signature(ex)})
+        thinking_deltas.append(
+            {"type": "signature_delta", "signature": sign_thinking(reply.thinking)}
+        )
         block({"type": "thinking", "thinking": "", "signature": ""}, thinking_deltas)
+    redacted = _redacted(ex, reply)
+    if redacted is not None:
+        block(redacted, [])  # Anthropic sends it whole in content_block_start, no deltas
     if reply.text or not reply.tool_calls:
         block(
             {"type": "text", "text": ""},

@@ -294,6 +294,7 @@ def plan_reply(
     override: str | None = None,
     verbatim: bool = False,
     reasoning_floor: int | None = None,
+    reasoning: int = 0,
     thinking: bool = False,
 ) -> Reply:
     """Decide the answer.
@@ -303,6 +304,8 @@ def plan_reply(
     limit            the request's token limit; a longer text is cut (finish "length").
     reasoning_floor  for reasoning models: a limit below it is eaten by reasoning and the
                      text comes back empty with finish "length".
+    reasoning        the tokens a reasoning model spends before it answers: counted in the
+                     completion, and taken from the limit first.
     thinking         add a thinking text (adaptive/enabled thinking on Claude).
     """
     delta_count = conv.markers.option_int("deltas", 0)
@@ -333,11 +336,13 @@ def plan_reply(
     finish: Finish = "tool_calls" if calls else "stop"
     if reasoning_floor is not None and limit is not None and limit < reasoning_floor:
         return Reply("", (), "length", limit, limit, thought, delta_count)
-    if limit is not None and limit > 0 and not calls and count_tokens(text) > limit:
-        text, finish = _truncate(text, limit), "length"
-    tokens = count_tokens(text) + sum(
-        count_tokens(c.name) + count_tokens(c.arguments_json) for c in calls
-    )
+    if limit is not None and limit > 0 and reasoning >= limit:
+        return Reply("", (), "length", limit, limit, thought, delta_count)
+    room = None if limit is None or limit <= 0 else limit - reasoning
+    if room is not None and not calls and count_tokens(text) > room:
+        text, finish = _truncate(text, room), "length"
+    tokens = reasoning + count_tokens(text)
+    tokens += sum(count_tokens(c.name) + count_tokens(c.arguments_json) for c in calls)
     if thought is not None:
         tokens += count_tokens(thought)
-    return Reply(text, calls, finish, max(tokens, 1), 0, thought, delta_count)
+    return Reply(text, calls, finish, max(tokens, 1), reasoning, thought, delta_count)

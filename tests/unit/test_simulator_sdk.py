@@ -66,7 +66,11 @@ async def test_openai_sdk_chat_and_stream(oai: openai.AsyncOpenAI) -> None:
         if chunk.usage is not None:
             usage = chunk.usage
     assert text == "Echo: stream me"
-    assert usage is not None and usage.completion_tokens == 4
+    assert usage is not None and usage.completion_tokens_details is not None
+    # GPT-5 reasons first: its reasoning tokens are part of the completion.
+    reasoning = usage.completion_tokens_details.reasoning_tokens
+    assert reasoning is not None and reasoning > 0
+    assert usage.completion_tokens == 4 + reasoning
 
 
 async def test_openai_sdk_streamed_tool_call(oai: openai.AsyncOpenAI) -> None:
