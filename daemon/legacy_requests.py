@@ -174,7 +174,9 @@ def _plan_chat(body: dict[str, Any], model: str, family: Family, user: str) -> P
     out["messages"] = [_system_as_text(m) for m in out["messages"]]
     # ARGO's per-model rules, as on every backend: developer → system, null content,
     # Gemini's one call per turn, sampling settings (docs/workarounds.md#argo-rules).
-    apply_model_rules(out, model, "anthropic" if family == "anthropic" else "openai_chat")
+    apply_model_rules(
+        out, model, "anthropic" if family == "anthropic" else "openai_chat", gateway=True
+    )
     if has_tool_traffic(body):  # the client's tools, with the messages as ruled
         out.update(native_tools({**body, "messages": out["messages"]}, model, family))
     messages = out["messages"]

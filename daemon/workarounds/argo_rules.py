@@ -191,6 +191,9 @@ class _Rule:
     upstream: UpstreamFormat
     models: tuple[str, ...]  # fnmatch patterns on the ARGO internal id
     adjust: Callable[[Body], list[str]]
+    # a rule of the API's message shape, not of the model: not for the legacy gateway,
+    # whose bodies are OpenAI-shaped for every model
+    shape: bool = False
 
 
 # docs/argo.md#claude (the rules probed on 2026-05-21) and #gpt-and-o-series.
@@ -198,7 +201,7 @@ _RULES: tuple[_Rule, ...] = (
     _Rule("anthropic", ("claudeopus47*", "claudeopus48*"), _drop("temperature", "top_p")),
     _Rule("anthropic", ("claudeopus47*", "claudeopus48*"), _adaptive_only),
     _Rule("anthropic", ("claude*",), _no_budget_on_adaptive),
-    _Rule("anthropic", ("claude*",), _no_system_messages),
+    _Rule("anthropic", ("claude*",), _no_system_messages, shape=True),
     _Rule(
         "anthropic",
         ("claudeopus45*", "claudeopus46*", "claudesonnet45*", "claudesonnet46*", "claudehaiku45*"),
@@ -220,17 +223,24 @@ _RULES: tuple[_Rule, ...] = (
 
 
 @functools.lru_cache(maxsize=256)
-def _rules_for(model: str, upstream: UpstreamFormat) -> tuple[Callable[[Body], list[str]], ...]:
+def _rules_for(
+    model: str, upstream: UpstreamFormat, gateway: bool
+) -> tuple[Callable[[Body], list[str]], ...]:
     """The adjustments for one model, looked up once (this runs on every request)."""
     return tuple(
         rule.adjust
         for rule in _RULES
-        if rule.upstream == upstream and any(fnmatch.fnmatchcase(model, p) for p in rule.models)
+        if rule.upstream == upstream
+        and not (gateway and rule.shape)
+        and any(fnmatch.fnmatchcase(model, p) for p in rule.models)
     )
 
 
-def apply_model_rules(body: Body, model: str, upstream: UpstreamFormat) -> None:
-    """Adjust `body` (ours to change at the top level) to what ARGO accepts for `model`."""
-    for adjust in _rules_for(model, upstream):
+def apply_model_rules(
+    body: Body, model: str, upstream: UpstreamFormat, *, gateway: bool = False
+) -> None:
+    """Adjust `body` (ours to change at the top level) to what ARGO accepts for `model`;
+    `gateway`: the body goes to the legacy gateway (OpenAI-shaped for every model)."""
+    for adjust in _rules_for(model, upstream, gateway):
         for note in adjust(body):
             log.info("%s: %s", model, note)
