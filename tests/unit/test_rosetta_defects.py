@@ -258,6 +258,16 @@ def test_responses_builtin_tools_are_not_offered_as_functions() -> None:
     assert not out.get("tools")
 
 
+@defect("B16, a Google thinkingLevel in capitals (as google-genai sends it) is refused")
+def test_b16_google_thinking_level_in_capitals_is_read() -> None:
+    body = {
+        "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+        "generationConfig": {"thinkingConfig": {"thinkingLevel": "HIGH"}},
+    }
+    _, out = _raw("google", "openai_chat", "gpt5", body)
+    assert out.get("reasoning_effort") == "high"
+
+
 @defect("B11, a reasoning effort gives Claude Haiku 4.5 no thinking")
 def test_b11_reasoning_effort_gives_haiku_45_thinking() -> None:
     body = {"messages": USER, "reasoning_effort": "high", "max_tokens": 4000}

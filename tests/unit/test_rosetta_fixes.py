@@ -175,6 +175,15 @@ def test_b15_google_parameters_json_schema_reaches_argo() -> None:
     assert out["tools"][0]["function"]["parameters"]["required"] == ["city"]
 
 
+def test_b16_google_thinking_level_in_capitals_is_converted() -> None:
+    body = {
+        "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+        "generationConfig": {"thinkingConfig": {"thinkingLevel": "HIGH"}},
+    }
+    out = Conversion("google", "openai_chat", "gpt5", "openai").request(body)
+    assert out["reasoning_effort"] == "high"
+
+
 def test_b5_stream_without_usage_tail_still_ends_for_the_client() -> None:
     stream = _conversion("anthropic", "openai_chat").stream(include_usage=False)
     chunks = [
