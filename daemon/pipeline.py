@@ -39,6 +39,7 @@ from .formats import FORMATS, ClientFormat, FormatSpec
 from .images import inline_images, needs_inlining
 from .intake import check_turns, model_name_of, parse_body, pop_timeout, wants_stream
 from .legacy_requests import ChatEndpointName
+from .reasoning import read_reasoning, write_reasoning
 from .records import CANCELLED, INTERRUPTED, RequestRecord
 from .relay import ConvertingShaper, SameFormatShaper, Shaper
 from .routing import resolve_identity, route_chat, upstream_headers
@@ -249,9 +250,11 @@ class Pipeline:
         conversion = Conversion(spec.name, route.upstream, model, route.family)
         record.converted = not conversion.same_format
         user = resolve_identity(config, req.headers, req.query)
+        reasoning = read_reasoning(spec.name, body)  # in the client's terms, before conversion
         out = conversion.request(body)
         del body  # converted, a big part may be a new copy: keep only the one that is sent
         record.estimate_input = lambda: count_request_tokens(out)  # if ARGO reports no usage
+        write_reasoning(reasoning, out, model, route.upstream)  # docs/translation.md#reasoning
         apply_model_rules(out, model, route.upstream)
         out["user"] = user
         if route.upstream == "anthropic":  # docs/argo.md, identity

@@ -11,7 +11,8 @@ import sys
 from typing import Any
 
 from argo_proxy.daemon.convert import Conversion
-from argo_proxy.daemon.formats import FORMATS
+from argo_proxy.daemon.formats import FORMATS, ClientFormat
+from argo_proxy.daemon.reasoning import read_reasoning, write_reasoning
 from argo_proxy.daemon.relay import ConvertingShaper
 from argo_proxy.daemon.workarounds.argo_rules import apply_model_rules
 
@@ -339,9 +340,14 @@ def test_b9_no_provider_metadata_leaks_to_argo() -> None:
     assert "_provider_metadata" not in repr(out)
 
 
-def _prepared_for_claude(model: str, body: dict[str, Any]) -> dict[str, Any]:
-    """What the request path sends ARGO: converted, then ARGO's rules applied."""
-    out = Conversion("openai_chat", "anthropic", model, "anthropic").request(body)
+def _prepared_for_claude(
+    model: str, body: dict[str, Any], source: ClientFormat = "openai_chat"
+) -> dict[str, Any]:
+    """What the request path sends ARGO: the reasoning ask read, the body converted, the
+    effort table and ARGO's rules applied (`Pipeline._chat`)."""
+    ask = read_reasoning(source, body)
+    out = Conversion(source, "anthropic", model, "anthropic").request(body)
+    write_reasoning(ask, out, model, "anthropic")
     apply_model_rules(out, model, "anthropic")
     return out
 
@@ -369,11 +375,10 @@ def test_b11_adaptive_thinking_never_carries_a_budget() -> None:
         "messages": [{"role": "user", "content": "hi"}],
         "thinking": {"type": "enabled", "budget_tokens": 2000},
     }
-    same_format = Conversion("anthropic", "anthropic", "claudeopus46", "anthropic")
-    out = same_format.request(anthropic_client)
-    apply_model_rules(out, "claudeopus46", "anthropic")
-    thinking = out["thinking"]
-    assert not (thinking.get("type") == "adaptive" and "budget_tokens" in thinking)
+    for model in ("claudeopus46", "claudeopus47"):
+        out = _prepared_for_claude(model, dict(anthropic_client), "anthropic")
+        thinking = out["thinking"]
+        assert not (thinking.get("type") == "adaptive" and "budget_tokens" in thinking)
 
 
 def test_b12_long_tool_descriptions_are_capped_for_argo_openai() -> None:

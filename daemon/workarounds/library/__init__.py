@@ -15,11 +15,10 @@ from .b5_stream_usage_tail import STREAM_TAIL
 from .b6_responses_done_events import ResponsesDedup
 from .b7_cached_token_usage import CacheAccounting, cache_accounting_for
 from .b9_provider_metadata import strip_provider_metadata
-from .b11_claude_thinking_modes import ARGO_ANTHROPIC_SHIM
 from .b12_tool_description_limit import ARGO_TOOL_DESCRIPTION_LIMIT, gather_late_system_messages
 from .parallel_tool_results import join_tool_result_turns
 from .responses_builtin_tools import without_builtin_tools
-from .shims import ARGO_OPENAI_SHIM, builtin_shim
+from .shims import ARGO_ANTHROPIC_SHIM, ARGO_OPENAI_SHIM, builtin_shim
 from .unrequested_usage_chunk import is_usage_only_chunk
 
 __all__ = [
