@@ -30,12 +30,12 @@ from .workarounds.library import (
     STREAM_TAIL,
     AnthropicBlockFixer,
     ResponsesDedup,
-    cache_accounting_for,
     gather_late_system_messages,
     is_usage_only_chunk,
     join_tool_result_turns,
     responses_failed,
     strip_provider_metadata,
+    usage_accounting_for,
     without_builtin_tools,
 )
 
@@ -165,7 +165,7 @@ class Conversion:
 
     def response(self, upstream_json: Body) -> Body:
         """ARGO's non-streamed answer, in the client's format."""
-        accounting = cache_accounting_for(self.source, self.target)  # B7
+        accounting = usage_accounting_for(self.source, self.target)  # B7, B17
         if accounting is not None and isinstance(upstream_json, dict):
             accounting.upstream(upstream_json)
         out: Body = _library_step(
@@ -191,7 +191,7 @@ class StreamConverter:
         self._proc = conversion._processor()
         fix = _STREAM_FIXES.get((conversion.source, conversion.target))
         self._fix = fix() if fix is not None else None
-        self._accounting = cache_accounting_for(conversion.source, conversion.target)  # B7
+        self._accounting = usage_accounting_for(conversion.source, conversion.target)  # B7, B17
         # The library always emits a usage-only chunk; some clients get it only if asked.
         self._drop_usage_chunk = conversion.source in _USAGE_ON_REQUEST and not include_usage
 
