@@ -194,7 +194,7 @@ def read_reasoning(fmt: ClientFormat, body: Body) -> Ask | None:
 
 @dataclass(frozen=True)
 class _Family:
-    """What one group of ARGO models takes (docs/argo.md#parameter-rules)."""
+    """What one group of ARGO models takes (docs/argo.md#reasoning-settings)."""
 
     upstream: UpstreamFormat
     models: tuple[str, ...]  # fnmatch patterns on the ARGO internal id; first match wins
@@ -314,6 +314,8 @@ def _write_claude(ask: Ask | None, body: Body, family: _Family | None) -> list[s
         if thinking != old:
             body["thinking"] = thinking  # a new object: never change the library's (B8)
             notes.append(f"thinking {old!r} → {thinking!r} (asked: {_shown(ask)})")
+    if level is None and family.levels:
+        return notes  # no effort asked: one the body has stays (ARGO's to judge)
     config = body.get("output_config")
     config = dict(config) if isinstance(config, dict) else {}
     old_effort = config.pop("effort", None)

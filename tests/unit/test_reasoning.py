@@ -367,6 +367,11 @@ def test_no_ask_changes_nothing() -> None:
     assert read_reasoning("openai_chat", {"messages": USER}) is None
     assert read_reasoning("openai_chat", chat("banana")) is None  # ARGO answers that one
     assert sent("anthropic", anthropic(), "claudeopus47") == NOTHING
+    odd = anthropic(thinking={"type": "adaptive"}, output_config={"effort": "banana"})
+    assert sent("anthropic", odd, "claudeopus46") == {
+        "thinking": {"type": "adaptive"},
+        "output_config": {"effort": "banana"},
+    }
     assert sent("google", google(includeThoughts=True), "gpt5") == NOTHING
 
 
