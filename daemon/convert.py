@@ -25,7 +25,6 @@ from .model_names import rename_event
 from .models import Family
 from .thinking import (
     CARRIER_FORMATS,
-    Restored,
     StreamThinking,
     UserThinking,
     annotate_answer,
@@ -42,12 +41,12 @@ from .workarounds.library import (
     STREAM_TAIL,
     AnthropicBlockFixer,
     ResponsesDedup,
-    cache_accounting_for,
     gather_late_system_messages,
     is_usage_only_chunk,
     join_tool_result_turns,
     responses_failed,
     strip_provider_metadata,
+    usage_accounting_for,
     without_builtin_tools,
 )
 
@@ -151,7 +150,6 @@ class Conversion:
         # Claude's thinking needs carrying only into formats that have no place for it.
         carries = target == "anthropic" and source in CARRIER_FORMATS
         self.thinking = thinking if carries else None
-        self.restored = Restored()
         if self.same_format:
             self._pipeline = ConversionPipeline(
                 source, target, target_shim=_SAME_FORMAT_SHIMS[target], force_conversion=False
@@ -193,12 +191,12 @@ class Conversion:
             self._pipeline.ir_request.pop("messages", None)
             out = _AFTER[self.target](out)
         if self.thinking is not None:
-            self.restored = restore(out, carried, self.thinking.get)
+            restore(out, carried, self.thinking.get)
         return out
 
     def response(self, upstream_json: Body) -> Body:
         """ARGO's non-streamed answer, in the client's format."""
-        accounting = cache_accounting_for(self.source, self.target)  # B7
+        accounting = usage_accounting_for(self.source, self.target)  # B7, B17
         if accounting is not None and isinstance(upstream_json, dict):
             accounting.upstream(upstream_json)
         blocks = self._keep_thinking(upstream_json)
@@ -236,7 +234,7 @@ class StreamConverter:
         self._proc = conversion._processor()
         fix = _STREAM_FIXES.get((conversion.source, conversion.target))
         self._fix = fix() if fix is not None else None
-        self._accounting = cache_accounting_for(conversion.source, conversion.target)  # B7
+        self._accounting = usage_accounting_for(conversion.source, conversion.target)  # B7, B17
         # The library always emits a usage-only chunk; some clients get it only if asked.
         self._drop_usage_chunk = conversion.source in _USAGE_ON_REQUEST and not include_usage
         self._name = conversion.answer_model

@@ -40,11 +40,12 @@ from .images import inline_images, needs_inlining
 from .intake import check_turns, model_name_of, parse_body, pop_timeout, wants_stream
 from .legacy_requests import ChatEndpointName
 from .model_names import answered_model, rename_answer
+from .reasoning import read_reasoning, write_reasoning
 from .records import CANCELLED, INTERRUPTED, RequestRecord
 from .relay import ConvertingShaper, SameFormatShaper, Shaper
 from .routing import resolve_identity, route_chat, upstream_headers
 from .state import DaemonState
-from .thinking import UserThinking
+from .thinking import UserThinking, thinking_off_if_lost
 from .tokens import count_request_tokens
 from .upstream import ON_RETRY, UPSTREAM_TAP
 from .workarounds.argo_rules import apply_model_rules
@@ -249,6 +250,7 @@ class Pipeline:
         options = body.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
         user = resolve_identity(config, req.headers, req.query)
+        reasoning = read_reasoning(spec.name, body)  # in the client's terms, before conversion
         conversion = Conversion(
             spec.name,
             route.upstream,
@@ -260,9 +262,11 @@ class Pipeline:
         record.converted = not conversion.same_format
         out = conversion.request(body)
         del body  # converted, a big part may be a new copy: keep only the one that is sent
-        record.thinking_off = conversion.restored.thinking_off
         record.estimate_input = lambda: count_request_tokens(out)  # if ARGO reports no usage
+        write_reasoning(reasoning, out, model, route.upstream)  # docs/translation.md#reasoning
         apply_model_rules(out, model, route.upstream)
+        if route.upstream == "anthropic":  # docs/translation.md#thinking
+            record.thinking_off = thinking_off_if_lost(out)
         out["user"] = user
         if route.upstream == "anthropic":  # docs/argo.md, identity
             out["metadata"] = {**(out.get("metadata") or {}), "user_id": user}

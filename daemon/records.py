@@ -10,7 +10,9 @@ token, cached or not, as OpenAI's `prompt_tokens` does; `cached_tokens` is the p
 read from a prompt cache (OpenAI `prompt_tokens_details.cached_tokens`, Anthropic
 `cache_read_input_tokens`) and `cache_write_tokens` the part written to it
 (Anthropic `cache_creation_input_tokens`). Anthropic's own `input_tokens` leaves both
-out, so for Claude `input_tokens` here is the sum of the three.
+out, so for Claude `input_tokens` here is the sum of the three. `reasoning_tokens` is
+OpenAI's `completion_tokens_details.reasoning_tokens`; Claude reports no such count, so
+for Claude it is the offline estimate of the thinking text the answer carried.
 """
 
 from __future__ import annotations
@@ -109,6 +111,7 @@ class Usage:
     reasoning_tokens: int = 0
     reported: bool = False  # ARGO sent usage
     estimated: bool = False  # ARGO could not: the counts are the offline estimate
+    thinking: list[str] = field(default_factory=list)  # Claude's, until `settle` counts it
 
     def take(self, upstream: str, body: Any) -> None:
         """The usage of a whole answer from ARGO (`upstream` is the API that sent it)."""
@@ -116,8 +119,17 @@ class Usage:
         if isinstance(usage, Mapping):
             if upstream == "anthropic":
                 self._anthropic(usage)
+                self._thinking_of(body)
             else:
                 self._openai(usage)
+
+    def _thinking_of(self, message: Mapping[str, Any]) -> None:
+        content = message.get("content")
+        for block in content if isinstance(content, list) else ():
+            if isinstance(block, Mapping) and block.get("type") == "thinking":
+                text = block.get("thinking")
+                if isinstance(text, str):
+                    self.thinking.append(text)
 
     def see(self, event: Mapping[str, Any]) -> None:
         """One streamed event from ARGO, in either of its APIs' formats."""
@@ -160,6 +172,16 @@ class Usage:
             )
         if "output_tokens" in usage:
             self.output_tokens = _int(usage["output_tokens"])
+
+    def settle(self) -> None:
+        """The answer is done: Claude's thinking, which it does not count apart, is
+        estimated (tokens.py), at most the output count; the text is let go."""
+        if self.thinking:
+            if not self.reasoning_tokens:
+                thinking = estimate_text_tokens("".join(self.thinking))
+                most = self.output_tokens
+                self.reasoning_tokens = min(thinking, most) if most else thinking
+            self.thinking = []
 
     def estimate(self, input_tokens: int, output_tokens: int) -> None:
         """ARGO reported nothing: the offline estimate (tokens.py) stands in."""
@@ -238,6 +260,7 @@ class RequestRecord:
         if not (usage.reported or usage.estimated) and self.estimate_input is not None:
             text = "".join(self.output_text)
             usage.estimate(self.estimate_input(), estimate_text_tokens(text) if text else 0)
+        usage.settle()
         self.estimate_input = None
         self.output_text = []
         self.estimated = usage.estimated

@@ -157,7 +157,8 @@ class ConvertingShaper:
 class _Monitor:
     """Watches each event passing through, once: for the relay, the auth notice, the
     terminal event and in-band errors; for the request's record (docs/observability.md),
-    ARGO's usage, an in-band error, and the answer's text, kept for the estimate only
+    ARGO's usage, an in-band error, Claude's thinking text (which Claude does not count
+    apart: the record estimates it), and the answer's text, kept for the estimate only
     until ARGO's usage makes it needless (Claude's comes first, in message_start)."""
 
     def __init__(self, record: RequestRecord) -> None:
@@ -165,6 +166,7 @@ class _Monitor:
         self.ended = False
         self._record = record
         self._usage = record.usage
+        self._thinking_block = False  # inside a Claude thinking block
 
     def see(self, sse: SSEEvent, parsed: list[Parsed]) -> bool:
         """Watch one event and add its parse to `parsed`; False if it is malformed (not
@@ -198,6 +200,11 @@ class _Monitor:
             if str((event.get("message") or {}).get("id", "")).startswith("msg_blocked_"):
                 self.notice.decided = self.notice.is_notice = True
             return True
+        if self._thinking_block:  # a thinking block's deltas: its text, for the record
+            self._thinking_block = self._thinking(event, kind)
+        elif kind == "content_block_start":
+            block = event.get("content_block")
+            self._thinking_block = isinstance(block, dict) and block.get("type") == "thinking"
         if self.notice.decided and self._usage.reported:
             return True
         text = event_text(event)
@@ -208,6 +215,17 @@ class _Monitor:
                 self.notice.feed(text)
         elif not self.notice.decided and _carries_other_content(event):
             self.notice.decided = True
+        return True
+
+    def _thinking(self, event: Event, kind: object) -> bool:
+        """Keep a thinking delta's text; whether the thinking block goes on."""
+        if kind != "content_block_delta":
+            return kind != "content_block_stop"
+        delta = event.get("delta")
+        if isinstance(delta, dict) and delta.get("type") == "thinking_delta":
+            text = delta.get("thinking")
+            if isinstance(text, str):
+                self._usage.thinking.append(text)
         return True
 
 

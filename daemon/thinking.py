@@ -16,7 +16,8 @@ only the standard fields of a turn. So, on requests converted for a Claude model
 - on the way back to ARGO each assistant tool turn gets its blocks again, from its
   carrier or else from the store. If the turn Claude checks still has none (the daemon
   restarted, the history was edited, the store let it go), the request goes with
-  thinking off instead of failing (`Restored.thinking_off`).
+  thinking off instead of failing (`thinking_off_if_lost`, on every request for
+  Claude, whatever its format).
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from .formats import ClientFormat
 
 __all__ = [
     "CARRIER_FORMATS",
-    "Restored",
     "StreamThinking",
     "ThinkingStore",
     "UserThinking",
@@ -44,6 +44,7 @@ __all__ = [
     "encode",
     "restore",
     "take_carriers",
+    "thinking_off_if_lost",
     "tool_ids_of",
 ]
 
@@ -278,16 +279,6 @@ def _starts_with_thinking(content: Any) -> bool:
     )
 
 
-class Restored:
-    """What `restore` did to a request bound for Claude."""
-
-    __slots__ = ("restored", "thinking_off")
-
-    def __init__(self) -> None:
-        self.restored = 0  # tool turns that got their blocks back
-        self.thinking_off = False  # the last tool turn had none: thinking turned off
-
-
 def _final_tool_turn(messages: list[Any]) -> dict[str, Any] | None:
     """The assistant turn Claude checks: the last one, if it used tools and only its
     tool results follow it."""
@@ -301,14 +292,14 @@ def _final_tool_turn(messages: list[Any]) -> dict[str, Any] | None:
     return turn if tool_ids_of(turn.get("content")) else None
 
 
-def restore(body: Body, carried: Carried, stored: Callable[[str], Blocks | None]) -> Restored:
+def restore(body: Body, carried: Carried, stored: Callable[[str], Blocks | None]) -> int:
     """Give each assistant tool turn of an Anthropic request its thinking blocks back,
-    from the client's carriers or from the store (`stored(tool_id)`). When thinking is on
-    and the turn Claude checks still has none, turn thinking off for this request."""
-    done = Restored()
+    from the client's carriers or from the store (`stored(tool_id)`); how many turns
+    got theirs."""
     messages = body.get("messages")
     if not isinstance(messages, list):
-        return done
+        return 0
+    restored = 0
     for index, message in enumerate(messages):
         if not isinstance(message, dict) or message.get("role") != "assistant":
             continue
@@ -323,19 +314,29 @@ def restore(body: Body, carried: Carried, stored: Callable[[str], Blocks | None]
             continue
         rest = [b for b in content if not (isinstance(b, dict) and b.get("type") in THINKING_TYPES)]
         messages[index] = {**message, "content": [*(dict(b) for b in blocks), *rest]}
-        done.restored += 1
+        restored += 1
+    return restored
+
+
+def thinking_off_if_lost(body: Body) -> bool:
+    """A request for Claude, as it will be sent: when thinking is on and the tool turn
+    Claude checks has no thinking (the daemon restarted, the history was edited, the
+    store let it go), turn thinking off for this request rather than have it refused
+    with a 400 the client cannot fix. Whether it did."""
     thinking = body.get("thinking")
-    on = isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
-    final = _final_tool_turn(messages)
-    if on and final is not None and not _starts_with_thinking(final.get("content")):
-        del body["thinking"]
-        done.thinking_off = True
-        log.info(
-            "thinking off for this request: the thinking of tool call(s) %s could not be "
-            "restored (the daemon restarted, the history was edited, or it was let go)",
-            ", ".join(tool_ids_of(final.get("content"))),
-        )
-    return done
+    if not (isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")):
+        return False
+    messages = body.get("messages")
+    final = _final_tool_turn(messages) if isinstance(messages, list) else None
+    if final is None or _starts_with_thinking(final.get("content")):
+        return False
+    del body["thinking"]
+    log.info(
+        "thinking off for this request: the thinking of tool call(s) %s could not be "
+        "restored (the daemon restarted, the history was edited, or it was let go)",
+        ", ".join(tool_ids_of(final.get("content"))),
+    )
+    return True
 
 
 # --------------------------------------------------------------- the way to the client

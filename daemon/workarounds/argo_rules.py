@@ -1,9 +1,10 @@
 """Per-model parameter rules ARGO enforces, as data, applied to every upstream body.
 
-ARGO rejects some sampling and thinking settings per model (docs/argo.md#parameter-rules,
+ARGO rejects some sampling settings and message shapes per model (docs/argo.md#parameter-rules,
 docs/workarounds.md#argo-rules): Claude 4.5/4.6 take temperature or top_p but not both, Opus 4.7+
-take neither, older Claude models reject adaptive thinking, GPT-5 and o-series take temperature 1
-only and no top_p, Gemini takes one tool call per turn. Clients (Gemini CLI, Claude Code) send
+take neither, GPT-5 and o-series take temperature 1 only and no top_p, Gemini takes one tool call
+per turn. Reasoning settings (thinking, effort) are the effort table's, `reasoning.py`, which
+runs just before these rules. Clients (Gemini CLI, Claude Code) send
 what their vendor accepts, so the daemon adjusts the body — on same-format and converted paths
 alike (argo-proxy bug #123: a fix-up missing on one path) — and logs what it changed.
 """
@@ -45,42 +46,6 @@ def _temperature_one_only(body: Body) -> list[str]:
     if body.get("temperature") not in (None, 1, 1.0):
         notes.append(f"dropped temperature {body.pop('temperature')} (only 1 is accepted)")
     return notes
-
-
-def _adaptive_only(body: Body) -> list[str]:
-    """Opus 4.7+: `thinking.type` must be adaptive."""
-    thinking = body.get("thinking")
-    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
-        body["thinking"] = {"type": "adaptive"}
-        return ["thinking enabled → adaptive (the only kind this model accepts)"]
-    return []
-
-
-def _no_budget_on_adaptive(body: Body) -> list[str]:
-    """Every Claude: adaptive thinking takes no `budget_tokens`."""
-    thinking = body.get("thinking")
-    if (
-        isinstance(thinking, dict)
-        and "budget_tokens" in thinking
-        and thinking.get("type") == "adaptive"
-    ):
-        body["thinking"] = {k: v for k, v in thinking.items() if k != "budget_tokens"}
-        return ["dropped thinking.budget_tokens (not allowed with adaptive)"]
-    return []
-
-
-def _enabled_only(body: Body) -> list[str]:
-    """Claude 4.5 and older: no adaptive thinking; `enabled` needs 1024 <= budget < max_tokens."""
-    thinking = body.get("thinking")
-    if not isinstance(thinking, dict) or thinking.get("type") != "adaptive":
-        return []
-    max_tokens = body.get("max_tokens")
-    budget = int(max_tokens * 0.8) if isinstance(max_tokens, int) else 0
-    if budget >= 1024:
-        body["thinking"] = {"type": "enabled", "budget_tokens": budget}
-        return [f"thinking adaptive → enabled with budget {budget} (adaptive is rejected)"]
-    body.pop("thinking")
-    return ["dropped adaptive thinking (rejected; max_tokens too small for a budget)"]
 
 
 def _map_messages(body: Body, fix: Callable[[dict[str, Any]], dict[str, Any] | None]) -> int:
@@ -199,18 +164,11 @@ class _Rule:
 # docs/argo.md#claude (the rules probed on 2026-05-21) and #gpt-and-o-series.
 _RULES: tuple[_Rule, ...] = (
     _Rule("anthropic", ("claudeopus47*", "claudeopus48*"), _drop("temperature", "top_p")),
-    _Rule("anthropic", ("claudeopus47*", "claudeopus48*"), _adaptive_only),
-    _Rule("anthropic", ("claude*",), _no_budget_on_adaptive),
     _Rule("anthropic", ("claude*",), _no_system_messages, shape=True),
     _Rule(
         "anthropic",
         ("claudeopus45*", "claudeopus46*", "claudesonnet45*", "claudesonnet46*", "claudehaiku45*"),
         _one_of_temperature_top_p,
-    ),
-    _Rule(
-        "anthropic",
-        ("claudeopus45*", "claudesonnet45*", "claudehaiku45*", "claudeopus41*", "claudesonnet4"),
-        _enabled_only,
     ),
     _Rule("openai_chat", ("gpt5*", "gpto*"), _temperature_one_only),
     # llm-rosetta's ARGO shim does these two on ARGO's OpenAI API; the legacy gateway

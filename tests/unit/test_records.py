@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from argo_proxy.daemon.records import RECORD_FIELDS, RequestRecord, Usage, client_of
+from argo_proxy.daemon.relay import _Monitor
 from argo_proxy.daemon.request_log import RequestLog
+from argo_proxy.daemon.sse import SSEEvent
+from argo_proxy.daemon.tokens import estimate_text_tokens
 
 
 @pytest.mark.parametrize(
@@ -136,3 +141,57 @@ def test_a_failing_listener_does_not_stop_the_others() -> None:
     record = _record("m", "curl", 200, 1.0)
     log.add(record)
     assert heard == [record.id]
+
+
+THOUGHT = "The user wrote five tokens; echo them."
+
+
+def test_claudes_thinking_is_recorded_as_an_estimate_of_reasoning_tokens() -> None:
+    """Claude counts thinking inside output_tokens only (docs/observability.md#tokens)."""
+    record = RequestRecord.open("/v1/messages", "anthropic", None)
+    record.usage.take(
+        "anthropic",
+        {
+            "content": [
+                {"type": "thinking", "thinking": THOUGHT, "signature": "s"},
+                {"type": "text", "text": "hi"},
+            ],
+            "usage": {"input_tokens": 5, "output_tokens": 30},
+        },
+    )
+    record.close()
+    assert record.reasoning_tokens == estimate_text_tokens(THOUGHT) > 0
+    assert record.output_tokens == 30 and not record.estimated
+    assert record.usage.thinking == []  # the text is not kept
+
+
+def test_the_relay_hands_claudes_streamed_thinking_to_the_record() -> None:
+    record = RequestRecord.open("/v1/messages", "anthropic", None)
+    monitor = _Monitor(record)
+    events = [
+        {"type": "message_start", "message": {"id": "m", "usage": {"input_tokens": 5}}},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "thinking"}},
+        *(
+            {"type": "content_block_delta", "index": 0,
+             "delta": {"type": "thinking_delta", "thinking": piece}}
+            for piece in ("The user wrote five ", "tokens; echo them.")
+        ),
+        {"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "x"}},
+        {"type": "message_delta", "delta": {}, "usage": {"output_tokens": 3}},
+    ]  # fmt: skip
+    for event in events:
+        assert monitor.see(SSEEvent("", json.dumps(event)), [])
+    record.close()
+    # never more than the output count ARGO reported
+    assert record.reasoning_tokens == min(estimate_text_tokens(THOUGHT), 3) == 3
+
+
+def test_a_reported_reasoning_count_is_not_replaced_by_an_estimate() -> None:
+    usage = Usage()
+    details = {"reasoning_tokens": 7}
+    usage.take(
+        "openai_chat", {"usage": {"completion_tokens": 9, "completion_tokens_details": details}}
+    )
+    usage.thinking.append(THOUGHT)
+    usage.settle()
+    assert usage.reasoning_tokens == 7 and usage.thinking == []

@@ -258,6 +258,43 @@ def test_responses_builtin_tools_are_not_offered_as_functions() -> None:
     assert not out.get("tools")
 
 
+@defect("B16, a Google thinkingLevel in capitals (as google-genai sends it) is refused")
+def test_b16_google_thinking_level_in_capitals_is_read() -> None:
+    body = {
+        "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+        "generationConfig": {"thinkingConfig": {"thinkingLevel": "HIGH"}},
+    }
+    _, out = _raw("google", "openai_chat", "gpt5", body)
+    assert out.get("reasoning_effort") == "high"
+
+
+@defect("B17, Claude's thinking counts as no reasoning tokens for a Responses client")
+def test_b17_claudes_thinking_is_counted_for_responses_clients() -> None:
+    pipeline, _ = _raw("openai_responses", "anthropic", "claudesonnet46", {"input": "hi"})
+    answer = pipeline.convert_response(
+        {"id": "m", "type": "message", "role": "assistant", "model": "c",
+         "content": [{"type": "thinking", "thinking": "a long thought", "signature": "s"},
+                     {"type": "text", "text": "hi"}],
+         "stop_reason": "end_turn", "usage": {"input_tokens": 5, "output_tokens": 20}}
+    )  # fmt: skip
+    assert answer["usage"]["output_tokens_details"]["reasoning_tokens"] > 0
+
+
+@defect("B17, a Google client of GPT-5 counts the reasoning tokens twice")
+def test_b17_google_candidates_leave_out_the_thoughts() -> None:
+    pipeline, _ = _raw("google", "openai_chat", "gpt5", {"contents": [{"parts": [{"text": "x"}]}]})
+    answer = pipeline.convert_response(
+        {**_chunk(None), "object": "chat.completion",
+         "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"},
+                      "finish_reason": "stop"}],
+         "usage": {"prompt_tokens": 10, "completion_tokens": 50, "total_tokens": 60,
+                   "completion_tokens_details": {"reasoning_tokens": 40}}}
+    )  # fmt: skip
+    usage = answer["usageMetadata"]
+    total = usage["promptTokenCount"] + usage["candidatesTokenCount"]
+    assert total + usage["thoughtsTokenCount"] == usage["totalTokenCount"]
+
+
 @defect("B11, a reasoning effort gives Claude Haiku 4.5 no thinking")
 def test_b11_reasoning_effort_gives_haiku_45_thinking() -> None:
     body = {"messages": USER, "reasoning_effort": "high", "max_tokens": 4000}

@@ -6,13 +6,16 @@ would see; each fails if its workaround is taken out.
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 from typing import Any
 
 from argo_proxy.daemon.convert import Conversion
-from argo_proxy.daemon.formats import FORMATS
+from argo_proxy.daemon.formats import FORMATS, ClientFormat
+from argo_proxy.daemon.reasoning import read_reasoning, write_reasoning
 from argo_proxy.daemon.relay import ConvertingShaper
+from argo_proxy.daemon.tokens import estimate_text_tokens
 from argo_proxy.daemon.workarounds.argo_rules import apply_model_rules
 
 
@@ -175,6 +178,15 @@ def test_b15_google_parameters_json_schema_reaches_argo() -> None:
     assert out["tools"][0]["function"]["parameters"]["required"] == ["city"]
 
 
+def test_b16_google_thinking_level_in_capitals_is_converted() -> None:
+    body = {
+        "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+        "generationConfig": {"thinkingConfig": {"thinkingLevel": "HIGH"}},
+    }
+    out = Conversion("google", "openai_chat", "gpt5", "openai").request(body)
+    assert out["reasoning_effort"] == "high"
+
+
 def test_b5_stream_without_usage_tail_still_ends_for_the_client() -> None:
     stream = _conversion("anthropic", "openai_chat").stream(include_usage=False)
     chunks = [
@@ -256,6 +268,73 @@ def test_b7_other_clients_of_claude_count_cache_reads_and_writes_as_input() -> N
         assert usages and (usages[-1][prompt], usages[-1][total]) == (100, 110), source
 
 
+CLAUDE_THINKING = [
+    {"type": "message_start", "message": {
+        "id": "m", "type": "message", "role": "assistant", "model": "c", "content": [],
+        "usage": {"input_tokens": 5, "output_tokens": 1}}},
+    {"type": "content_block_start", "index": 0,
+     "content_block": {"type": "thinking", "thinking": "", "signature": ""}},
+    {"type": "content_block_delta", "index": 0,
+     "delta": {"type": "thinking_delta", "thinking": "The user wrote five "}},
+    {"type": "content_block_delta", "index": 0,
+     "delta": {"type": "thinking_delta", "thinking": "tokens; echo them."}},
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta",
+                                                          "signature": "sig"}},
+    {"type": "content_block_stop", "index": 0},
+    {"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}},
+    {"type": "content_block_delta", "index": 1, "delta": {"type": "text_delta", "text": "Hi"}},
+    {"type": "content_block_stop", "index": 1},
+    {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 20}},
+    {"type": "message_stop"},
+]  # fmt: skip
+THOUGHT = "The user wrote five tokens; echo them."
+CLAUDE_THINKING_ANSWER = {
+    "id": "m", "type": "message", "role": "assistant", "model": "c",
+    "content": [{"type": "thinking", "thinking": THOUGHT, "signature": "sig"},
+                {"type": "text", "text": "Hi"}],
+    "stop_reason": "end_turn", "usage": {"input_tokens": 5, "output_tokens": 20},
+}  # fmt: skip
+REASONING_FIELD = {
+    "openai_chat": lambda u: u["completion_tokens_details"]["reasoning_tokens"],
+    "openai_responses": lambda u: u["output_tokens_details"]["reasoning_tokens"],
+    "google": lambda u: u["thoughtsTokenCount"],
+}
+
+
+def test_b17_clients_of_claude_get_its_thinking_as_reasoning_tokens() -> None:
+    """Claude does not count thinking apart: the estimate of its text (tokens.py)."""
+    thought = estimate_text_tokens(THOUGHT)
+    assert 0 < thought < 20
+    for source, reasoning in REASONING_FIELD.items():
+        conversion = _conversion(source, "anthropic", "claudesonnet46", "anthropic")
+        usage = _usage_of(conversion.response(copy.deepcopy(CLAUDE_THINKING_ANSWER)))
+        assert usage is not None and reasoning(usage) == thought, source
+        stream = _conversion(source, "anthropic", "claudesonnet46", "anthropic").stream(
+            include_usage=True
+        )
+        usages = [u for c in CLAUDE_THINKING for e in stream.feed(dict(c)) if (u := _usage_of(e))]
+        assert usages and reasoning(usages[-1]) == thought, source
+        if source == "google":  # Google counts thoughts apart from the candidates
+            assert usages[-1]["candidatesTokenCount"] == 20 - thought
+            assert usages[-1]["totalTokenCount"] == 25
+
+
+def test_b17_google_clients_of_gpt5_count_thoughts_once() -> None:
+    usage = {"prompt_tokens": 10, "completion_tokens": 50, "total_tokens": 60,
+             "completion_tokens_details": {"reasoning_tokens": 40}}  # fmt: skip
+    answer = _conversion("google", "openai_chat", "gpt5").response(
+        {**_chunk(None), "object": "chat.completion", "usage": usage,
+         "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"},
+                      "finish_reason": "stop"}]}
+    )  # fmt: skip
+    stream = _conversion("google", "openai_chat", "gpt5").stream(include_usage=True)
+    chunks = [_chunk({"content": "hi"}), _chunk({}, finish="stop"), _chunk(None, usage=usage)]
+    streamed = [u for c in chunks for e in stream.feed(c) if (u := _usage_of(e))]
+    for got in (answer["usageMetadata"], streamed[-1]):
+        assert (got["candidatesTokenCount"], got["thoughtsTokenCount"]) == (10, 40)
+        assert got["promptTokenCount"] + 10 + 40 == got["totalTokenCount"] == 60
+
+
 def test_b6_responses_done_events_are_not_duplicated() -> None:
     stream = _conversion("openai_responses", "anthropic", "claudeopus46", "anthropic").stream(
         include_usage=False
@@ -330,9 +409,14 @@ def test_b9_no_provider_metadata_leaks_to_argo() -> None:
     assert "_provider_metadata" not in repr(out)
 
 
-def _prepared_for_claude(model: str, body: dict[str, Any]) -> dict[str, Any]:
-    """What the request path sends ARGO: converted, then ARGO's rules applied."""
-    out = Conversion("openai_chat", "anthropic", model, "anthropic").request(body)
+def _prepared_for_claude(
+    model: str, body: dict[str, Any], source: ClientFormat = "openai_chat"
+) -> dict[str, Any]:
+    """What the request path sends ARGO: the reasoning ask read, the body converted, the
+    effort table and ARGO's rules applied (`Pipeline._chat`)."""
+    ask = read_reasoning(source, body)
+    out = Conversion(source, "anthropic", model, "anthropic").request(body)
+    write_reasoning(ask, out, model, "anthropic")
     apply_model_rules(out, model, "anthropic")
     return out
 
@@ -360,11 +444,10 @@ def test_b11_adaptive_thinking_never_carries_a_budget() -> None:
         "messages": [{"role": "user", "content": "hi"}],
         "thinking": {"type": "enabled", "budget_tokens": 2000},
     }
-    same_format = Conversion("anthropic", "anthropic", "claudeopus46", "anthropic")
-    out = same_format.request(anthropic_client)
-    apply_model_rules(out, "claudeopus46", "anthropic")
-    thinking = out["thinking"]
-    assert not (thinking.get("type") == "adaptive" and "budget_tokens" in thinking)
+    for model in ("claudeopus46", "claudeopus47"):
+        out = _prepared_for_claude(model, dict(anthropic_client), "anthropic")
+        thinking = out["thinking"]
+        assert not (thinking.get("type") == "adaptive" and "budget_tokens" in thinking)
 
 
 def test_b12_long_tool_descriptions_are_capped_for_argo_openai() -> None:

@@ -103,6 +103,35 @@ def test_policy_strip_leaves_the_request_alone() -> None:
     assert strict.apply("chat", "gpt55", {"temperature": None}).rejection is None
 
 
+@pytest.mark.parametrize("profile", ["2026-05-21", "2026-09"])
+def test_policy_refuses_reasoning_settings_a_model_does_not_take(profile: str) -> None:
+    """docs/argo.md#reasoning-settings, as the effort table (reasoning.py) reads it."""
+    policy = Policy(load_catalogue().policy_profiles[profile])
+    refused = [
+        ("chat", "gpt4o", {"reasoning_effort": "low"}),
+        ("chat", "gpt5", {"reasoning_effort": "xhigh"}),
+        ("chat", "gpt51", {"reasoning_effort": "minimal"}),
+        ("chat", "gpto3", {"reasoning_effort": "none"}),
+        ("messages", "claudesonnet45", {"output_config": {"effort": "max"}}),
+        ("messages", "claudeopus46", {"output_config": {"effort": "xhigh"}}),
+    ]
+    for endpoint, model, body in refused:
+        assert policy.apply(endpoint, model, body).rejection is not None, (model, body)  # type: ignore[arg-type]
+    taken = [
+        ("chat", "gpt5", {"reasoning_effort": "minimal"}),
+        ("chat", "gpt51", {"reasoning_effort": "none"}),
+        ("chat", "gpt55", {"reasoning_effort": "xhigh"}),
+        ("chat", "gpto3", {"reasoning_effort": "low"}),
+        ("chat", "gpt4o", {}),
+        ("messages", "claudeopus46", {"output_config": {"effort": "max"}}),
+        ("messages", "claudeopus47", {"output_config": {"effort": "xhigh"}}),
+    ]
+    for endpoint, model, body in taken:
+        assert policy.apply(endpoint, model, body).rejection is None, (model, body)  # type: ignore[arg-type]
+    message = policy.apply("chat", "gpt5", {"reasoning_effort": "xhigh"}).rejection
+    assert message is not None and "does not support 'xhigh'" in message.message
+
+
 def test_fault_book_skips_rules_that_do_not_fit() -> None:
     book = FaultBook()
     book.add([{"fault": "no_done"}, {"fault": "latency", "ms": 5, "times": 2}])

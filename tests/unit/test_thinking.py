@@ -20,6 +20,7 @@ from argo_proxy.daemon.thinking import (
     encode,
     restore,
     take_carriers,
+    thinking_off_if_lost,
 )
 
 THINKING = {"type": "thinking", "thinking": "Paris is in France.", "signature": "U0lHTkVE"}
@@ -224,29 +225,30 @@ def claude_request(*, thinking: bool, first: list[dict[str, Any]]) -> dict[str, 
 
 def test_restore_puts_the_blocks_ahead_of_the_tool_use() -> None:
     body = claude_request(thinking=True, first=[{"type": "text", "text": "Let me look."}])
-    done = restore(body, {CALL: BLOCKS}, lambda _: None)
+    assert restore(body, {CALL: BLOCKS}, lambda _: None) == 1
     content = body["messages"][1]["content"]
     assert [b["type"] for b in content] == ["thinking", "redacted_thinking", "text", "tool_use"]
-    assert (done.restored, done.thinking_off) == (1, False)
+    assert not thinking_off_if_lost(body)
     assert body["thinking"]["type"] == "enabled"
 
 
 def test_restore_reads_the_store_when_the_client_dropped_the_carrier() -> None:
     body = claude_request(thinking=True, first=[])
-    done = restore(body, {}, {CALL: BLOCKS}.get)
+    assert restore(body, {}, {CALL: BLOCKS}.get) == 1
     assert body["messages"][1]["content"][0] == THINKING
-    assert not done.thinking_off
+    assert not thinking_off_if_lost(body)
 
 
 def test_without_the_thinking_of_the_last_tool_turn_thinking_is_turned_off() -> None:
     body = claude_request(thinking=True, first=[])
-    done = restore(body, {}, lambda _: None)
-    assert done.thinking_off and "thinking" not in body
+    assert restore(body, {}, lambda _: None) == 0
+    assert thinking_off_if_lost(body) and "thinking" not in body
 
 
 def test_with_thinking_off_nothing_needs_turning_off() -> None:
     body = claude_request(thinking=False, first=[])
-    assert not restore(body, {}, lambda _: None).thinking_off
+    restore(body, {}, lambda _: None)
+    assert not thinking_off_if_lost(body)
 
 
 # --------------------------------------------------- through the real conversions
@@ -341,7 +343,7 @@ def test_the_thinking_of_a_tool_turn_comes_back_to_claude(
     out = second.request(follow_up(fmt, answer, standard_only=standard_only))
     assert assistant_turn(out)[:2] == [THINKING, REDACTED]
     assert assistant_turn(out)[2]["type"] == "tool_use"
-    assert not second.restored.thinking_off
+    assert not thinking_off_if_lost(out)
     # another ARGO user, without the carrier: not this user's thinking
     third = conversion(fmt, UserThinking(store, "bob"))
     out = third.request(follow_up(fmt, answer, standard_only=True))

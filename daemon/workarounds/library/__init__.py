@@ -15,12 +15,13 @@ from .b5_stream_usage_tail import STREAM_TAIL
 from .b6_responses_done_events import ResponsesDedup
 from .b7_cached_token_usage import CacheAccounting, cache_accounting_for
 from .b9_provider_metadata import strip_provider_metadata
-from .b11_claude_thinking_modes import ARGO_ANTHROPIC_SHIM
 from .b12_tool_description_limit import ARGO_TOOL_DESCRIPTION_LIMIT, gather_late_system_messages
+from .b17_reasoning_token_usage import ReasoningAccounting
 from .parallel_tool_results import join_tool_result_turns
 from .responses_builtin_tools import without_builtin_tools
-from .shims import ARGO_OPENAI_SHIM, builtin_shim
+from .shims import ARGO_ANTHROPIC_SHIM, ARGO_OPENAI_SHIM, builtin_shim
 from .unrequested_usage_chunk import is_usage_only_chunk
+from .usage_accounting import UsageAccounting, usage_accounting_for
 
 __all__ = [
     "ARGO_ANTHROPIC_SHIM",
@@ -31,7 +32,9 @@ __all__ = [
     "STREAM_TAIL",
     "AnthropicBlockFixer",
     "CacheAccounting",
+    "ReasoningAccounting",
     "ResponsesDedup",
+    "UsageAccounting",
     "builtin_shim",
     "cache_accounting_for",
     "gather_late_system_messages",
@@ -39,6 +42,7 @@ __all__ = [
     "join_tool_result_turns",
     "responses_failed",
     "strip_provider_metadata",
+    "usage_accounting_for",
     "without_builtin_tools",
 ]
 

@@ -1,6 +1,7 @@
-"""B4 and B15 (llm-rosetta 0.13): a Google request loses `topP`/`topK`, empties tool
-results without an `output` key, and drops `parametersJsonSchema` tool parameters
-(docs/workarounds.md#b4-google-request-fields, #b15-google-parametersjsonschema).
+"""B4, B15 and B16 (llm-rosetta 0.13): a Google request loses `topP`/`topK`, empties tool
+results without an `output` key, drops `parametersJsonSchema` tool parameters, and is
+refused when its `thinkingLevel` is in capitals (docs/workarounds.md#b4-google-request-fields,
+#b15-google-parametersjsonschema, #b16-google-thinking-level-in-capitals).
 Fixed before the library reads the request, by a source shim."""
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def _fix_google_request(body: dict[str, Any]) -> dict[str, Any]:
         for camel, snake in (("topP", "top_p"), ("topK", "top_k")):
             if camel in config and snake not in config:
                 config[snake] = config.pop(camel)
+        _lower_thinking_level(config)
         body = {**body, "generationConfig": config}
     contents = body.get("contents")
     if not isinstance(contents, list):
@@ -36,6 +38,25 @@ def _fix_google_request(body: dict[str, Any]) -> dict[str, Any]:
             content = {**content, "parts": [_wrap_function_response(p) for p in parts]}
         fixed.append(content)
     return {**body, "contents": fixed}
+
+
+def _lower_thinking_level(config: dict[str, Any]) -> None:
+    """B16: google-genai sends `thinkingLevel` as its enum's name (`"HIGH"`), which the
+    library refuses (a 400); Google takes any case. `THINKING_LEVEL_UNSPECIFIED` is no
+    level at all. Changes `config` (a copy) only, and a copy of its thinkingConfig."""
+    for key in ("thinkingConfig", "thinking_config"):
+        thinking = config.get(key)
+        if not isinstance(thinking, dict):
+            continue
+        thinking = dict(thinking)
+        for name in ("thinkingLevel", "thinking_level"):
+            level = thinking.get(name)
+            if isinstance(level, str):
+                if level.upper() == "THINKING_LEVEL_UNSPECIFIED":
+                    del thinking[name]
+                else:
+                    thinking[name] = level.lower()
+        config[key] = thinking
 
 
 def _with_parameters(body: dict[str, Any]) -> dict[str, Any]:

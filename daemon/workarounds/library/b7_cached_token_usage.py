@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["CacheAccounting", "cache_accounting_for"]
+__all__ = ["CacheAccounting", "cache_accounting_for", "count", "usages_in"]
 
 Event = dict[str, Any]
 
@@ -28,11 +28,11 @@ _INPUT_FIELDS: dict[str, tuple[str, str, str | None]] = {
 }
 
 
-def _count(value: Any) -> int:
+def count(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def _usages(event: Any) -> list[dict[str, Any]]:
+def usages_in(event: Any) -> list[dict[str, Any]]:
     """The usage objects in a client event: at its top, or one level down (Anthropic's
     `message_start.message`, Responses' `response.completed.response`)."""
     found: list[dict[str, Any]] = []
@@ -63,23 +63,23 @@ class CacheAccounting:
             if isinstance(usage, Mapping) and (
                 "cache_read_input_tokens" in usage or "cache_creation_input_tokens" in usage
             ):
-                self._cache = _count(usage.get("cache_read_input_tokens")) + _count(
+                self._cache = count(usage.get("cache_read_input_tokens")) + count(
                     usage.get("cache_creation_input_tokens")
                 )
 
     def client(self, event: Event) -> Event:
         """Fix the usage in one converted answer or stream event, in place."""
-        for usage in _usages(event):
+        for usage in usages_in(event):
             if self._fields is None:
-                cached = _count(usage.get("cache_read_input_tokens"))
+                cached = count(usage.get("cache_read_input_tokens"))
                 if cached and "input_tokens" in usage:
-                    usage["input_tokens"] = max(0, _count(usage["input_tokens"]) - cached)
+                    usage["input_tokens"] = max(0, count(usage["input_tokens"]) - cached)
             elif self._cache:
                 _, field, total = self._fields
                 if field in usage:
-                    usage[field] = _count(usage[field]) + self._cache
+                    usage[field] = count(usage[field]) + self._cache
                     if total is not None and total in usage:
-                        usage[total] = _count(usage[total]) + self._cache
+                        usage[total] = count(usage[total]) + self._cache
         return event
 
 

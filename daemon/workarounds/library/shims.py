@@ -1,11 +1,12 @@
-"""llm-rosetta's own ARGO shims: the OpenAI one used as it is, the Anthropic one the
-base of B11's (`b11_claude_thinking_modes.py`)."""
+"""llm-rosetta's own ARGO shims, used as they are. What the Anthropic one makes of a
+reasoning setting (B11, docs/workarounds.md#b11-claude-thinking-modes) the effort table
+(`reasoning.py`) writes again, after the conversion."""
 
 from __future__ import annotations
 
 from llm_rosetta import ProviderShim, get_shim
 
-__all__ = ["ARGO_OPENAI_SHIM", "builtin_shim"]
+__all__ = ["ARGO_ANTHROPIC_SHIM", "ARGO_OPENAI_SHIM", "builtin_shim"]
 
 
 def builtin_shim(name: str) -> ProviderShim:
@@ -16,3 +17,4 @@ def builtin_shim(name: str) -> ProviderShim:
 
 
 ARGO_OPENAI_SHIM = builtin_shim("argo--openai_chat")
+ARGO_ANTHROPIC_SHIM = builtin_shim("argo--anthropic")
