@@ -280,12 +280,15 @@ def _claude_responses(url: str, stream: bool) -> tuple[str, int, int]:
     with _openai(url) as client:
         if stream:
             with client.responses.stream(
-                model="claudeopus46", input=PROMPT, reasoning={"effort": "low"}
+                model="claudeopus46", input=PROMPT, reasoning={"effort": "low", "summary": "auto"}
             ) as events:
                 response = events.get_final_response()
         else:
             response = client.responses.create(
-                model="claudeopus46", input=PROMPT, reasoning={"effort": "low"}, store=False
+                model="claudeopus46",
+                input=PROMPT,
+                reasoning={"effort": "low", "summary": "auto"},
+                store=False,
             )
     thought = "".join(
         part.text for item in response.output if item.type == "reasoning" for part in item.summary
