@@ -153,12 +153,13 @@ class Stack:
         sim_args: tuple[str, ...] = (),
         config: dict[str, Any] | None = None,
         name: str = "daemon",
+        prefix: tuple[str, ...] = (),
     ) -> None:
         self.dir = Path(tmp, name)
         self.dir.mkdir(mode=0o700)  # it holds the token file
         self.sim: ServerProcess | None = None
         self.daemon: ServerProcess | None = None
-        env = bench_env(self.dir)
+        env = self.env = bench_env(self.dir)
         try:
             if sim_url is None:
                 self.sim, sim_url = start_simulator(self.dir, *sim_args)
@@ -177,7 +178,9 @@ class Stack:
             path.write_text("".join(f"{k}: {v}\n" for k, v in lines.items()))
             log(f"simulator at {sim_url}; starting the daemon")
             socket = env["ARGO_PROXY_CONTROL_SOCKET"]  # its own: see the module docstring
+            self.control_socket = socket
             argv = [
+                *prefix,  # e.g. prlimit (bench/limits.py)
                 *argo_proxy_command(),
                 "serve",
                 str(path),

@@ -49,24 +49,26 @@ def create_app(
     app = new_app(state)
     pipeline = Pipeline(state)
     web = HttpLayer(app, state, pipeline, local_socket)
-    serve, client_request = web.serve, web.client_request
+    serve = web.serve
     versions = VersionChecker(
         lambda url: state.upstream.get_json(url, timeout=5, service="PyPI"),
         lambda: state.config.pypi_url,
     )
 
+    # Every POST route leaves the body unread (`stream=True`): the access checks run on
+    # the head alone, and `serve` reads the body after them (docs/security.md#limits).
     async def chat(request: Request, fmt: ClientFormat) -> HTTPResponse | None:
-        return await serve(request, FORMATS[fmt], pipeline.chat(fmt, client_request(request)))
+        return await serve(request, FORMATS[fmt], lambda req: pipeline.chat(fmt, req))
 
-    @app.post("/v1/chat/completions")
+    @app.post("/v1/chat/completions", stream=True)
     async def openai_chat(request: Request) -> HTTPResponse | None:
         return await chat(request, "openai_chat")
 
-    @app.post("/v1/responses")
+    @app.post("/v1/responses", stream=True)
     async def openai_responses(request: Request) -> HTTPResponse | None:
         return await chat(request, "openai_responses")
 
-    @app.post("/v1/messages")
+    @app.post("/v1/messages", stream=True)
     async def anthropic_messages(request: Request) -> HTTPResponse | None:
         return await chat(request, "anthropic")
 
@@ -75,16 +77,20 @@ def create_app(
             model, method = split_model_path(model_path)
         except ArgoProxyError as exc:
             return web.error(FORMATS["google"], exc)
-        req = client_request(
-            request, path_model=model, path_stream=method == "streamGenerateContent"
+        work = pipeline.count_tokens if method == "countTokens" else pipeline.chat
+        return await serve(
+            request,
+            FORMATS["google"],
+            lambda req: work("google", req),
+            path_model=model,
+            path_stream=method == "streamGenerateContent",
         )
-        if method == "countTokens":
-            return await serve(request, FORMATS["google"], pipeline.count_tokens("google", req))
-        return await serve(request, FORMATS["google"], pipeline.chat("google", req))
 
     # google-genai 3.x defaults to /v1, Gemini CLI calls /v1beta (issue: both prefixes).
-    app.add_route(google, "/v1beta/models/<model_path:path>", methods=["POST"], name="google_beta")
-    app.add_route(google, "/v1/models/<model_path:path>", methods=["POST"], name="google_v1")
+    for prefix, name in (("/v1beta", "google_beta"), ("/v1", "google_v1")):
+        app.add_route(
+            google, f"{prefix}/models/<model_path:path>", methods=["POST"], name=name, stream=True
+        )
 
     @app.get("/v1beta/models")
     async def google_models(request: Request) -> HTTPResponse:
@@ -100,33 +106,39 @@ def create_app(
         message = f"Model '{wanted}' is not available on ARGO; GET /v1beta/models lists them."
         return json(FORMATS["google"].error(404, message), status=404)
 
-    @app.post("/v1/messages/count_tokens")
+    @app.post("/v1/messages/count_tokens", stream=True)
     async def anthropic_count_tokens(request: Request) -> HTTPResponse | None:
-        counted = pipeline.count_tokens("anthropic", client_request(request))
-        return await serve(request, FORMATS["anthropic"], counted)
+        return await serve(
+            request, FORMATS["anthropic"], lambda req: pipeline.count_tokens("anthropic", req)
+        )
 
-    @app.post("/v1/responses/input_tokens")
+    @app.post("/v1/responses/input_tokens", stream=True)
     async def responses_input_tokens(request: Request) -> HTTPResponse | None:
-        counted = pipeline.count_tokens("openai_responses", client_request(request))
-        return await serve(request, FORMATS["openai_responses"], counted)
+        return await serve(
+            request,
+            FORMATS["openai_responses"],
+            lambda req: pipeline.count_tokens("openai_responses", req),
+        )
 
-    @app.post("/v1/embeddings")
+    @app.post("/v1/embeddings", stream=True)
     async def embeddings(request: Request) -> HTTPResponse | None:
-        work = pipeline.embeddings(client_request(request))
-        return await serve(request, FORMATS["openai_chat"], work)
+        return await serve(request, FORMATS["openai_chat"], pipeline.embeddings)
 
     # --- legacy mode (docs/compatibility.md#legacy-mode-differences): always registered, unlike
     # argo-proxy (which needed an env var); each request checks the live flag and is a 404 while it
     # is off.
     def legacy_route(endpoint: DirectEndpoint) -> Callable[[Request], Coroutine[Any, Any, Any]]:
         async def handler(request: Request) -> HTTPResponse | None:
-            work = pipeline.direct(endpoint, client_request(request))
-            return await serve(request, FORMATS["openai_chat"], work)
+            return await serve(
+                request, FORMATS["openai_chat"], lambda req: pipeline.direct(endpoint, req)
+            )
 
         return handler
 
     for path, endpoint in LEGACY_PATHS.items():
-        app.add_route(legacy_route(endpoint), path, methods=["POST"], name=f"legacy_{endpoint}")
+        app.add_route(
+            legacy_route(endpoint), path, methods=["POST"], name=f"legacy_{endpoint}", stream=True
+        )
     # --- end legacy mode
 
     @app.get("/v1/models")
@@ -146,8 +158,9 @@ def create_app(
         ]
         return json({"object": "list", "data": data})
 
-    @app.post("/refresh")
+    @app.post("/refresh", stream=True)
     async def refresh(request: Request) -> HTTPResponse:
+        await web.client_request(request)  # a body, if any, read within the limits
         result = await state.refresh_models()
         body = {
             "status": "ok" if result.ok else "error",

@@ -132,6 +132,11 @@ class Config:
     shutdown_grace: float = 10.0  # seconds requests in flight get to finish at a stop
     upstream_pool_size: int = 200  # connections to ARGO open at once (streams hold one)
     max_body_mb: int = 100
+    # What a client can cost before it has sent a whole request (docs/security.md#limits)
+    body_in_flight_mb: int = 256  # request body bytes being read at once, all requests
+    head_timeout: float = 10.0  # seconds for a request head, from its first byte
+    max_connections: int = 1024  # open TCP connections (kept below the open file limit)
+    max_connections_per_peer: int = 1024  # ... from one remote address
     pypi_url: str = "https://pypi.org/pypi"  # where GET /version looks for updates (a mirror works)
     # Request dumps (docs/observability.md#debug-dumps): off unless asked for.
     dump_requests: bool = False

@@ -12,6 +12,7 @@
     │   ├── MethodNotAllowedError    405  a path that takes another method
     │   ├── PayloadTooLargeError     413  the body, or an image it links, is over a limit
     │   └── HeadersTooLargeError     431  the request's headers are over the limit
+    ├── DaemonBusyError              503  argo-proxy has no room for it now (body bytes)
     └── UpstreamError                502  ARGO failed us: unreachable, unreadable, an error
         ├── UpstreamTimeoutError     504  no answer within the time allowed
         ├── UpstreamBusyError        503  every connection to ARGO is in use
@@ -110,6 +111,14 @@ class HeadersTooLargeError(ClientRequestError):
     """The request's header lines are larger than the server takes."""
 
     status = 431
+
+
+class DaemonBusyError(ArgoProxyError):
+    """argo-proxy itself has no room for the request now: too many request body bytes
+    are being read at once (`body_in_flight_mb`); the client may retry."""
+
+    status = 503
+    headers: Mapping[str, str] = {"Retry-After": "1"}
 
 
 class UpstreamError(ArgoProxyError):

@@ -30,6 +30,7 @@ from .dumps import RequestDump
 from .errors import (
     ArgoProxyError,
     ClientRequestError,
+    DaemonBusyError,
     ModelNotFoundError,
     UpstreamError,
     UpstreamStatusError,
@@ -184,7 +185,7 @@ class Pipeline:
         self.state.counters.errors += 1
         code = "model_not_found" if isinstance(exc, ModelNotFoundError) else None
         extra: dict[str, Any] = {}
-        headers = exc.headers or None if isinstance(exc, UpstreamError) else None
+        headers = exc.headers or None if isinstance(exc, UpstreamError | DaemonBusyError) else None
         if isinstance(exc, UpstreamStatusError):
             extra["upstream_status"] = exc.upstream_status
         log.info("answering %d: %s", exc.status, exc.message)

@@ -14,17 +14,28 @@ import logging
 import os
 import socket
 import stat
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sanic import Sanic
+from sanic.http.constants import Stage
 from sanic.server.async_server import AsyncioServer
+from sanic.server.protocols.http_protocol import HttpProtocol
 
 from .exchange import Stop
+from .limits import RESERVED_FILES, ConnectionGuard, raise_open_file_limit
 
-__all__ = ["InFlight", "RunningServer", "bind_socket", "bind_unix_socket", "start_server"]
+__all__ = [
+    "GuardedHttpProtocol",
+    "InFlight",
+    "RunningServer",
+    "bind_socket",
+    "bind_unix_socket",
+    "start_server",
+]
 
 _LAST_WORDS = 2.0  # seconds cut requests get to send their last event before the abort
 
@@ -113,6 +124,59 @@ def bind_unix_socket(path: Path) -> socket.socket:
     return sock
 
 
+class GuardedHttpProtocol(HttpProtocol):  # type: ignore[misc]
+    """Sanic's HTTP/1.1 protocol with a fixed head deadline and the connection cap.
+
+    The app's `ctx` holds the daemon state (its live config) and the listener's
+    `ConnectionGuard`."""
+
+    __slots__ = ("_head_started",)
+
+    def connection_made(self, transport: Any) -> None:
+        self._head_started = time.monotonic()
+        super().connection_made(transport)
+        ctx = self.app.ctx
+        config = ctx.state.config
+        self.request_timeout = config.head_timeout  # read live: a reload applies to new ones
+        limit = min(config.max_connections, ctx.open_file_room)
+        if not ctx.connections.admit(self, limit, config.max_connections_per_peer):
+            self.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.app.ctx.connections.release(self)
+        super().connection_lost(exc)
+
+    def handling(self) -> bool:
+        """Whether a request is being handled (beyond its head) on this connection."""
+        http = getattr(self, "_http", None)  # set once the connection's task runs
+        return http is not None and http.stage not in (Stage.IDLE, Stage.REQUEST)
+
+    def data_received(self, data: bytes) -> None:
+        http = getattr(self, "_http", None)
+        if http is not None and http.stage is Stage.IDLE:
+            self._head_started = time.monotonic()  # the first byte of a new request
+        super().data_received(data)
+
+    def check_timeouts(self) -> None:
+        http = getattr(self, "_http", None)
+        if (
+            self._task
+            and http is not None
+            and http.stage is Stage.REQUEST
+            and time.monotonic() - self._head_started > self.request_timeout
+        ):
+            self._time = 0.0  # Sanic's own check then ends it: 408, connection closed
+        super().check_timeouts()
+
+
+def guard_connections(ctx: Any) -> type[GuardedHttpProtocol]:
+    """Set up an app's context for `GuardedHttpProtocol` (raising the open file limit, once
+    per listener start); the protocol class to serve it with."""
+    ctx.connections = ConnectionGuard()
+    ctx.open_file_room = max(16, raise_open_file_limit() - RESERVED_FILES)
+    return GuardedHttpProtocol
+
+
 @dataclass
 class RunningServer:
     """A started Sanic server; `url` carries the port actually bound."""
@@ -184,8 +248,14 @@ class RunningServer:
 
 
 async def start_server(app: Sanic[Any, Any], sock: socket.socket) -> RunningServer:
-    """Start `app` on the already-bound `sock` in the running loop."""
-    server = await app.create_server(sock=sock, return_asyncio_server=True, access_log=False)
+    """Start `app` on the already-bound `sock` in the running loop. A TCP listener gets
+    the connection limits (connections.py); the Unix socket reaches only its owner."""
+    extra: dict[str, Any] = {}
+    if sock.family != socket.AF_UNIX:
+        extra["protocol"] = guard_connections(app.ctx)
+    server = await app.create_server(
+        sock=sock, return_asyncio_server=True, access_log=False, **extra
+    )
     if server is None:  # pragma: no cover - Sanic returns None only without run_async
         raise RuntimeError("Sanic did not return a server")
     await server.startup()  # type: ignore[no-untyped-call]

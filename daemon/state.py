@@ -21,6 +21,7 @@ from .access import AccessGuard, write_new_token
 from .config import Config
 from .dumps import DumpWriter
 from .effects import effects_of
+from .limits import BodyBudget
 from .listeners import Listeners
 from .models import CatalogSource, ModelRegistry, RefreshResult
 from .request_log import RequestLog
@@ -134,6 +135,8 @@ class DaemonState:
         # Claude's thinking of the tool turns relayed, for clients that drop it
         # (docs/translation.md#thinking); in memory only, gone with the process
         self.thinking = ThinkingStore()
+        # request body bytes being read at once, by every listener (docs/security.md#limits)
+        self.body_budget = BodyBudget()
         self.started_at = time.time()
         self.last_refresh: RefreshResult | None = None
         self.last_refresh_at: float | None = None

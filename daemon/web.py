@@ -10,7 +10,7 @@ import asyncio
 import gc
 import itertools
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sanic import Request, Sanic
@@ -21,6 +21,7 @@ from .access import Denial
 from .errors import (
     ArgoProxyError,
     ClientRequestError,
+    DaemonBusyError,
     HeadersTooLargeError,
     MethodNotAllowedError,
     NotFoundError,
@@ -43,6 +44,10 @@ _touchup_once = iter([True])
 _MAX_HEADER_BYTES = 16 * 1024
 # After answering a request body at least this big, a full garbage collection runs.
 _COLLECT_AFTER_BYTES = 16 * 1024 * 1024
+# Of a body left unread by a refusal, what is read and dropped so that the client hears
+# the answer on a connection kept alive; past this, the connection is closed instead.
+_DRAIN_AT_MOST = 64 * 1024
+_MIB = 1024 * 1024
 # What a browser may send when an allowed origin calls the API (CORS preflight).
 _CORS_HEADERS = {
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
@@ -116,6 +121,13 @@ def _as_ours(exc: SanicException, request: Request, max_body_mb: int) -> ArgoPro
     return ClientRequestError(str(exc)) if status < 500 else ArgoProxyError(str(exc))
 
 
+def _leave_unread(request: Request) -> None:
+    """A refused request's body is not read: Sanic drops a little of it, so that a small
+    request's client hears the answer on a live connection, then closes the connection."""
+    if request.stream is not None:
+        request.stream.request_max_size = _DRAIN_AT_MOST
+
+
 class HttpLayer:
     """What every API request goes through on its way in and out of one app."""
 
@@ -126,30 +138,85 @@ class HttpLayer:
         self._pipeline = pipeline
         self._local_socket = local_socket
         self._inflight = app.ctx.inflight = InFlight()  # what a stop must end in order
+        self._budget = state.body_budget  # shared by the daemon's listeners
         app.register_middleware(self._guard, "request")
         app.register_middleware(self._allow_origin, "response")
         app.error_handler.add(SanicException, self._sanic_error)
         app.error_handler.add(Exception, self._unexpected_error)
 
-    @staticmethod
-    def client_request(request: Request, **path: Any) -> ClientRequest:
+    async def client_request(self, request: Request, **path: Any) -> ClientRequest:
+        """The request, with its body read now: the routes leave it unread (`stream=True`)
+        so that the access checks ran on the head alone (docs/security.md#limits)."""
+        body = await self._read_body(request)
         query = {key: values[0] for key, values in request.args.items() if values}
-        # The request path takes the body over and lets go of it once parsed; Sanic's
-        # request would hold it to the end, and after: until the next request on the
-        # connection.
-        body, request.body = request.body, b""
         request.ctx.big_body = len(body) >= _COLLECT_AFTER_BYTES
         return ClientRequest(
             body=body, headers=request.headers, query=query, path=request.path, **path
         )
 
+    async def _read_body(self, request: Request) -> bytes:
+        """The body, within `max_body_mb` and the daemon's `body_in_flight_mb`."""
+        config = self._state.config
+        limit, capacity = config.max_body_mb * _MIB, config.body_in_flight_mb * _MIB
+        stream = request.stream
+        if stream is None:
+            return b""
+        declared = int(request.headers.get("content-length", "0") or 0)  # Sanic checked it
+        if declared > limit:
+            _leave_unread(request)
+            raise self._too_large()
+        taken = 0
+        try:
+            if not self._budget.take(declared, capacity):
+                _leave_unread(request)
+                raise self._busy()
+            taken = declared
+            body = bytearray()
+            while (chunk := await stream.read()) is not None:
+                body += chunk
+                if len(body) > limit:
+                    _leave_unread(request)
+                    raise self._too_large()
+                if len(body) > taken:  # a chunked body: taken as it grows
+                    if not self._budget.take(len(body) - taken, capacity):
+                        _leave_unread(request)
+                        raise self._busy()
+                    taken = len(body)
+            return bytes(body)
+        finally:
+            self._budget.give(taken)
+
+    def _too_large(self) -> PayloadTooLargeError:
+        return PayloadTooLargeError(
+            f"The request body is larger than {self._state.config.max_body_mb} MiB "
+            "(`max_body_mb` in the config)."
+        )
+
+    def _busy(self) -> DaemonBusyError:
+        log.warning(
+            "refused a request body: %d MiB of bodies are being read already (`body_in_flight_mb`)",
+            self._budget.in_use // _MIB,
+        )
+        return DaemonBusyError(
+            "argo-proxy is reading too many request bodies at once "
+            "(`body_in_flight_mb` in the config); retry in a moment."
+        )
+
     async def serve(
-        self, request: Request, spec: FormatSpec, work: Awaitable[Result]
+        self,
+        request: Request,
+        spec: FormatSpec,
+        work: Callable[[ClientRequest], Awaitable[Result]],
+        **path: Any,
     ) -> HTTPResponse | None:
-        """Run one API request to its end; one cut short by a stop still gets an answer."""
+        """Read one API request and run it to its end; one cut short by a stop still
+        gets an answer."""
         with self._inflight.track():
             try:
-                result = await work
+                try:
+                    result = await work(await self.client_request(request, **path))
+                except ArgoProxyError as exc:  # its body could not be read
+                    return self.error(spec, exc)
             except asyncio.CancelledError:
                 if self._inflight.reason is None:
                     raise
@@ -209,6 +276,7 @@ class HttpLayer:
         if denial is None:
             return None
         log.info("refused %s %s: %s", request.method, request.path, denial.reason)
+        _leave_unread(request)
         return _refusal(request.path, denial)
 
     async def _allow_origin(

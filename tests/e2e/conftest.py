@@ -120,14 +120,16 @@ def spawn(
     env: dict[str, str],
     wait_for_url: bool = True,
     pipes: bool = False,
+    prefix: tuple[str, ...] = (),
 ) -> Process:
-    """Start `argo-proxy ARGS`; with wait_for_url, wait for its 'listening on' line.
+    """Start `argo-proxy ARGS` (behind `prefix`, e.g. `prlimit ...`); with wait_for_url,
+    wait for its 'listening on' line.
 
     With `pipes`, stdin and stdout are pipes (for `--control stdio`), else /dev/null.
     """
     stdio = subprocess.PIPE if pipes else subprocess.DEVNULL
     popen = subprocess.Popen(
-        [_EXE, *args],
+        [*prefix, _EXE, *args],
         cwd=cwd,
         env=env,
         stdin=stdio,
@@ -329,7 +331,9 @@ def start_daemon(workdir: Path, simulator: Process) -> Iterator[StartDaemon]:
     started: list[Process] = []
     counter = iter(range(1, 10_000))
 
-    def start(extra_config: str = "", *args: str, user: str = "jdoe") -> Process:
+    def start(
+        extra_config: str = "", *args: str, user: str = "jdoe", prefix: tuple[str, ...] = ()
+    ) -> Process:
         folder = workdir / f"daemon{next(counter)}"
         folder.mkdir()
         config = folder / "config.yaml"
@@ -341,7 +345,7 @@ def start_daemon(workdir: Path, simulator: Process) -> Iterator[StartDaemon]:
         # Each daemon its own control socket: a second daemon on one socket refuses to start.
         env["ARGO_PROXY_CONTROL_SOCKET"] = str(folder / "control.sock")
         env["XDG_STATE_HOME"] = str(folder / "state")  # and its own request records
-        proc = spawn(["serve", str(config), *args], cwd=folder, env=env)
+        proc = spawn(["serve", str(config), *args], cwd=folder, env=env, prefix=prefix)
         proc.control_socket = folder / "control.sock"
         started.append(proc)
         if "argo_base_url" not in extra_config:  # the simulator is the upstream
