@@ -124,7 +124,7 @@ def bind_unix_socket(path: Path) -> socket.socket:
     return sock
 
 
-class GuardedHttpProtocol(HttpProtocol):  # type: ignore[misc]
+class GuardedHttpProtocol(HttpProtocol):
     """Sanic's HTTP/1.1 protocol with a fixed head deadline and the connection cap.
 
     The app's `ctx` holds the daemon state (its live config) and the listener's
@@ -134,17 +134,17 @@ class GuardedHttpProtocol(HttpProtocol):  # type: ignore[misc]
 
     def connection_made(self, transport: Any) -> None:
         self._head_started = time.monotonic()
-        super().connection_made(transport)
+        super().connection_made(transport)  # type: ignore[no-untyped-call]
         ctx = self.app.ctx
         config = ctx.state.config
         self.request_timeout = config.head_timeout  # read live: a reload applies to new ones
         limit = min(config.max_connections, ctx.open_file_room)
         if not ctx.connections.admit(self, limit, config.max_connections_per_peer):
-            self.abort()
+            self.abort()  # type: ignore[no-untyped-call]
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.app.ctx.connections.release(self)
-        super().connection_lost(exc)
+        super().connection_lost(exc)  # type: ignore[no-untyped-call]
 
     def handling(self) -> bool:
         """Whether a request is being handled (beyond its head) on this connection."""
@@ -166,7 +166,7 @@ class GuardedHttpProtocol(HttpProtocol):  # type: ignore[misc]
             and time.monotonic() - self._head_started > self.request_timeout
         ):
             self._time = 0.0  # Sanic's own check then ends it: 408, connection closed
-        super().check_timeouts()
+        super().check_timeouts()  # type: ignore[no-untyped-call]
 
 
 def guard_connections(ctx: Any) -> type[GuardedHttpProtocol]:

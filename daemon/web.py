@@ -172,7 +172,7 @@ class HttpLayer:
                 raise self._busy()
             taken = declared
             body = bytearray()
-            while (chunk := await stream.read()) is not None:
+            while (chunk := await stream.read()) is not None:  # type: ignore[attr-defined]
                 body += chunk
                 if len(body) > limit:
                     _leave_unread(request)
