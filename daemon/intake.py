@@ -56,7 +56,9 @@ def pop_timeout(body: dict[str, Any]) -> float | None:
             return float(value)
         except OverflowError:  # an integer of 309 digits or more
             pass
-    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    shown = repr(value)
+    if len(shown) > 40:
+        shown = shown[:37] + "..."
     raise ClientRequestError(f"'timeout' must be a positive number of seconds; got {shown}.")
 
 

@@ -86,9 +86,11 @@ def new_app(state: DaemonState) -> Sanic[Any, Any]:
 def _as_text(value: str) -> str:
     if value.isascii():
         return value
-    # Sanic's surrogates are bytes again, and decoded as UTF-8 with U+FFFD for each
-    # invalid sequence.
-    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    try:  # Sanic's surrogates are the bytes again, decoded with U+FFFD for each bad one
+        raw = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate Sanic did not make: invalid all the same
+        raw = value.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "replace")
 
 
 def _text_headers(request: Request) -> None:

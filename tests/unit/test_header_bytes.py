@@ -11,6 +11,7 @@ from argo_proxy.daemon.access import AccessGuard
 from argo_proxy.daemon.config import Config
 from argo_proxy.daemon.errors import ClientRequestError, UnauthorizedError
 from argo_proxy.daemon.routing import resolve_identity, upstream_headers
+from argo_proxy.daemon.web import _as_text
 
 TOKEN = "ap-unit-token"
 ODD = ["M\u00fcller", "\udcff\udcfe", "\ufffd", "a\x00b", "\ud83d", "tab\there", "\x7f"]
@@ -81,3 +82,17 @@ def test_a_passthrough_username_that_is_not_plain_ascii_is_a_401() -> None:
         with pytest.raises(UnauthorizedError) as caught:
             resolve_identity(config, {"authorization": f"Bearer {key}"}, {})
         assert caught.value.status == 401 and key not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("sanic_read", "text"),
+    [
+        ("MyTool/1.0", "MyTool/1.0"),
+        ("M\u00fcller", "M\u00fcller"),  # UTF-8 on the wire: text as it is
+        ("M\udcfcller", "M\ufffdller"),  # Latin-1 on the wire: Sanic's surrogate escape
+        ("\udced\udca0\udc80", "\ufffd\ufffd\ufffd"),  # a surrogate's UTF-8 form
+        ("a\ud800b", "a\ufffd\ufffd\ufffdb"),  # a surrogate no decoder made
+    ],
+)
+def test_header_bytes_that_are_not_utf8_become_u_fffd(sanic_read: str, text: str) -> None:
+    assert _as_text(sanic_read) == text
