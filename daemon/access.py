@@ -235,7 +235,11 @@ class AccessGuard:
     def _token_check(self, headers: Mapping[str, str], query: Mapping[str, str]) -> Denial | None:
         keys = _presented_keys(headers, query)
         # compare_digest: the time taken does not tell how much of a guess was right.
-        if any(hmac.compare_digest(key.encode(), self._token_bytes) for key in keys):
+        # Any text encodes with "surrogatepass", even a key whose bytes were not UTF-8.
+        if any(
+            hmac.compare_digest(key.encode("utf-8", "surrogatepass"), self._token_bytes)
+            for key in keys
+        ):
             return None
         how = (
             "Run `argo-proxy token` to print it, or start your tool with `argo-proxy run -- "

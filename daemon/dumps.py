@@ -261,7 +261,11 @@ def _extent(value: Any) -> tuple[int, int]:
 
 
 def _serialise(doc: Mapping[str, Any]) -> bytes:
-    return json.dumps(doc, ensure_ascii=False, indent=2).encode()
+    text = json.dumps(doc, ensure_ascii=False, indent=2)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a lone surrogate a client sent (refused): kept as its escape
+        return json.dumps(doc, indent=2).encode()
 
 
 def _fit(doc: dict[str, Any], limit: int, parts: tuple[str, ...]) -> bytes:

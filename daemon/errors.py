@@ -7,6 +7,7 @@
     │   ├── ControlStateError             ... at this moment: starting, stopping (-32001)
     │   └── ControlActionError            ... the daemon tried and could not (-32002)
     ├── ClientRequestError           400  the client's request is wrong: JSON, a field
+    │   ├── UnauthorizedError        401  its API key cannot be the ARGO username it stands for
     │   ├── NotFoundError            404  no such thing here: a path, an endpoint that is off
     │   │   └── ModelNotFoundError   404  the model name matches nothing ARGO serves
     │   ├── MethodNotAllowedError    405  a path that takes another method
@@ -41,6 +42,7 @@ __all__ = [
     "NotFoundError",
     "PayloadTooLargeError",
     "StartupError",
+    "UnauthorizedError",
     "UpstreamAuthError",
     "UpstreamBusyError",
     "UpstreamError",
@@ -83,6 +85,13 @@ class ClientRequestError(ArgoProxyError):
     """The client's request cannot be served as sent."""
 
     status = 400
+
+
+class UnauthorizedError(ClientRequestError):
+    """The API key cannot be used as sent: with `username_passthrough`, it is not a
+    username an HTTP header can carry. (The access token's refusals are `access.py`'s.)"""
+
+    status = 401
 
 
 class NotFoundError(ClientRequestError):

@@ -8,30 +8,25 @@ a `ClientRequestError` here, before any work is done for it.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .errors import ClientRequestError
 from .exchange import ClientRequest
 from .field_rules import BodyKind
 from .formats import FormatSpec
-from .validation import check_body, check_nesting, too_deep
+from .validation import check_body, check_nesting, load_json
 
 __all__ = ["check_turns", "model_name_of", "parse_body", "pop_timeout", "wants_stream"]
 
 
 def parse_body(raw: bytes, kind: BodyKind) -> dict[str, Any]:
     """The request body as a JSON object whose fields have the types `kind` allows
-    (field_rules.py); nulls that mean "not sent" are gone."""
+    (field_rules.py), whose text is valid Unicode and whose numbers are finite; nulls
+    that mean "not sent" are gone."""
     if not raw.strip():
         raise ClientRequestError("The request body is empty: send a JSON object.")
     check_nesting(raw)
-    try:
-        body = json.loads(raw)
-    except RecursionError:  # deep *and* unbalanced: left to the parser, which gave up
-        raise too_deep() from None
-    except ValueError as exc:
-        raise ClientRequestError(f"Invalid JSON body: {exc}") from None
+    body = load_json(raw)
     if not isinstance(body, dict):
         raise ClientRequestError(
             f"The request body must be a JSON object, not a JSON {type(body).__name__}."
@@ -56,9 +51,15 @@ def pop_timeout(body: dict[str, Any]) -> float | None:
     if "timeout" not in body:
         return None
     value = body.pop("timeout")
-    if type(value) not in (int, float) or value <= 0:
-        raise ClientRequestError(f"'timeout' must be a positive number of seconds; got {value!r}.")
-    return float(value)
+    if type(value) in (int, float) and value > 0:
+        try:
+            return float(value)
+        except OverflowError:  # an integer of 309 digits or more
+            pass
+    shown = repr(value)
+    if len(shown) > 40:
+        shown = shown[:37] + "..."
+    raise ClientRequestError(f"'timeout' must be a positive number of seconds; got {shown}.")
 
 
 def model_name_of(req: ClientRequest, body: dict[str, Any]) -> str:

@@ -8,10 +8,13 @@ credential is the ANL username (docs/argo.md#identity).
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from .config import Config
+from .errors import ClientRequestError, UnauthorizedError
 from .formats import UpstreamFormat
 from .models import Family, family_of
 
@@ -25,6 +28,14 @@ __all__ = [
 ]
 
 ANTHROPIC_VERSION = "2023-06-01"
+# What a header value may hold as it is: printable ASCII (httpx encodes header values as
+# ASCII, and refuses control characters).
+_PRINTABLE = "".join(c for c in string.printable if c.isprintable())
+
+
+def _plain(text: str) -> bool:
+    """Whether `text` can go into a header to ARGO as it is."""
+    return text.isascii() and text.isprintable()
 
 
 @dataclass(frozen=True)
@@ -69,9 +80,15 @@ def resolve_identity(config: Config, headers: Mapping[str, str], query: Mapping[
     argo-proxy extracted it twice with different rules (docs/compatibility.md#identity); we
     resolve it once. Without `username_passthrough` the configured user always wins.
     """
-    if config.username_passthrough:
-        return _credential(headers, query).lower() or config.user
-    return config.user
+    if not config.username_passthrough:
+        return config.user
+    user = _credential(headers, query).lower()
+    if not _plain(user):  # it goes into ARGO's headers (docs/security.md#turning-it-off)
+        raise UnauthorizedError(
+            "With `username_passthrough` on, the API key is your ARGO username, which is "
+            "plain ASCII; the key sent is not (docs/security.md)."
+        )
+    return user or config.user
 
 
 def upstream_headers(
@@ -86,13 +103,28 @@ def upstream_headers(
     headers = {"Content-Type": "application/json"}
     if upstream == "anthropic":
         headers["x-api-key"] = user
-        headers["anthropic-version"] = client_headers.get("anthropic-version") or ANTHROPIC_VERSION
+        headers["anthropic-version"] = _anthropic_version(client_headers)
     else:
         headers["Authorization"] = f"Bearer {user}"
     if stream:
         headers["Accept"] = "text/event-stream"
         headers["Accept-Encoding"] = "identity"
     client_agent = client_headers.get("user-agent")
+    if client_agent and not _plain(client_agent):  # `Müller`: its bytes percent-encoded
+        client_agent = quote(client_agent, safe=_PRINTABLE, errors="replace")
     # ARGO's operators asked intermediaries to identify themselves (docs/argo.md#identity).
     headers["User-Agent"] = f"{user_agent} {client_agent}" if client_agent else user_agent
     return headers
+
+
+def _anthropic_version(client_headers: Mapping[str, str]) -> str:
+    """The client's `anthropic-version`, which ARGO's Anthropic API reads as it came."""
+    version = client_headers.get("anthropic-version")
+    if not version:
+        return ANTHROPIC_VERSION
+    if not _plain(version):
+        raise ClientRequestError(
+            f"The anthropic-version header must be a version such as {ANTHROPIC_VERSION}, "
+            f"in plain ASCII; got {ascii(version)[:60]}."
+        )
+    return version

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sanic import Request, Sanic
+from sanic.compat import Header
 from sanic.exceptions import SanicException
 from sanic.response import BaseHTTPResponse, HTTPResponse, json, raw
 
@@ -85,6 +86,33 @@ def new_app(state: DaemonState) -> Sanic[Any, Any]:
     )
     app.ctx.state = state
     return app
+
+
+def _as_text(value: str) -> str:
+    if value.isascii():
+        return value
+    try:  # Sanic's surrogates are the bytes again, decoded with U+FFFD for each bad one
+        raw = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate Sanic did not make: invalid all the same
+        raw = value.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "replace")
+
+
+def _text_headers(request: Request) -> None:
+    """The request's headers with every byte that is not UTF-8 made U+FFFD.
+
+    Sanic decodes a request's header block as UTF-8 with `surrogateescape`: a byte that
+    is not UTF-8 (`ü` sent as Latin-1, a corrupt key) becomes a lone surrogate, which
+    nothing after it can encode: the token comparison, the records on disk, a dump,
+    the client's own error message. Headers are nearly always ASCII: one test of the
+    raw block, and nothing more (docs/security.md#odd-bytes-in-headers).
+    """
+    if request.head and request.head.isascii():
+        return
+    pairs = list(request.headers.items())
+    fixed = [(_as_text(name), _as_text(value)) for name, value in pairs]
+    if fixed != pairs:
+        request.headers = Header(fixed)
 
 
 def json_response(result: JSONResult) -> HTTPResponse:
@@ -264,6 +292,7 @@ class HttpLayer:
             # Sanic's stand-in for a request it could not read (headers too large): no
             # headers to check, and only its error answer follows.
             return None
+        _text_headers(request)
         access = self._state.access
         if request.method == "OPTIONS" and "origin" in request.headers:
             # A CORS preflight carries no key: only allowed origins hear what works.

@@ -6,13 +6,20 @@ an extra field. Whatever the daemon makes of it, it never answers 5xx, every err
 in the client's own envelope, and a stream that started ends with its format's terminal
 event or error event, not a truncated body. Afterwards the daemon still serves a good
 request. Examples are derandomized, so every run sends the same requests.
+
+A second pair of properties sends what JSON and HTTP headers have no room for: lone
+UTF-16 surrogates (as JSON escapes) and bytes that are not UTF-8 in any string or field
+name, `NaN`, `Infinity` and numbers too large for a float anywhere, and header values
+(User-Agent, anthropic-version, the API key headers) with bytes outside ASCII or
+control characters (docs/translation.md#bad-requests,
+docs/security.md#odd-bytes-in-headers).
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +31,8 @@ from hypothesis import strategies as st
 from . import api
 from .conftest import Process, StartDaemon
 
-# 5 × 150 + 6 × 50 requests: under 10 s on a loaded 2-core machine.
+# 5 × 150 + 6 × 50 requests, and 11 × 60 with odd bytes (ODD_SETTINGS): about 15 s on a
+# loaded 2-core machine.
 SETTINGS = settings(
     derandomize=True,  # the same requests on every run: CI must not flake
     deadline=None,
@@ -39,13 +47,20 @@ EMBED_MODEL = "argo:text-embedding-3-small"
 WEATHER = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 
 
-def call(http: httpx.Client, daemon: Process, path: str, body: Any) -> httpx.Response:
-    """The one way this module talks to the daemon (bytes are sent as they are)."""
+def call(
+    http: httpx.Client,
+    daemon: Process,
+    path: str,
+    body: Any,
+    headers: Mapping[str, str | bytes] | None = None,
+) -> httpx.Response:
+    """The one way this module talks to the daemon (bytes are sent as they are; so are
+    header values given as bytes, which `headers` adds or replaces)."""
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
     return http.post(
         daemon.url + path,
         content=content,
-        headers=api.headers({"content-type": "application/json"}),
+        headers={**api.headers({"content-type": "application/json"}), **(headers or {})},
     )
 
 
@@ -516,6 +531,125 @@ def test_bad_input_never_breaks_legacy_mode(
     case = LEGACY_CASES[name]
     path, body = data.draw(requests(case), label="request")
     check_answer(case.format, call(http, legacy_daemon, path, body))
+
+
+# ---------------------------------------------------------------- bytes JSON has no room for
+
+# Stand-ins, in the value tree, for what json.dumps cannot write; each is replaced in the
+# body's bytes (json.dumps writes them as these ASCII escapes).
+_BYTES_MARK = "\ue000"  # inside a string: bytes that are not UTF-8
+_LITERAL_MARK = "\ue001"  # a whole value: a number literal a float cannot hold
+_NOT_UTF8 = (
+    b"\xed\xa0\x80",
+    b"\xed\xbf\xbf",
+    b"\xff",
+    b"\xc3",
+    b"\x80",
+    b"\xf4\x90\x80\x80",
+    b"\xc0\xaf",
+)
+_OVERFLOWS = ("1e400", "-1e999", "1" + "0" * 400 + ".5", "2.5E+309")
+_HALVES = st.sampled_from(("\ud83d", "\ude00", "\udbff", "\udc00", "\ud800"))
+_ODD_TEXT = st.builds(
+    lambda before, odd, after: before + odd + after,
+    _TEXT,
+    _HALVES | st.just(_BYTES_MARK) | (_HALVES.map(lambda h: h + h)),
+    _TEXT,
+)
+_ODD_VALUE = st.one_of(
+    _ODD_TEXT,
+    st.sampled_from((float("nan"), float("inf"), float("-inf"), _LITERAL_MARK)),
+    st.lists(_ODD_TEXT, min_size=1, max_size=2),
+    st.dictionaries(_ODD_TEXT, _LEAF, min_size=1, max_size=1),  # in a field name
+)
+
+
+@st.composite
+def with_odd_values(draw: st.DrawFn, base: dict[str, Any]) -> bytes:
+    """`base` with one or two values JSON has no room for, anywhere, as request bytes."""
+    body = copy.deepcopy(base)
+    for _ in range(draw(st.integers(min_value=1, max_value=2))):
+        paths = list(_paths(body))
+        if not paths or draw(st.booleans()):  # a new field, in any object
+            where = _at(body, draw(st.sampled_from(list(_containers(body)))))
+            where[draw(st.one_of(st.sampled_from(_FIELD_NAMES), _TEXT, _ODD_TEXT))] = draw(
+                _ODD_VALUE
+            )
+        else:  # in place of any value
+            path = draw(st.sampled_from(paths))
+            _at(body, path[:-1])[path[-1]] = draw(_ODD_VALUE)
+    raw = json.dumps(body).encode()  # ASCII: surrogates as escapes, NaN and Infinity bare
+    raw = raw.replace(b'"\\ue001"', draw(st.sampled_from(_OVERFLOWS)).encode())
+    return raw.replace(b"\\ue000", draw(st.sampled_from(_NOT_UTF8)))
+
+
+# Header values with bytes outside printable ASCII, as httpx (h11) sends them: without
+# NUL, CR, LF, vertical tab or form feed, and no white space at either end
+# (test_bad_bytes.py sends the others over a raw socket).
+def _header_value(raw: bytes) -> bytes:
+    return raw.translate(None, b"\x00\r\n\x0b\x0c").strip() or b"x"
+
+
+_ODD_HEADER = st.one_of(
+    st.binary(min_size=1, max_size=12).map(lambda b: b"MyTool/1.0 " + b),
+    st.sampled_from(
+        ("Müller".encode(), "Müller".encode("latin-1"), b"\x01\x7f", b"2023-06-01\xff")
+    ),
+    st.binary(min_size=1, max_size=12),
+).map(_header_value)
+
+
+@st.composite
+def odd_headers(draw: st.DrawFn) -> dict[str, str | bytes]:
+    """Header values with bytes outside printable ASCII; sometimes in place of the token."""
+    names = ("user-agent", "anthropic-version", "x-api-key", "x-goog-api-key", "api-key")
+    chosen = draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True))
+    headers: dict[str, str | bytes] = {name: draw(_ODD_HEADER) for name in chosen}
+    if draw(st.sampled_from((False,) * 4 + (True,))):  # the token itself: a 401
+        headers["authorization"] = b"Bearer " + draw(_ODD_HEADER)
+    return headers
+
+
+@st.composite
+def odd_requests(draw: st.DrawFn, case: Case) -> tuple[str, bytes, dict[str, str | bytes]]:
+    """(path, body, headers): a valid request of `case`, perhaps damaged, with values JSON
+    has no room for, or header values with odd bytes, or both."""
+    model = draw(st.sampled_from(case.models))
+    base = case.make(draw(st.booleans()))
+    if case.model_in_body:
+        base["model"] = model
+    path = draw(st.sampled_from(case.paths)).replace("{model}", model)
+    if draw(st.booleans()):
+        base = draw(damaged(base))
+    odd = draw(st.sampled_from(("body", "headers", "both")))
+    headers = draw(odd_headers()) if odd != "body" else {}
+    body = draw(with_odd_values(base)) if odd != "headers" else json.dumps(base).encode()
+    return path, body, headers
+
+
+ODD_SETTINGS = settings(SETTINGS, max_examples=60)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+@ODD_SETTINGS
+@given(data=st.data())
+def test_bytes_json_has_no_room_for_never_break_the_daemon(
+    http: httpx.Client, daemon: Process, name: str, data: st.DataObject
+) -> None:
+    case = CASES[name]
+    path, body, headers = data.draw(odd_requests(case), label="request")
+    check_answer(case.format, call(http, daemon, path, body, headers))
+
+
+@pytest.mark.parametrize("name", list(LEGACY_CASES))
+@ODD_SETTINGS
+@given(data=st.data())
+def test_bytes_json_has_no_room_for_never_break_legacy_mode(
+    http: httpx.Client, legacy_daemon: Process, name: str, data: st.DataObject
+) -> None:
+    case = LEGACY_CASES[name]
+    path, body, headers = data.draw(odd_requests(case), label="request")
+    check_answer(case.format, call(http, legacy_daemon, path, body, headers))
 
 
 @pytest.mark.parametrize("which", ["daemon", "legacy_daemon"])

@@ -117,3 +117,20 @@ def test_the_writer_keeps_files_private_and_the_folder_within_its_limit(tmp_path
     ]
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in dumps)
     assert (folder / "notes.txt").read_text() == "mine"
+
+
+def test_a_dump_keeps_text_that_is_not_unicode_as_its_escape(tmp_path: Path) -> None:
+    # Refused with a 400 (validation.py), and dumped as the client sent it.
+    request = ClientRequest(
+        path="/v1/chat/completions",
+        headers={"User-Agent": "curl/8"},
+        query={},
+        body=b'{"messages": [{"role": "user", "content": "hi \\ud83d"}]}',
+    )
+    dump = RequestDump.open(request, settings(tmp_path))
+    dump.replied(JSONResult(400, {"error": {"message": "not valid text"}}))
+    record = RequestRecord.open("/v1/chat/completions", "openai_chat", "curl/8")
+    record.close()
+    raw = render_dump(record.to_json(), dump)
+    assert b'"hi \\ud83d"' in raw
+    assert json.loads(raw)["request"]["body"]["messages"][0]["content"] == "hi \ud83d"

@@ -9,6 +9,7 @@ from argo_proxy.daemon.errors import (
     ModelNotFoundError,
     NotFoundError,
     PayloadTooLargeError,
+    UnauthorizedError,
     UpstreamAuthError,
     UpstreamBusyError,
     UpstreamError,
@@ -21,6 +22,7 @@ from argo_proxy.daemon.errors import (
     ("error", "status"),
     [
         (ClientRequestError("x"), 400),
+        (UnauthorizedError("x"), 401),
         (NotFoundError("x"), 404),
         (ModelNotFoundError("x"), 404),
         (PayloadTooLargeError("x"), 413),

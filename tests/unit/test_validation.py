@@ -1,4 +1,5 @@
-"""The field type rules (validation.py): what a wrong type, a null and a deep body become."""
+"""The field type rules (validation.py): what a wrong type, a null, a deep body, and text
+or numbers JSON does not have become."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from argo_proxy.daemon import validation
 from argo_proxy.daemon.errors import ClientRequestError
 from argo_proxy.daemon.field_rules import BodyKind
-from argo_proxy.daemon.validation import MAX_DEPTH, check_body, check_nesting
+from argo_proxy.daemon.intake import pop_timeout
+from argo_proxy.daemon.validation import MAX_DEPTH, check_body, check_nesting, load_json
 
 CHAT: dict[str, Any] = {"model": "gpt4o", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -172,3 +175,157 @@ def test_nesting_is_measured_exactly(value: Any, limit: int) -> None:
             check_nesting(raw, limit)
     else:
         check_nesting(raw, limit)
+
+
+# ---------------------------------------------------------------- text and numbers
+
+
+def load_refusal(raw: bytes) -> str:
+    with pytest.raises(ClientRequestError) as caught:
+        load_json(raw)
+    assert caught.value.status == 400
+    return caught.value.message
+
+
+SURROGATE = (
+    "it holds a lone UTF-16 surrogate (\\{}, at character {}), half of a character such as "
+    "an emoji; send whole characters."
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            rb'{"messages": [{"role": "user", "content": "hi \ud83d"}]}',
+            "'messages[0].content' is not valid text: " + SURROGATE.format("ud83d", 3),
+        ),
+        (  # a low half alone, hex digits in capitals
+            rb'{"input": [{"content": [{"text": "\uDE00 x"}]}]}',
+            "'input[0].content[0].text' is not valid text: " + SURROGATE.format("ude00", 0),
+        ),
+        (  # the halves the wrong way round are two lone halves
+            rb'{"system": "ab\ude00\ud83d"}',
+            "'system' is not valid text: " + SURROGATE.format("ude00", 2),
+        ),
+        (  # in a field name, in a field nobody reads
+            rb'{"metadata": {"k\ud800y": 1}}',
+            "'metadata.k\\ud800y' is not valid text: the field name holds a lone UTF-16 "
+            "surrogate (\\ud800, at character 1), half of a character such as an emoji; "
+            "send whole characters.",
+        ),
+        (  # the UTF-8 encoding of a surrogate is not UTF-8
+            b'{"prompt": ["ok", "hi \xed\xa0\x80!"]}',
+            "'prompt[1]' is not valid text: it holds bytes that are not UTF-8 "
+            "(\\xed\\xa0\\x80, at character 3); a JSON body must be UTF-8.",
+        ),
+        (
+            b'{"contents": [{"parts": [{"text": "M\xfcller"}]}]}',
+            "'contents[0].parts[0].text' is not valid text: it holds bytes that are not "
+            "UTF-8 (\\xfc, at character 1); a JSON body must be UTF-8.",
+        ),
+        (
+            b'{"model": "x", "temperature": NaN}',
+            "'temperature' must be a finite number; got NaN, which JSON does not have.",
+        ),
+        (
+            b'{"generationConfig": {"topP": Infinity}}',
+            "'generationConfig.topP' must be a finite number; got Infinity, which JSON does "
+            "not have.",
+        ),
+        (
+            b'{"tools": [{"input_schema": {"minimum": -Infinity}}]}',
+            "'tools[0].input_schema.minimum' must be a finite number; got -Infinity, which "
+            "JSON does not have.",
+        ),
+        (
+            b'{"timeout": 1e400}',
+            "'timeout' must be a finite number; got 1e400, beyond the largest a number can "
+            "be (~1.8e308).",
+        ),
+        (b"NaN", "The body must be a finite number; got NaN, which JSON does not have."),
+    ],
+)
+def test_text_and_numbers_json_does_not_have_are_a_400_naming_the_field(
+    raw: bytes, message: str
+) -> None:
+    assert load_refusal(raw) == message
+
+
+def test_the_first_flaw_in_the_body_is_named() -> None:
+    raw = b'{"a": "fine", "b": [1, NaN, "\\udfff"], "c": "\\ud800"}'
+    assert load_refusal(raw).startswith("'b[1]' must be a finite number")
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        (rb'{"t": "\ud83d\ude00 \uD83D\uDE00"}', {"t": "😀 😀"}),  # pairs are characters
+        (rb'{"t": "\\ud83d"}', {"t": "\\ud83d"}),  # an escaped backslash, then text
+        (b'{"t": "\xc3\xa9", "n": 1.5e308, "i": 1' + b"0" * 400 + b"}", None),
+        ('{"t": "é \\ud83d\\ude00", "n": -2.5}'.encode("utf-16"), {"t": "é 😀", "n": -2.5}),
+        (b'\xef\xbb\xbf{"t": "BOM"}', {"t": "BOM"}),
+    ],
+)
+def test_valid_text_and_numbers_pass(raw: bytes, value: Any) -> None:
+    loaded = load_json(raw)
+    if value is not None:
+        assert loaded == value
+
+
+def test_invalid_json_says_so_and_names_bytes_that_are_not_utf8() -> None:
+    assert load_refusal(b'{"a": 1,}').startswith("Invalid JSON body: Expecting property name")
+    assert load_refusal(b'{"a": \xff}').endswith("; it also holds bytes that are not UTF-8.")
+    assert load_refusal('{"a": "\ud800"}'.encode("utf-16-le", "surrogatepass")).startswith(
+        "The request body is not valid UTF-16-LE"
+    )
+
+
+def test_a_clean_body_is_not_walked(monkeypatch: pytest.MonkeyPatch) -> None:
+    def walked(*args: Any) -> None:
+        raise AssertionError("walked a body with nothing to find")
+
+    monkeypatch.setattr(validation, "_scan", walked)
+    # Escapes outside the surrogates' range (\u00fc, \ud55c), and text as UTF-8.
+    load_json(json.dumps({**CHAT, "temperature": 0.5, "system": "Grüße, 한국어"}).encode())
+    load_json(json.dumps({**CHAT, "system": "Grüße 😀"}, ensure_ascii=False).encode())
+
+
+# Text as clients send it: any character, and often halves of one (UTF-16 surrogates,
+# which JSON's escapes pair into one character again when they come in the right order).
+_ANY_TEXT = st.text(max_size=6) | st.lists(
+    st.characters() | st.characters(categories=["Cs"]), max_size=4
+).map("".join)
+_ANY_JSON = st.recursive(
+    st.none() | st.integers() | st.floats() | _ANY_TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_ANY_TEXT, inner, max_size=3),
+    max_leaves=20,
+)
+
+
+def _writable(value: Any) -> bool:
+    """Whether `value` could go to ARGO: valid Unicode, finite numbers."""
+    try:
+        json.dumps(value, ensure_ascii=False, allow_nan=False).encode()
+    except (UnicodeEncodeError, ValueError):
+        return False
+    return True
+
+
+@settings(derandomize=True, max_examples=500, deadline=None, database=None)
+@given(value=_ANY_JSON, escaped=st.booleans())
+def test_a_body_is_refused_exactly_when_argo_could_not_take_it(value: Any, escaped: bool) -> None:
+    # Surrogates as JSON escapes, or as their (invalid) UTF-8 bytes.
+    raw = json.dumps(value, ensure_ascii=escaped).encode("utf-8", "surrogatepass")
+    parsed = json.loads(raw)  # as Python's parser reads it, pairs joined, NaN kept
+    if _writable(parsed):
+        assert json.dumps(load_json(raw)) == json.dumps(parsed)
+    else:
+        load_refusal(raw)
+
+
+@pytest.mark.parametrize("value", [10**400, 0, -1, "5", True])
+def test_a_timeout_that_is_no_number_of_seconds_is_a_400(value: Any) -> None:
+    with pytest.raises(ClientRequestError, match="'timeout' must be a positive number"):
+        pop_timeout({"timeout": value})
+    assert pop_timeout({"timeout": 1e300}) == 1e300
