@@ -9,11 +9,11 @@ token, one token per punctuation mark — plus a few
 tokens per message and a flat charge per image. It lands within ~15% of real counts on
 English prose and code, enough for the context-window decisions clients use it for.
 
-An estimate takes time in proportion to the text (60 to 240 ns a character: 2 s for
-20 MB), so a big one is made off the event loop (`estimate`, `in_worker`): in one
-worker thread, its text split a slice at a time, so that no single call holds the GIL
-for long and the loop gets its turn between two (bench/README.md#benchloop_boundspy-
-nothing-proportional-to-a-request-on-the-event-loop).
+An estimate takes time in proportion to the text (60 to 240 ns a character: over a
+second for 20 MB), so a big one is made off the event loop (`estimate`, `in_worker`;
+docs/security.md#big-requests): in one worker thread, its text split a slice at a
+time, so that no single call holds the GIL for long and the loop gets its turn between
+two (the figures: bench/loop_bounds.py, in bench/README.md).
 """
 
 from __future__ import annotations
@@ -45,11 +45,12 @@ _PIECES = re.compile(r" ?[^\W\d_]+| ?\d+| ?[^\s\w]+|\s+", re.UNICODE)
 # an underscore (no piece takes one). A piece has a space only at its start, so no
 # piece spans such a place.
 _CUT = re.compile(r"(?<=[^\W\d_])(?![^\W\d_])|(?<=\d)(?!\d)|(?<=[^\s\w])(?![^\s\w])|(?<=_)")
-# Characters of text split by one regex call: 1.5 to 15 ms of GIL each (bench/README.md).
-_SLICE = 65_536
+# Characters of text split by one regex call: at most ~2 ms of GIL each (a piece per
+# character, the costliest text; one call over 20 MB held it 0.94 s).
+_SLICE = 16_384
 # An estimate of more than this (characters of text, plus one a JSON value) is made in
-# the worker thread rather than on the event loop, where it costs at most ~16 ms
-# (bench/README.md#benchloop_boundspy-nothing-proportional-to-a-request-on-the-event-loop).
+# the worker thread rather than on the event loop, where it costs at most ~16 ms (4 ms
+# for prose); the hop to the thread costs ~0.1 ms.
 INLINE_LIMIT = 65_536
 _PER_MESSAGE = 3
 _PER_IMAGE = 1000  # a mid-sized image on Claude/GPT vision models
