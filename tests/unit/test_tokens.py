@@ -60,7 +60,7 @@ def test_what_weighs_more_than_the_limit() -> None:
 
 
 def test_the_weight_is_found_in_bounded_steps() -> None:
-    """Each value is paid for before it is looked at: ten million of them are found
+    """Each value is paid for before it is looked at: a million of them are found
     too heavy at the first look, not after a walk over them."""
     steps = 0
 
@@ -70,7 +70,7 @@ def test_the_weight_is_found_in_bounded_steps() -> None:
             steps += 1
             return super().__len__()
 
-    assert weighs_more_than([0, Counted([0] * 10_000_000)], INLINE_LIMIT)
+    assert weighs_more_than([0, Counted([0] * 1_000_000)], INLINE_LIMIT)
     assert steps == 1
 
 
