@@ -15,7 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-__all__ = ["RULES", "BodyKind", "Field"]
+from .models import MAX_MODEL_NAME
+
+__all__ = ["MAX_TOOL_NAME", "RULES", "BodyKind", "Field"]
+
+# The longest tool (function) name a client may send: Anthropic's and Vertex AI's limit,
+# the most generous of the vendors' (OpenAI's and the Gemini API's is 64), so that
+# nothing a vendor takes is refused (docs/translation.md#bad-requests).
+MAX_TOOL_NAME = 128
 
 JSONType = Literal["string", "integer", "number", "boolean", "object", "list"]
 # How a null is taken: "absent" = as if the field were not sent; "value" = kept as is;
@@ -63,6 +70,7 @@ class Field:
     required: tuple[str, ...] = ()  # an object's fields that must be there, not null or ""
     variants: Mapping[str, Field] | None = None  # more rules for an object, by its "type"
     minimum: int | None = None  # for numbers
+    longest: int | None = None  # for strings: the most characters
     expect: str = ""  # how the error names what is expected, if not by the types
     accepts: frozenset[type] = field(init=False, repr=False, compare=False)
     leaf: bool = field(init=False, repr=False, compare=False)  # a type test is all there is
@@ -70,7 +78,7 @@ class Field:
     def __post_init__(self) -> None:
         accepts = frozenset(t for name in self.types for t in _PY_TYPES[name])
         object.__setattr__(self, "accepts", accepts)
-        inside = (self.fields, self.items, self.variants, self.minimum)
+        inside = (self.fields, self.items, self.variants, self.minimum, self.longest)
         object.__setattr__(self, "leaf", all(v is None for v in inside) and not self.required)
 
     def describe(self) -> str:
@@ -86,6 +94,11 @@ NUMBER = Field(("number",))
 BOOLEAN = Field(("boolean",))
 OBJECT = Field(("object",))  # any object: a JSON schema, tool arguments, metadata
 STRINGS = Field(("list",), items=Field(("string",), null="error"))
+# Names the daemon (or llm-rosetta) looks up or compares: bounded, so that no work on
+# one grows with what a client sends.
+MODEL = Field(("string",), longest=MAX_MODEL_NAME)
+TOOL_NAME = Field(("string",), longest=MAX_TOOL_NAME)
+TOOL_NAMES = Field(("list",), items=Field(("string",), null="error", longest=MAX_TOOL_NAME))
 STRING_OR_STRINGS = Field(("string", "list"), items=Field(("string",), null="error"))
 
 
@@ -142,8 +155,8 @@ _OPENAI_PART = obj(
 _OPENAI_TOOL_CALL = obj(
     id=STRING,
     type=STRING,
-    function=obj(name=STRING, arguments=STRING),
-    custom=obj(name=STRING, input=STRING),
+    function=obj(name=TOOL_NAME, arguments=STRING),
+    custom=obj(name=TOOL_NAME, input=STRING),
 )
 _OPENAI_MESSAGE = obj(
     required=("role",),
@@ -153,24 +166,24 @@ _OPENAI_MESSAGE = obj(
     name=STRING,
     tool_calls=list_of(_OPENAI_TOOL_CALL),
     tool_call_id=STRING,
-    function_call=obj(name=STRING, arguments=STRING),
+    function_call=obj(name=TOOL_NAME, arguments=STRING),
     refusal=STRING,
     reasoning_content=STRING,
 )
 _OPENAI_TOOL = obj(
     type=STRING,
     function=obj(
-        required=("name",), name=STRING, description=STRING, parameters=OBJECT, strict=BOOLEAN
+        required=("name",), name=TOOL_NAME, description=STRING, parameters=OBJECT, strict=BOOLEAN
     ),
-    custom=obj(required=("name",), name=STRING, description=STRING, format=OBJECT),
+    custom=obj(required=("name",), name=TOOL_NAME, description=STRING, format=OBJECT),
 )
 _OPENAI_TOOL_CHOICE = Field(
     ("string", "object"),
-    fields={"type": STRING, "function": obj(name=STRING), "custom": obj(name=STRING)},
+    fields={"type": STRING, "function": obj(name=TOOL_NAME), "custom": obj(name=TOOL_NAME)},
 )
 
 OPENAI_CHAT: dict[str, Field] = {
-    "model": STRING,
+    "model": MODEL,
     "messages": list_of(_OPENAI_MESSAGE),
     "stream": BOOLEAN,
     "stream_options": obj(include_usage=BOOLEAN, include_obfuscation=BOOLEAN),
@@ -189,8 +202,8 @@ OPENAI_CHAT: dict[str, Field] = {
     "tools": list_of(_OPENAI_TOOL),
     "tool_choice": _OPENAI_TOOL_CHOICE,
     "parallel_tool_calls": BOOLEAN,
-    "functions": list_of(obj(name=STRING, description=STRING, parameters=OBJECT)),
-    "function_call": Field(("string", "object"), fields={"name": STRING}),
+    "functions": list_of(obj(name=TOOL_NAME, description=STRING, parameters=OBJECT)),
+    "function_call": Field(("string", "object"), fields={"name": TOOL_NAME}),
     "response_format": obj(type=STRING, json_schema=OBJECT),
     "reasoning_effort": STRING,
     "verbosity": STRING,
@@ -226,7 +239,7 @@ _RESPONSES_ITEM = obj(
     status=STRING,
     content=text_or_list_of(_RESPONSES_PART),
     call_id=STRING,
-    name=STRING,
+    name=TOOL_NAME,
     arguments=STRING,
     input=STRING,  # custom tool calls
     output=text_or_list_of(_RESPONSES_PART),
@@ -238,7 +251,7 @@ _RESPONSES_TOOL = obj(
     # built-in tools (web_search, ...) have no name; function and custom tools need one
     variants={"function": _NAMED, "custom": _NAMED},
     type=STRING,
-    name=STRING,
+    name=TOOL_NAME,
     description=STRING,
     parameters=OBJECT,
     strict=BOOLEAN,
@@ -246,7 +259,7 @@ _RESPONSES_TOOL = obj(
 )
 
 OPENAI_RESPONSES: dict[str, Field] = {
-    "model": STRING,
+    "model": MODEL,
     "input": text_or_list_of(_RESPONSES_ITEM),
     "instructions": STRING,
     "stream": BOOLEAN,
@@ -257,7 +270,7 @@ OPENAI_RESPONSES: dict[str, Field] = {
     "top_p": NUMBER,
     "top_logprobs": INTEGER,
     "tools": list_of(_RESPONSES_TOOL),
-    "tool_choice": Field(("string", "object"), fields={"type": STRING, "name": STRING}),
+    "tool_choice": Field(("string", "object"), fields={"type": STRING, "name": TOOL_NAME}),
     "parallel_tool_calls": BOOLEAN,
     "reasoning": obj(effort=STRING, summary=STRING),
     "text": obj(
@@ -292,7 +305,7 @@ _ANTHROPIC_BLOCK = obj(
     text=STRING,
     source=_ANTHROPIC_SOURCE,
     id=STRING,
-    name=STRING,
+    name=TOOL_NAME,
     input=OBJECT,
     tool_use_id=STRING,
     content=text_or_list_of(_ANTHROPIC_INNER_BLOCK),
@@ -307,7 +320,7 @@ _ANTHROPIC_BLOCK = obj(
 _ANTHROPIC_SYSTEM_BLOCK = obj(type=STRING, text=STRING, cache_control=OBJECT)
 
 ANTHROPIC: dict[str, Field] = {
-    "model": STRING,
+    "model": MODEL,
     "max_tokens": POSITIVE,
     "messages": list_of(
         obj(required=("role",), role=STRING, content=text_or_list_of(_ANTHROPIC_BLOCK))
@@ -322,13 +335,13 @@ ANTHROPIC: dict[str, Field] = {
         obj(
             required=("name",),
             type=STRING,
-            name=STRING,
+            name=TOOL_NAME,
             description=STRING,
             input_schema=OBJECT,
             cache_control=OBJECT,
         )
     ),
-    "tool_choice": obj(type=STRING, name=STRING, disable_parallel_tool_use=BOOLEAN),
+    "tool_choice": obj(type=STRING, name=TOOL_NAME, disable_parallel_tool_use=BOOLEAN),
     "thinking": obj(type=STRING, budget_tokens=INTEGER),
     "metadata": obj(user_id=STRING),
     "output_config": obj(effort=STRING, format=OBJECT),
@@ -347,22 +360,22 @@ _GOOGLE_PART = obj(
     thoughtSignature=STRING,
     inlineData=obj(mimeType=STRING, data=STRING),
     fileData=obj(mimeType=STRING, fileUri=STRING),
-    functionCall=obj(id=STRING, name=STRING, args=OBJECT),
-    functionResponse=obj(id=STRING, name=STRING, response=OBJECT),
+    functionCall=obj(id=STRING, name=TOOL_NAME, args=OBJECT),
+    functionResponse=obj(id=STRING, name=TOOL_NAME, response=OBJECT),
     executableCode=OBJECT,
     codeExecutionResult=OBJECT,
 )
 _GOOGLE_CONTENT = obj(role=STRING, parts=list_of(_GOOGLE_PART))
 _GOOGLE_DECLARATION = obj(
     required=("name",),
-    name=STRING,
+    name=TOOL_NAME,
     description=STRING,
     parameters=OBJECT,
     parametersJsonSchema=OBJECT,
     response=OBJECT,
 )
 _GOOGLE_FIELDS: dict[str, Field] = {
-    "model": STRING,
+    "model": MODEL,
     "contents": list_of(_GOOGLE_CONTENT),
     "systemInstruction": _GOOGLE_CONTENT,
     "tools": list_of(
@@ -373,7 +386,7 @@ _GOOGLE_FIELDS: dict[str, Field] = {
         )
     ),
     "toolConfig": obj(
-        functionCallingConfig=obj(mode=STRING, allowedFunctionNames=STRINGS),
+        functionCallingConfig=obj(mode=STRING, allowedFunctionNames=TOOL_NAMES),
     ),
     "generationConfig": obj(
         temperature=NUMBER,
@@ -409,7 +422,7 @@ _TEXTS_OR_TOKENS = Field(
     items=Field(("string", "integer", "list"), "error", items=Field(("integer",), "error")),
 )
 EMBEDDINGS: dict[str, Field] = {
-    "model": STRING,
+    "model": MODEL,
     "input": _TEXTS_OR_TOKENS,
     "encoding_format": STRING,
     "dimensions": POSITIVE,
@@ -417,7 +430,7 @@ EMBEDDINGS: dict[str, Field] = {
     "timeout": OPENAI_CHAT["timeout"],
 }
 COMPLETIONS: dict[str, Field] = {
-    "model": STRING,
+    "model": MODEL,
     "prompt": _TEXTS_OR_TOKENS,
     "stream": BOOLEAN,
     "stream_options": obj(include_usage=BOOLEAN),

@@ -14,6 +14,7 @@ from .errors import ClientRequestError
 from .exchange import ClientRequest
 from .field_rules import BodyKind
 from .formats import FormatSpec
+from .models import MAX_MODEL_NAME
 from .validation import check_body, check_nesting, load_json
 
 __all__ = ["check_turns", "model_name_of", "parse_body", "pop_timeout", "wants_stream"]
@@ -63,6 +64,13 @@ def pop_timeout(body: dict[str, Any]) -> float | None:
 
 
 def model_name_of(req: ClientRequest, body: dict[str, Any]) -> str:
+    """The model the client asked for: Google's in the URL path, the others' in the body
+    (whose length its field rules bound, field_rules.py)."""
+    if req.path_model is not None and len(req.path_model) > MAX_MODEL_NAME:
+        raise ClientRequestError(
+            f"The model name in the URL path must be at most {MAX_MODEL_NAME} characters "
+            f"long; got {len(req.path_model)} characters."
+        )
     name = req.path_model if req.path_model is not None else body.get("model")
     if name is None or name == "":
         raise ClientRequestError("Missing 'model' field.")

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 __all__ = [
     "BUILTIN_CHAT",
+    "MAX_MODEL_NAME",
     "STATIC_EMBED",
     "Catalog",
     "CatalogSource",
@@ -65,6 +66,9 @@ _EMBEDDING_MARKERS = ("embedding", "ada", "v3small", "v3large")
 _DATE_SUFFIX = re.compile(r"-\d{8}$")
 _NON_ALNUM = re.compile(r"[^a-z0-9]")
 
+# The longest model name a client may send (docs/translation.md#bad-requests): ARGO's
+# names are under 40 characters; a longer one is refused before it is looked up.
+MAX_MODEL_NAME = 256
 # difflib ratio below which a name is not offered as "did you mean".
 _CLOSEST_CUTOFF = 0.6
 # How often run_periodic re-reads the interval, so a hot-reloaded config takes effect
@@ -247,6 +251,16 @@ def lookup_candidates(name: str) -> list[str]:
     return [c for c in dict.fromkeys(candidates) if c]
 
 
+def _similarity(query: str, known: str) -> float:
+    """difflib's ratio of the two, or 0.0 when its upper bounds (the lengths alone, then
+    the characters in common) show it is below the cutoff: those take time linear in
+    the lengths, the ratio itself up to their product."""
+    matcher = difflib.SequenceMatcher(None, query, known)
+    if matcher.real_quick_ratio() < _CLOSEST_CUTOFF or matcher.quick_ratio() < _CLOSEST_CUTOFF:
+        return 0.0
+    return matcher.ratio()
+
+
 # --------------------------------------------------------------------------- catalog
 
 
@@ -315,6 +329,8 @@ class Catalog:
 
         For each candidate in order, an internal id wins over an alias, as in argo-proxy.
         """
+        if len(name) > MAX_MODEL_NAME:  # no name that long is known, nor worth caching
+            return None
         key = (name, kind)
         if key in self._resolved:
             return self._resolved[key]
@@ -333,9 +349,17 @@ class Catalog:
         return found
 
     def closest(self, name: str, n: int = 5) -> list[str]:
-        """Up to ``n`` known aliases closest to ``name``, best first, for "did you mean"."""
+        """Up to ``n`` known aliases closest to ``name``, best first, for "did you mean".
+
+        Bounded work whatever the name: a name longer than MAX_MODEL_NAME gets none, and
+        a pair is only compared in full when difflib's cheap upper bounds say it can
+        reach the cutoff (as `difflib.get_close_matches` does), so a name far longer
+        than every alias costs one length test per alias.
+        """
+        if n <= 0 or len(name) > MAX_MODEL_NAME:
+            return []
         query = name.strip().lower().replace("/", ":")
-        if not query or n <= 0:
+        if not query:
             return []
         bare = query.removeprefix(_PREFIX)
         collapsed = _collapse(bare)
@@ -344,8 +368,7 @@ class Catalog:
             # Compare without the shared prefix (it would inflate every ratio) and also the
             # collapsed name against the internal id, so "gpt4-1" finds "argo:gpt-4.1".
             score = max(
-                difflib.SequenceMatcher(None, bare, alias.removeprefix(_PREFIX)).ratio(),
-                difflib.SequenceMatcher(None, collapsed, internal).ratio(),
+                _similarity(bare, alias.removeprefix(_PREFIX)), _similarity(collapsed, internal)
             )
             if score >= _CLOSEST_CUTOFF:
                 scores[alias] = max(score, scores.get(alias, 0.0))

@@ -21,11 +21,11 @@ import functools
 import random
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .tokens import estimate_text_tokens
+from .tokens import count_request_tokens, estimate_text_tokens, weighs_more_than
 
 __all__ = [
     "CANCELLED",
@@ -229,9 +229,11 @@ class RequestRecord:
     thinking_off: bool = False
     # not part of the record's JSON: where stages leave what the record is built from
     usage: Usage = field(default_factory=Usage, repr=False)
-    estimate_input: Callable[[], int] | None = field(default=None, repr=False)
+    # the body sent to ARGO: its input tokens are estimated if ARGO reports no usage
+    sent: dict[str, Any] | None = field(default=None, repr=False)
     output_text: list[str] = field(default_factory=list, repr=False)
     _t0: float = field(default_factory=time.perf_counter, repr=False)
+    _ended: float | None = field(default=None, repr=False)
     _closed: bool = field(default=False, repr=False)
 
     @classmethod
@@ -250,18 +252,38 @@ class RequestRecord:
         self.status = status
         self.error = {"type": exc_type, "message": message[:500]}
 
-    def close(self) -> None:
-        """The answer is out: fix the latency and the token counts."""
+    def end(self) -> float:
+        """The answer is out: the latency ends now, and nothing more is recorded, even
+        if `close` comes later (its estimates take long on a big request)."""
         self._closed = True
-        self.latency_ms = round((time.perf_counter() - self._t0) * 1000, 2)
+        if self._ended is None:
+            self._ended = time.perf_counter()
+        return self._ended
+
+    def estimates_more_than(self, limit: int) -> bool:
+        """Whether `close` would estimate the tokens of more than `limit` characters
+        (tokens.weighs_more_than: found in bounded time)."""
+        usage = self.usage
+        texts: list[Any] = []
+        if not (usage.reported or usage.estimated) and self.sent is not None:
+            texts += [self.sent, self.output_text]
+        if usage.thinking and not usage.reasoning_tokens:
+            texts.append(usage.thinking)
+        return weighs_more_than(texts, limit)
+
+    def close(self) -> None:
+        """Fix the latency (at `end`, if that came first) and the token counts. Only
+        the record is touched: it may run in a worker thread (pipeline.py)."""
+        self.latency_ms = round((self.end() - self._t0) * 1000, 2)
         if not self.status:
             self.status = 200
         usage = self.usage
-        if not (usage.reported or usage.estimated) and self.estimate_input is not None:
+        if not (usage.reported or usage.estimated) and self.sent is not None:
             text = "".join(self.output_text)
-            usage.estimate(self.estimate_input(), estimate_text_tokens(text) if text else 0)
+            output = estimate_text_tokens(text) if text else 0
+            usage.estimate(count_request_tokens(self.sent), output)
         usage.settle()
-        self.estimate_input = None
+        self.sent = None
         self.output_text = []
         self.estimated = usage.estimated
         self.input_tokens = usage.input_tokens

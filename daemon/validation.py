@@ -74,6 +74,11 @@ def _check(value: Any, rule: Field) -> None:
     kind = type(value)
     if kind not in rule.accepts or (rule.minimum is not None and value < rule.minimum):
         raise _wrong(rule, value)
+    if rule.longest is not None and kind is str and len(value) > rule.longest:
+        # the value is not shown: it is what is too long
+        raise _Mismatch(
+            f"must be at most {rule.longest} characters long; got {len(value)} characters"
+        )
     if kind is dict:
         if rule.fields is not None:
             _check_fields(value, rule.fields)

@@ -51,7 +51,7 @@ from ..legacy_shapes import (
 from ..legacy_tools import read_response
 from ..models import family_of
 from ..records import Usage
-from ..tokens import estimate_text_tokens
+from ..tokens import estimate, estimate_text_tokens
 from ..upstream import Upstream, UpstreamReply
 
 __all__ = ["CHAT_ENDPOINTS", "GATEWAY_ENDPOINTS", "LEGACY_PATHS", "LegacyGateway", "legacy_off"]
@@ -196,7 +196,7 @@ class LegacyGateway:
         answered by `chat/` and replayed as a stream, as `streamchat/` cannot call
         tools). `usage_seen` gets the estimate the answer carries."""
         plan = endpoint.plan(body, model, family_of(model), user)
-        meta = new_meta(plan.id_prefix, model, prompt_tokens(plan.body))
+        meta = new_meta(plan.id_prefix, model, await estimate(prompt_tokens, plan.body))
         log.debug("legacy %s stream=%s", model, plan.stream)
         if plan.stream and not plan.tools:
             framer = plan.framer()
@@ -234,7 +234,7 @@ class LegacyGateway:
         for name in ("dimensions", "encoding_format"):
             out.pop(name, None)
         vectors = (await self._embed(config, out, timeout)).json()["embedding"]
-        tokens = sum(estimate_text_tokens(p) for p in out["prompt"])
+        tokens = await estimate(_texts_tokens, out["prompt"])
         shaped = embedding_list(vectors, model, tokens, base64_floats=encoding == "base64")
         return JSONResult(200, shaped)
 
@@ -250,7 +250,7 @@ class LegacyGateway:
         """`/v1/embed`: the gateway's own embeddings API, its answer as it came."""
         out = _embed_body(body, model, user)
         reply = await self._embed(config, out, timeout)
-        usage_seen.estimate(sum(estimate_text_tokens(p) for p in out["prompt"]), 0)
+        usage_seen.estimate(await estimate(_texts_tokens, out["prompt"]), 0)
         return JSONResult(200, reply.json(), reply.body)
 
     # ------------------------------------------------------------------------ chat
@@ -347,6 +347,10 @@ class LegacyGateway:
                 f"ARGO's legacy embed endpoint sent no usable vectors: {reply.text()[:200]!r}"
             )
         return reply
+
+
+def _texts_tokens(texts: list[str]) -> int:
+    return sum(estimate_text_tokens(text) for text in texts)
 
 
 def _embed_body(body: dict[str, Any], model: str, user: str) -> dict[str, Any]:

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import difflib
 import logging
+from itertools import chain
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from argo_proxy.daemon import models
 from argo_proxy.daemon.models import (
     BUILTIN_CHAT,
+    MAX_MODEL_NAME,
     STATIC_EMBED,
     Catalog,
     CatalogStats,
@@ -465,6 +470,67 @@ def test_closest() -> None:
     assert catalog.closest("zzzzqqqq") == []
     assert catalog.closest("") == []
     assert all(alias in catalog.chat or alias in catalog.embed for alias in catalog.closest("o3"))
+
+
+def _closest_in_full(catalog: Catalog, name: str, n: int = 5) -> list[str]:
+    """What `closest` found when it compared every pair in full (before it was bounded)."""
+    query = name.strip().lower().replace("/", ":")
+    if not query:
+        return []
+    bare = query.removeprefix("argo:")
+    collapsed = "".join(c for c in bare if c.isascii() and c.isalnum())
+    scores: dict[str, float] = {}
+    for alias, internal in chain(catalog.chat.items(), catalog.embed.items()):
+        score = max(
+            difflib.SequenceMatcher(None, bare, alias.removeprefix("argo:")).ratio(),
+            difflib.SequenceMatcher(None, collapsed, internal).ratio(),
+        )
+        if score >= 0.6:
+            scores[alias] = max(score, scores.get(alias, 0.0))
+    return sorted(scores, key=lambda alias: (-scores[alias], alias))[:n]
+
+
+@given(st.text(alphabet="argo:/-.gptclaudesonet0123456789 ", max_size=40))
+def test_closest_finds_what_comparing_every_pair_in_full_finds(name: str) -> None:
+    catalog = builtin_catalog()
+    assert catalog.closest(name) == _closest_in_full(catalog, name)
+
+
+@pytest.mark.parametrize(
+    "name", ["claude-sonet-4.6", "gpt4-1", "argo:gemini-2.5-prp", "GPT-5 Mini", "o3", "x" * 40]
+)
+def test_closest_finds_what_comparing_every_pair_in_full_finds_examples(name: str) -> None:
+    catalog = builtin_catalog()
+    assert catalog.closest(name) == _closest_in_full(catalog, name)
+
+
+def test_closest_of_a_long_name_compares_nothing_in_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A name much longer than every alias cannot reach the cutoff: its cost is a length
+    test per alias, not difflib's ratio (up to the product of the lengths; a 1 MB name
+    took 10 s). Over MAX_MODEL_NAME nothing is even lowered."""
+    ratios = 0
+    full_ratio = difflib.SequenceMatcher.ratio
+
+    def counted(self: difflib.SequenceMatcher[str]) -> float:
+        nonlocal ratios
+        ratios += 1
+        return full_ratio(self)
+
+    monkeypatch.setattr(difflib.SequenceMatcher, "ratio", counted)
+    catalog = builtin_catalog()
+    assert catalog.closest("claude-sonet-4.6") and ratios > 0  # the counter counts
+    ratios = 0
+    assert catalog.closest("gpt-4o" * (MAX_MODEL_NAME // 6)) == []
+    assert catalog.closest("Z" * 1_000_000) == []
+    assert ratios == 0
+
+
+def test_a_name_over_the_limit_resolves_to_nothing_and_is_not_cached() -> None:
+    catalog = builtin_catalog()
+    long = "argo:gpt-4o" + " " * MAX_MODEL_NAME  # would resolve, stripped
+    assert catalog.resolve(long) is None
+    assert catalog.resolve(long[:MAX_MODEL_NAME]) == "gpt4o"
+    assert (long, "chat") not in catalog._resolved
 
 
 # --------------------------------------------------------------------------- registry

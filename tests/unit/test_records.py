@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
+from typing import Any
 
 import pytest
 
+from argo_proxy.daemon import records
+from argo_proxy.daemon.config import Config
+from argo_proxy.daemon.exchange import ClientRequest, JSONResult, Result
+from argo_proxy.daemon.pipeline import Pipeline
 from argo_proxy.daemon.records import RECORD_FIELDS, RequestRecord, Usage, client_of
 from argo_proxy.daemon.relay import _Monitor
 from argo_proxy.daemon.request_log import RequestLog
 from argo_proxy.daemon.sse import SSEEvent
-from argo_proxy.daemon.tokens import estimate_text_tokens
+from argo_proxy.daemon.state import DaemonState
+from argo_proxy.daemon.tokens import INLINE_LIMIT, count_request_tokens, estimate_text_tokens
+from argo_proxy.daemon.upstream import UpstreamReply
+
+from .test_legacy import BASE, FakeUpstream
 
 
 @pytest.mark.parametrize(
@@ -79,10 +90,11 @@ def test_openai_usage_keeps_cached_and_reasoning_details() -> None:
 
 def test_a_record_without_reported_usage_carries_the_estimate() -> None:
     record = RequestRecord.open("/v1/chat/completions", "openai_chat", "curl/8")
-    record.estimate_input = lambda: 42
+    record.sent = {"messages": [{"role": "user", "content": "hello there"}]}
     record.output_text.append("one two three")
     record.close()
-    assert record.estimated and record.input_tokens == 42 and record.output_tokens > 0
+    assert record.estimated and record.input_tokens == 5 and record.output_tokens == 3
+    assert record.sent is None and record.output_text == []  # let go once counted
     assert record.status == 200 and record.latency_ms >= 0
     assert set(record.to_json()) == set(RECORD_FIELDS)
     assert "output_text" not in RECORD_FIELDS and "usage" not in RECORD_FIELDS
@@ -195,3 +207,50 @@ def test_a_reported_reasoning_count_is_not_replaced_by_an_estimate() -> None:
     usage.thinking.append(THOUGHT)
     usage.settle()
     assert usage.reasoning_tokens == 7 and usage.thinking == []
+
+
+# ------------------------------------------------------------- a big request's estimate
+
+
+async def _failed_chat(content: str) -> tuple[Pipeline, Result]:
+    """A chat request ARGO answers with a 500, so with no usage: the record estimates."""
+    fake = FakeUpstream(reply=UpstreamReply("u", 500, "application/json", b'{"error": "down"}'))
+    config = Config(user="jdoe", argo_base_url=BASE, auth="none", retries=0)
+    pipeline = Pipeline(DaemonState(config, upstream=fake))  # type: ignore[arg-type]
+    body = {"model": "argo:gpt-4o", "messages": [{"role": "user", "content": content}]}
+    result = await pipeline.chat("openai_chat", ClientRequest(json.dumps(body).encode(), {}))
+    return pipeline, result
+
+
+async def test_a_small_requests_record_is_handed_on_with_its_answer() -> None:
+    pipeline, result = await _failed_chat("hello there")
+    assert isinstance(result, JSONResult) and result.status == 502
+    (record,) = pipeline.state.requests.recent(10)
+    assert record.estimated and record.input_tokens == 5
+
+
+async def test_a_big_requests_estimate_is_made_in_the_worker_then_its_record_handed_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On the event loop, the estimate of a 20 MB request held every other request for
+    seconds: it is made in the worker thread, the answer goes out meanwhile, and the
+    record is handed on (ring, metrics, store) once it is done."""
+    threads: list[str] = []
+
+    def count(body: dict[str, Any]) -> int:
+        threads.append(threading.current_thread().name)
+        return count_request_tokens(body)
+
+    monkeypatch.setattr(records, "count_request_tokens", count)
+    content = "word " * INLINE_LIMIT
+    pipeline, result = await _failed_chat(content)
+    assert isinstance(result, JSONResult) and result.status == 502
+    assert pipeline.state.requests.recent(10) == []  # the estimate is under way
+    handed_on = asyncio.Event()
+    pipeline.state.requests.subscribe(lambda _: handed_on.set())
+    await asyncio.wait_for(handed_on.wait(), 30)
+    (record,) = pipeline.state.requests.recent(10)
+    assert threads and all(name.startswith("argo-proxy-estimate") for name in threads)
+    expected = count_request_tokens({"messages": [{"role": "user", "content": content}]})
+    assert record.estimated and record.input_tokens == expected
+    assert record.status == 502 and record.latency_ms > 0

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from argo_proxy.daemon import validation
 from argo_proxy.daemon.errors import ClientRequestError
-from argo_proxy.daemon.field_rules import BodyKind
+from argo_proxy.daemon.field_rules import MAX_TOOL_NAME, RULES, BodyKind
 from argo_proxy.daemon.intake import pop_timeout
+from argo_proxy.daemon.models import MAX_MODEL_NAME
 from argo_proxy.daemon.validation import MAX_DEPTH, check_body, check_nesting, load_json
 
 CHAT: dict[str, Any] = {"model": "gpt4o", "messages": [{"role": "user", "content": "hi"}]}
@@ -125,6 +126,100 @@ def test_google_names_in_either_case() -> None:
     assert refusal("google", {"tools": [{"function_declarations": [{}]}]}) == (
         "'tools[0].function_declarations[0].name' is required."
     )
+
+
+# ---------------------------------------------------------------- names
+
+# Every tool name the daemon or llm-rosetta looks up or compares, wherever a client may
+# send one: (body kind, a body with "N" in its place, the field's path).
+_CALL = {"id": "c1", "type": "function", "function": {"name": "N", "arguments": "{}"}}
+NAMES: list[tuple[BodyKind, Any, str]] = [
+    (
+        "openai_chat",
+        {"tools": [{"type": "function", "function": {"name": "N"}}]},
+        "tools[0].function.name",
+    ),
+    (
+        "openai_chat",
+        {"tools": [{"type": "custom", "custom": {"name": "N"}}]},
+        "tools[0].custom.name",
+    ),
+    (
+        "openai_chat",
+        {"tool_choice": {"type": "function", "function": {"name": "N"}}},
+        "tool_choice.function.name",
+    ),
+    (
+        "openai_chat",
+        {"messages": [{"role": "assistant", "tool_calls": [_CALL]}]},
+        "messages[0].tool_calls[0].function.name",
+    ),
+    (
+        "openai_chat",
+        {"messages": [{"role": "assistant", "function_call": {"name": "N"}}]},
+        "messages[0].function_call.name",
+    ),
+    ("openai_chat", {"functions": [{"name": "N"}]}, "functions[0].name"),
+    ("openai_chat", {"function_call": {"name": "N"}}, "function_call.name"),
+    ("openai_responses", {"tools": [{"type": "function", "name": "N"}]}, "tools[0].name"),
+    ("openai_responses", {"tool_choice": {"type": "function", "name": "N"}}, "tool_choice.name"),
+    ("openai_responses", {"input": [{"type": "function_call", "name": "N"}]}, "input[0].name"),
+    ("anthropic", {"tools": [{"name": "N"}]}, "tools[0].name"),
+    ("anthropic", {"tool_choice": {"type": "tool", "name": "N"}}, "tool_choice.name"),
+    (
+        "anthropic",
+        {"messages": [{"role": "assistant", "content": [{"type": "tool_use", "name": "N"}]}]},
+        "messages[0].content[0].name",
+    ),
+    (
+        "google",
+        {"tools": [{"functionDeclarations": [{"name": "N"}]}]},
+        "tools[0].functionDeclarations[0].name",
+    ),
+    (
+        "google",
+        {"contents": [{"parts": [{"functionCall": {"name": "N"}}]}]},
+        "contents[0].parts[0].functionCall.name",
+    ),
+    (
+        "google",
+        {"contents": [{"parts": [{"function_response": {"name": "N"}}]}]},
+        "contents[0].parts[0].function_response.name",
+    ),
+    (
+        "google",
+        {"toolConfig": {"functionCallingConfig": {"allowedFunctionNames": ["N"]}}},
+        "toolConfig.functionCallingConfig.allowedFunctionNames[0]",
+    ),
+]
+
+
+def _named(body: Any, name: str) -> Any:
+    return json.loads(json.dumps(body).replace('"N"', json.dumps(name)))
+
+
+@pytest.mark.parametrize(("kind", "body", "path"), NAMES, ids=[f"{k}:{p}" for k, _, p in NAMES])
+def test_a_tool_name_over_the_limit_is_a_400_naming_the_field(
+    kind: BodyKind, body: Any, path: str
+) -> None:
+    check_body(kind, _named(body, "t" * MAX_TOOL_NAME))
+    assert refusal(kind, _named(body, "t" * (MAX_TOOL_NAME + 1))) == (
+        f"'{path}' must be at most {MAX_TOOL_NAME} characters long; "
+        f"got {MAX_TOOL_NAME + 1} characters."
+    )
+
+
+@pytest.mark.parametrize("kind", sorted(RULES))
+def test_a_model_name_over_the_limit_is_a_400_in_every_body(kind: BodyKind) -> None:
+    check_body(kind, {"model": "m" * MAX_MODEL_NAME})
+    assert refusal(kind, {"model": "m" * 1_000_000}) == (
+        f"'model' must be at most {MAX_MODEL_NAME} characters long; got 1000000 characters."
+    )
+
+
+def test_the_google_count_request_it_wraps_has_its_model_bounded_too() -> None:
+    body = {"generateContentRequest": {"model": "m" * (MAX_MODEL_NAME + 1)}}
+    assert refusal("google", body).startswith("'generateContentRequest.model' must be at most")
 
 
 # ---------------------------------------------------------------- nesting
