@@ -149,7 +149,10 @@ async def test_set_environment_refuses_what_it_cannot_apply(
         with pytest.raises(RpcError) as refused:
             await client.call("config.setEnvironment", {"env": "prod"})
         assert refused.value.code == -32002
-        assert "config.yaml:6: `max_body_mb` must be zero or more; got -1" in str(refused.value)
+        assert (
+            "config.yaml:6: `max_body_mb` must be a whole number of MiB from 1 to 102400; got -1"
+            in str(refused.value)
+        )
         assert runtime.config.argo_base_url == BASE_URL
         assert source.read_text() == before + "max_body_mb: -1\n"
         assert (await client.call("status"))["phase"] == "running"
