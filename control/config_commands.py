@@ -137,8 +137,8 @@ def _migrate(path: str | None) -> int:
     target = find_config_file(path)
     if target is None:
         return _error(f"no config file to migrate (searched {_searched()})")
+    raw, settings = file_settings(target)  # first: a file that does not load is refused
     original = target.read_text(encoding="utf-8")
-    raw, settings = file_settings(target)
     text = render_config(settings)
     if text == original:
         print("Config is already in canonical v3 format. Nothing to do.")

@@ -344,7 +344,11 @@ class Runtime:
 
     def _read_config(self) -> Config:
         source = self.config.source
-        if source is not None and source.is_file() and source.stat().st_size == 0:
+        try:
+            empty = source is not None and source.is_file() and source.stat().st_size == 0
+        except OSError:
+            empty = False  # load_config says what is wrong with it
+        if empty:
             # Some editors truncate before they write: an empty file is a save in progress
             # far more often than a wish for every default.
             raise ConfigError(f"{source}: the file is empty (a save in progress?)")
@@ -359,6 +363,10 @@ class Runtime:
         except ConfigError as exc:
             log.error("config not reloaded: %s (the last good config stays)", exc.message)
             return ReloadReport(False, trigger, now, path, exc.message)
+        except Exception as exc:  # a bug in reading: still refused, and reported as one
+            log.exception("config not reloaded: reading %s failed (the last good one stays)", path)
+            message = f"{path}: the file could not be read ({type(exc).__name__}: {exc})"
+            return ReloadReport(False, trigger, now, path, message)
         for note in new.notes:
             log.info("config: %s", note)
         changes = diff_configs(old, new)

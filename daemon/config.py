@@ -43,6 +43,7 @@ __all__ = [
     "find_config_file",
     "load_config",
     "override_of",
+    "read_config_text",
     "redact_user",
 ]
 
@@ -358,11 +359,25 @@ def _login_name() -> str:
         return ""
 
 
-def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
+def read_config_text(path: Path) -> str:
+    """The text of a config file; ConfigError if it cannot be read or is not UTF-8."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from exc
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
+        hint = " (it looks like UTF-16, as some Windows editors save)" if utf16 else ""
+        raise ConfigError(
+            f"{path}: the config file is not UTF-8 text: byte 0x{data[exc.start]:02x} at "
+            f"offset {exc.start} is not UTF-8{hint}; save it as UTF-8"
+        ) from None
+
+
+def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
+    text = read_config_text(path)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -371,6 +386,10 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{where}: not valid YAML: {problem}") from exc
+    except RecursionError:  # brackets nested thousands deep
+        raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
+    except ValueError as exc:  # a number too long for Python to convert
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if data is None:
         return {}, {}
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):

@@ -279,3 +279,42 @@ def test_range_edges_are_accepted(home: Path) -> None:
     config = load_config(write(home / "c.yaml", text), environ={})
     assert (config.port, config.retries, config.shutdown_grace) == (65535, 0, 0)
     assert (config.request_timeout, config.log_size) == (0.001, 0)
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        (
+            b"\xff\xfeu\x00s\x00e\x00r\x00",
+            "byte 0xff at offset 0 is not UTF-8 (it looks like UTF-16",
+        ),
+        (b"user: jd\xe9\n", "byte 0xe9 at offset 8 is not UTF-8; save it as UTF-8"),
+    ],
+)
+def test_a_file_that_is_not_utf8_is_a_config_error(home: Path, data: bytes, fragment: str) -> None:
+    path = home / "c.yaml"
+    path.write_bytes(data)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert caught.value.message.startswith(f"{path}: the config file is not UTF-8 text: ")
+    assert fragment in caught.value.message
+
+
+def test_a_utf8_byte_order_mark_is_fine(home: Path) -> None:
+    path = home / "c.yaml"
+    path.write_bytes("\ufeffuser: jdoe\nport: 1234\n".encode())
+    assert load_config(path, environ={}).port == 1234
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("a: " + "[" * 5000 + "\n", "nested too deeply"),
+        ("port: " + "9" * 5000 + "\n", "not valid YAML"),
+    ],
+)
+def test_yaml_that_breaks_the_parser_is_a_config_error(
+    home: Path, text: str, fragment: str
+) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        load_config(write(home / "c.yaml", text), environ={})
