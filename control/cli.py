@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import difflib
 import logging
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +31,7 @@ from typing import Any
 from argo_proxy.daemon import __version__
 from argo_proxy.daemon.config import load_config
 from argo_proxy.daemon.errors import ConfigError, StartupError
+from argo_proxy.daemon.request_log import MAX_LIST_LIMIT
 
 from .logs import setup_logging
 
@@ -54,6 +56,7 @@ _CTL_OPTIONS = {
     "--by": ("by", ("usage",)),
 }
 _CONFIG_COMMANDS = ("show", "validate", "path", "init", "migrate", "env")
+_MAX_DELAY_MS = 60_000  # `simulate --chunk-delay-ms`
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser, *flags: str) -> None:
@@ -152,11 +155,11 @@ def _parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("simulate", help="run a simulated ARGO upstream (for tests and demos)")
     sim.add_argument("--host", default="127.0.0.1")
-    sim.add_argument("--port", type=int, default=44498, help="0 = any free port")
+    sim.add_argument("--port", type=_port_number, default=44498, help="0 = any free port")
     sim.add_argument("--prefix", default="", help="serve under this path, e.g. /argoapi")
     sim.add_argument("--users", help="comma-separated usernames ARGO knows (default: anyone)")
     sim.add_argument(
-        "--chunk-delay-ms", type=float, default=0.0, help="delay between stream chunks"
+        "--chunk-delay-ms", type=_delay_ms, default=0.0, help="delay between stream chunks"
     )
 
     ctl = sub.add_parser("ctl", help="steer the running daemon (over its control socket)")
@@ -217,12 +220,35 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _port(text: str) -> int | str:
+    """`serve --port`: `auto`, or a whole number (load_config checks its range)."""
     if text.strip().lower() == "auto":
         return "auto"
     try:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a port number or `auto`: {text!r}") from None
+
+
+def _port_number(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number 0-65535: {text!r}")
+    return number
+
+
+def _delay_ms(text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        number = math.nan
+    if not 0 <= number <= _MAX_DELAY_MS:  # NaN fails this too
+        raise argparse.ArgumentTypeError(
+            f"not a number of milliseconds from 0 to {_MAX_DELAY_MS}: {text!r}"
+        )
+    return number
 
 
 def _normalise_argv(argv: list[str]) -> list[str] | str:
@@ -381,12 +407,13 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _positive(text: str) -> int:
+    """`ctl requests -n`: as many records as requests.list gives at most."""
     try:
         number = int(text)
     except ValueError:
         number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"not a whole number of 1 or more: {text!r}")
+    if not 1 <= number <= MAX_LIST_LIMIT:
+        raise argparse.ArgumentTypeError(f"not a whole number from 1 to {MAX_LIST_LIMIT}: {text!r}")
     return number
 
 
