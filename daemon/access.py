@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import ipaddress
 import logging
 import os
+import re
 import secrets
 import socket
 import stat
@@ -129,14 +131,37 @@ class Denial:
     reason: str = ""
 
 
-def _host_name(host_header: str) -> str:
-    """`Host: [::1]:44497` → `::1`; `Host: LocalHost.:80` → `localhost`."""
-    host = host_header.strip().lower()
-    if host.startswith("["):
-        host = host[1 : host.find("]")] if "]" in host else host[1:]
-    elif host.count(":") == 1:
-        host = host.split(":", 1)[0]
-    return host.rstrip(".")
+# A Host header, exactly: a bracketed IPv6 literal, or a name or IPv4 address, each with
+# an optional port, and nothing else (docs/security.md#browsers). Anything more
+# (`[::1].evil`, `localhost:80@evil`, `a b`) is not a name for this machine, whatever
+# it starts with.
+_HOST_HEADER = re.compile(
+    r"(?:\[(?P<ipv6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?))"
+    r"(?::(?P<port>[0-9]{1,5}))?",
+    re.IGNORECASE,
+)
+
+
+def _address_name(host: str) -> str:
+    """One spelling per address: `LocalHost.` → `localhost`, `0:0::1` → `::1`."""
+    host = host.lower().rstrip(".")
+    with contextlib.suppress(ValueError):
+        return str(ipaddress.ip_address(host))
+    return host
+
+
+def _host_name(host_header: str) -> str | None:
+    """`Host: [::1]:44497` → `::1`; `Host: LocalHost.:80` → `localhost`; None for a
+    value that is not exactly a host and an optional port."""
+    match = _HOST_HEADER.fullmatch(host_header.strip())
+    if match is None or int(match["port"] or 0) > 65535:
+        return None
+    if match["ipv6"] is not None:
+        try:
+            return str(ipaddress.IPv6Address(match["ipv6"]))
+        except ValueError:
+            return None
+    return _address_name(match["name"])
 
 
 def _presented_keys(headers: Mapping[str, str], query: Mapping[str, str]) -> list[str]:
@@ -160,9 +185,9 @@ class AccessGuard:
         self._token_bytes = token.encode() if token else b""
         self.allowed_origins = frozenset(o.rstrip("/").lower() for o in config.allowed_origins)
         hosts = set(_LOOPBACK_NAMES)
-        hosts.update(h.lower() for h in config.allowed_hosts)
+        hosts.update(_address_name(h.strip("[]")) for h in config.allowed_hosts)
         if config.host and not config.host.startswith(("0.0.0.0", "::")):
-            hosts.add(_host_name(config.host))
+            hosts.add(_address_name(config.host.strip("[]")))
         if not is_loopback(config.host):
             # Listening on the network on purpose: this machine's own name is expected.
             hosts.add(socket.gethostname().lower())
@@ -221,7 +246,7 @@ class AccessGuard:
         host_header = headers.get("host")
         if local_socket or host_header is None or self._any_host:
             return None
-        if _host_name(host_header) not in self.allowed_hosts:
+        if _host_name(host_header) not in self.allowed_hosts:  # None: malformed, refused
             return Denial(
                 403,
                 f"Requests addressed to {host_header!r} are refused: argo-proxy answers "
