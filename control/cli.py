@@ -30,7 +30,7 @@ from typing import Any
 
 from argo_proxy.daemon import __version__
 from argo_proxy.daemon.config import load_config
-from argo_proxy.daemon.errors import ConfigError, StartupError
+from argo_proxy.daemon.errors import ConfigError, FolderError, StartupError
 from argo_proxy.daemon.request_log import MAX_LIST_LIMIT
 
 from .logs import setup_logging
@@ -310,10 +310,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     overrides = _serve_overrides(args)
     try:
         config = load_config(_config_path(args), overrides=overrides)
-    except ConfigError as exc:
+        setup_logging(config.verbose, config.log_path, config.max_log_history)
+    except ConfigError as exc:  # FolderError too: the log folder is another user's
         print(f"argo-proxy: {exc.message}", file=sys.stderr)
         return EXIT_STARTUP
-    setup_logging(config.verbose, config.log_path, config.max_log_history)
+    except OSError as exc:
+        print(f"argo-proxy: cannot write the log file {config.log_path}: {exc}", file=sys.stderr)
+        return EXIT_STARTUP
     for note in config.notes:
         log.info("config: %s", note)
     log.info("config: %s", config.source or "defaults (no file)")
@@ -434,6 +437,16 @@ def _ctl_params(args: argparse.Namespace) -> dict[str, Any] | str:
     return {}
 
 
+def _guarded(command: str, coro: Any) -> Any:
+    """Run a client command (`ctl`, `token`, `env`, `run`); a folder that is not the
+    user's own (the control socket's, the token's) exits 3, as `serve` does for it."""
+    try:
+        return _run(coro)
+    except FolderError as exc:
+        print(f"argo-proxy {command}: {exc.message}", file=sys.stderr, flush=True)
+        return EXIT_STARTUP
+
+
 def _cmd_ctl(args: argparse.Namespace) -> int:
     from .ctl import run_ctl
 
@@ -454,7 +467,7 @@ def _cmd_ctl(args: argparse.Namespace) -> int:
         follow=args.follow,
     )
     try:
-        code: int = _run(command)
+        code: int = _guarded("ctl", command)
     except KeyboardInterrupt:  # Ctrl-C before `requests -f` started listening for it
         return 0 if args.follow else 130
     return code
@@ -467,7 +480,9 @@ def _socket_path(args: argparse.Namespace) -> Path | None:
 def _cmd_token(args: argparse.Namespace) -> int:
     from .client_setup import run_token
 
-    code: int = _run(run_token(_config_path(args), _socket_path(args), rotate=args.rotate))
+    code: int = _guarded(
+        "token", run_token(_config_path(args), _socket_path(args), rotate=args.rotate)
+    )
     return code
 
 
@@ -475,7 +490,7 @@ def _cmd_env(args: argparse.Namespace) -> int:
     from .client_setup import run_env
 
     path, socket = _config_path(args), _socket_path(args)
-    code: int = _run(run_env(path, socket, shell=args.shell, as_json=args.json))
+    code: int = _guarded("env", run_env(path, socket, shell=args.shell, as_json=args.json))
     return code
 
 
@@ -488,9 +503,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not command:
         print("argo-proxy run: name a command, e.g. `argo-proxy run -- claude`", file=sys.stderr)
         return EXIT_USAGE
-    env = _run(command_environment(args.config_option, _socket_path(args)))
-    if env is None:
-        return EXIT_FAILED
+    env = _guarded("run", command_environment(args.config_option, _socket_path(args)))
+    if isinstance(env, int):
+        return env
     return run_command(command, env)
 
 

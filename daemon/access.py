@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Config, is_loopback
-from .errors import ConfigError
+from .errors import ConfigError, FolderError
+from .folders import own_folder, private_folder, trusted_file
 
 __all__ = [
     "OPEN_PATHS",
@@ -57,9 +58,34 @@ def _new_token() -> str:
     return "ap-" + secrets.token_urlsafe(_TOKEN_BYTES)
 
 
+_TOKEN_HINT = (
+    "another user could read or replace your access token there; set `token_file` to a "
+    "place of your own (docs/security.md#private-folders)"
+)
+
+
+def _token_folder(path: Path) -> None:
+    """The token's folder: the user's own, made (or made again) mode 0700, as the token
+    file is 0600; the home folder itself is only checked, never changed."""
+    folder = path.parent
+    if folder.expanduser().absolute() == Path.home().absolute():
+        own_folder(folder, "the access token's folder", _TOKEN_HINT)
+    else:
+        private_folder(folder, "the access token's folder", _TOKEN_HINT)
+
+
+def _check_token_file(path: Path, info: os.stat_result) -> None:
+    """A token file someone else owns is a token someone else knows."""
+    if info.st_uid != os.geteuid():
+        raise FolderError(
+            f"the access token file {path} belongs to uid {info.st_uid}, not to you: its "
+            f"owner knows the token. Remove it (a new one is made), or {_TOKEN_HINT}"
+        )
+    trusted_file(path, "the access token file", _TOKEN_HINT)  # and no link of theirs
+
+
 def _write_private(path: Path, token: str, *, replace: bool) -> bool:
     """Write `token` to `path` (mode 0600) atomically; False if it exists and not `replace`."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -85,6 +111,7 @@ def read_or_create_token(path: Path) -> str:
     secret as its file. Raises ConfigError when the file cannot be read or written.
     """
     try:
+        _token_folder(path)
         for _ in range(3):  # another process may be creating it at the same moment
             try:
                 info = path.stat()
@@ -92,6 +119,7 @@ def read_or_create_token(path: Path) -> str:
                 if _write_private(path, _new_token(), replace=False):
                     log.info("created a new access token in %s", path)
                 continue
+            _check_token_file(path, info)
             if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
                 log.warning("%s was readable by others; made it private (mode 0600)", path)
                 path.chmod(0o600)
@@ -110,6 +138,7 @@ def read_or_create_token(path: Path) -> str:
 def write_new_token(path: Path) -> str:
     """Replace the token in `path` with a new random one and return it."""
     token = _new_token()
+    _token_folder(path)
     try:
         _write_private(path, token, replace=True)
     except OSError as exc:

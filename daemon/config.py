@@ -23,7 +23,8 @@ from typing import Any, Literal
 import platformdirs
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, FolderError
+from .folders import trusted_file
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -33,6 +34,7 @@ __all__ = [
     "Config",
     "StreamMode",
     "CONTROL_SOCKET_ENV",
+    "SOCKET_FOLDER_HINT",
     "config_search_paths",
     "control_socket_path",
     "default_config_file",
@@ -255,6 +257,12 @@ def config_search_paths() -> list[Path]:
 
 
 CONTROL_SOCKET_ENV = "ARGO_PROXY_CONTROL_SOCKET"
+# What to do when the control socket's folder is not the user's own (daemon/folders.py).
+SOCKET_FOLDER_HINT = (
+    "another user could stand in for your daemon there. Set XDG_RUNTIME_DIR to a folder "
+    "of your own (mode 0700), or name the socket with --control-socket PATH or "
+    f"{CONTROL_SOCKET_ENV} (docs/security.md#private-folders)"
+)
 
 
 def control_socket_path(
@@ -271,10 +279,15 @@ def control_socket_path(
         return Path(chosen).expanduser().absolute()
     with warnings.catch_warnings():
         # Without XDG_RUNTIME_DIR platformdirs warns and uses /tmp/runtime-<uid>; that
-        # fallback is fine here (the daemon makes its folder private) and a warning on
-        # every `argo-proxy ctl` would not be.
+        # fallback is fine here (the daemon and its clients check the folder,
+        # daemon/folders.py) and a warning on every `argo-proxy ctl` would not be.
         warnings.simplefilter("ignore")
-        runtime_dir = platformdirs.user_runtime_dir(APP_NAME)
+        try:
+            runtime_dir = platformdirs.user_runtime_dir(APP_NAME)
+        except OSError as exc:  # platformdirs' own check: /tmp/runtime-<uid> is not ours
+            raise FolderError(
+                f"the user runtime directory cannot be used: {exc}: {SOCKET_FOLDER_HINT}"
+            ) from None
     return Path(runtime_dir) / "control.sock"
 
 
@@ -377,6 +390,13 @@ def read_config_text(path: Path) -> str:
 
 
 def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
+    # Whoever can write the file decides where the daemon sends your requests, as you.
+    trusted_file(
+        path,
+        "the config file",
+        "another user could change where argo-proxy sends your requests; use a file of "
+        "your own that only you can write (docs/security.md#private-folders)",
+    )
     text = read_config_text(path)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
