@@ -285,8 +285,9 @@ def control_socket_path(
         try:
             runtime_dir = platformdirs.user_runtime_dir(APP_NAME)
         except OSError as exc:  # platformdirs' own check: /tmp/runtime-<uid> is not ours
+            problem = str(exc).removesuffix("; set XDG_RUNTIME_DIR instead")
             raise FolderError(
-                f"the user runtime directory cannot be used: {exc}: {SOCKET_FOLDER_HINT}"
+                f"the user runtime directory cannot be used ({problem}): {SOCKET_FOLDER_HINT}"
             ) from None
     return Path(runtime_dir) / "control.sock"
 

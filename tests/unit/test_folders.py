@@ -237,7 +237,8 @@ def test_the_runtime_directory_fallback_of_another_user_is_refused(
     with pytest.raises(FolderError) as refused:
         control_socket_path(environ={})
     message = refused.value.message
-    assert message.startswith("the user runtime directory cannot be used: ")
+    assert message.startswith("the user runtime directory cannot be used (runtime directory ")
+    assert f"runtime-{os.geteuid()} is owned by uid {NOBODY}, not {os.geteuid()}):" in message
     assert "Set XDG_RUNTIME_DIR to a folder of your own" in message
 
 
