@@ -68,7 +68,11 @@ def _token_folder(path: Path) -> None:
     """The token's folder: the user's own, made (or made again) mode 0700, as the token
     file is 0600; the home folder itself is only checked, never changed."""
     folder = path.parent
-    if folder.expanduser().absolute() == Path.home().absolute():
+    try:
+        is_home = folder.expanduser().absolute() == Path.home().absolute()
+    except (RuntimeError, KeyError):  # no home to be found (a container without passwd)
+        is_home = False
+    if is_home:
         own_folder(folder, "the access token's folder", _TOKEN_HINT)
     else:
         private_folder(folder, "the access token's folder", _TOKEN_HINT)
