@@ -24,7 +24,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from argo_proxy.daemon.config import SOCKET_FOLDER_HINT
 from argo_proxy.daemon.errors import StartupError
+from argo_proxy.daemon.folders import own_folder
 
 from .client import ControlClient, DaemonNotRunning, RpcError
 
@@ -53,18 +55,6 @@ class Channel(Protocol):
 
 
 # ---------------------------------------------------------------------------- socket
-
-
-def _make_private_dirs(folder: Path) -> None:
-    """Create the missing folders up to `folder`, each readable by the user alone."""
-    missing = []
-    for parent in (folder, *folder.parents):
-        if parent.exists():
-            break
-        missing.append(parent)
-    for parent in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            parent.mkdir(mode=0o700)
 
 
 def _probe(path: Path) -> bool:
@@ -104,9 +94,11 @@ class SocketChannel:
     async def _claim(self) -> None:
         """Take the instance lock, or explain which daemon holds it."""
         lock_path = self.path.with_name(self.path.name + ".lock")
+        # The user's own folder, made 0700 if missing: in one another user controls,
+        # they could put a socket of their own where `ctl` and `env` look for us.
+        own_folder(self.path.parent, "the control socket's folder", SOCKET_FOLDER_HINT)
         try:
-            _make_private_dirs(self.path.parent)
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         except OSError as exc:
             raise StartupError(
                 f"cannot create {lock_path}: {exc.strerror}; put the control socket "

@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import difflib
 import logging
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +30,8 @@ from typing import Any
 
 from argo_proxy.daemon import __version__
 from argo_proxy.daemon.config import load_config
-from argo_proxy.daemon.errors import ConfigError, StartupError
+from argo_proxy.daemon.errors import ConfigError, FolderError, StartupError
+from argo_proxy.daemon.request_log import MAX_LIST_LIMIT
 
 from .logs import setup_logging
 
@@ -54,6 +56,7 @@ _CTL_OPTIONS = {
     "--by": ("by", ("usage",)),
 }
 _CONFIG_COMMANDS = ("show", "validate", "path", "init", "migrate", "env")
+_MAX_DELAY_MS = 60_000  # `simulate --chunk-delay-ms`
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser, *flags: str) -> None:
@@ -152,11 +155,11 @@ def _parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("simulate", help="run a simulated ARGO upstream (for tests and demos)")
     sim.add_argument("--host", default="127.0.0.1")
-    sim.add_argument("--port", type=int, default=44498, help="0 = any free port")
+    sim.add_argument("--port", type=_port_number, default=44498, help="0 = any free port")
     sim.add_argument("--prefix", default="", help="serve under this path, e.g. /argoapi")
     sim.add_argument("--users", help="comma-separated usernames ARGO knows (default: anyone)")
     sim.add_argument(
-        "--chunk-delay-ms", type=float, default=0.0, help="delay between stream chunks"
+        "--chunk-delay-ms", type=_delay_ms, default=0.0, help="delay between stream chunks"
     )
 
     ctl = sub.add_parser("ctl", help="steer the running daemon (over its control socket)")
@@ -217,12 +220,35 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _port(text: str) -> int | str:
+    """`serve --port`: `auto`, or a whole number (load_config checks its range)."""
     if text.strip().lower() == "auto":
         return "auto"
     try:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a port number or `auto`: {text!r}") from None
+
+
+def _port_number(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number 0-65535: {text!r}")
+    return number
+
+
+def _delay_ms(text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        number = math.nan
+    if not 0 <= number <= _MAX_DELAY_MS:  # NaN fails this too
+        raise argparse.ArgumentTypeError(
+            f"not a number of milliseconds from 0 to {_MAX_DELAY_MS}: {text!r}"
+        )
+    return number
 
 
 def _normalise_argv(argv: list[str]) -> list[str] | str:
@@ -284,10 +310,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     overrides = _serve_overrides(args)
     try:
         config = load_config(_config_path(args), overrides=overrides)
-    except ConfigError as exc:
+        setup_logging(config.verbose, config.log_path, config.max_log_history)
+    except ConfigError as exc:  # FolderError too: the log folder is another user's
         print(f"argo-proxy: {exc.message}", file=sys.stderr)
         return EXIT_STARTUP
-    setup_logging(config.verbose, config.log_path, config.max_log_history)
+    except OSError as exc:
+        print(f"argo-proxy: cannot write the log file {config.log_path}: {exc}", file=sys.stderr)
+        return EXIT_STARTUP
     for note in config.notes:
         log.info("config: %s", note)
     log.info("config: %s", config.source or "defaults (no file)")
@@ -381,12 +410,13 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _positive(text: str) -> int:
+    """`ctl requests -n`: as many records as requests.list gives at most."""
     try:
         number = int(text)
     except ValueError:
         number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"not a whole number of 1 or more: {text!r}")
+    if not 1 <= number <= MAX_LIST_LIMIT:
+        raise argparse.ArgumentTypeError(f"not a whole number from 1 to {MAX_LIST_LIMIT}: {text!r}")
     return number
 
 
@@ -405,6 +435,16 @@ def _ctl_params(args: argparse.Namespace) -> dict[str, Any] | str:
     if args.action == "usage":
         return {key: getattr(args, key) for key in ("since", "until", "by") if getattr(args, key)}
     return {}
+
+
+def _guarded(command: str, coro: Any) -> Any:
+    """Run a client command (`ctl`, `token`, `env`, `run`); a folder that is not the
+    user's own (the control socket's, the token's) exits 3, as `serve` does for it."""
+    try:
+        return _run(coro)
+    except FolderError as exc:
+        print(f"argo-proxy {command}: {exc.message}", file=sys.stderr, flush=True)
+        return EXIT_STARTUP
 
 
 def _cmd_ctl(args: argparse.Namespace) -> int:
@@ -427,7 +467,7 @@ def _cmd_ctl(args: argparse.Namespace) -> int:
         follow=args.follow,
     )
     try:
-        code: int = _run(command)
+        code: int = _guarded("ctl", command)
     except KeyboardInterrupt:  # Ctrl-C before `requests -f` started listening for it
         return 0 if args.follow else 130
     return code
@@ -440,7 +480,9 @@ def _socket_path(args: argparse.Namespace) -> Path | None:
 def _cmd_token(args: argparse.Namespace) -> int:
     from .client_setup import run_token
 
-    code: int = _run(run_token(_config_path(args), _socket_path(args), rotate=args.rotate))
+    code: int = _guarded(
+        "token", run_token(_config_path(args), _socket_path(args), rotate=args.rotate)
+    )
     return code
 
 
@@ -448,7 +490,7 @@ def _cmd_env(args: argparse.Namespace) -> int:
     from .client_setup import run_env
 
     path, socket = _config_path(args), _socket_path(args)
-    code: int = _run(run_env(path, socket, shell=args.shell, as_json=args.json))
+    code: int = _guarded("env", run_env(path, socket, shell=args.shell, as_json=args.json))
     return code
 
 
@@ -461,9 +503,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not command:
         print("argo-proxy run: name a command, e.g. `argo-proxy run -- claude`", file=sys.stderr)
         return EXIT_USAGE
-    env = _run(command_environment(args.config_option, _socket_path(args)))
-    if env is None:
-        return EXIT_FAILED
+    env = _guarded("run", command_environment(args.config_option, _socket_path(args)))
+    if isinstance(env, int):
+        return env
     return run_command(command, env)
 
 

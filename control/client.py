@@ -13,6 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from argo_proxy.daemon.config import SOCKET_FOLDER_HINT
+from argo_proxy.daemon.folders import own_folder, trusted_file
+
 from .framing import FrameError, encode_frame, read_frame
 
 __all__ = ["ControlClient", "DaemonNotRunning", "RpcError", "call_daemon"]
@@ -52,6 +55,15 @@ class ControlClient:
 
     @classmethod
     async def connect(cls, path: Path, timeout: float = 2.0) -> ControlClient:
+        """Connect to the daemon at `path`. DaemonNotRunning if none answers there;
+        FolderError if the socket or its folder is not the user's own (whoever answers
+        there could be someone else's program posing as the daemon)."""
+        folder = own_folder(
+            path.parent, "the control socket's folder", SOCKET_FOLDER_HINT, create=False
+        )
+        if folder is None:
+            raise DaemonNotRunning(path, "no control socket there")
+        trusted_file(path, "the control socket", SOCKET_FOLDER_HINT)
         try:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_unix_connection(str(path)), timeout

@@ -23,7 +23,7 @@ from typing import Any
 
 from argo_proxy.daemon.access import read_or_create_token, write_new_token
 from argo_proxy.daemon.config import control_socket_path, load_config
-from argo_proxy.daemon.errors import ConfigError
+from argo_proxy.daemon.errors import ConfigError, FolderError
 
 from .client import ControlClient, DaemonNotRunning, RpcError
 
@@ -151,15 +151,19 @@ def _describe(connection: Connection) -> str:
 
 async def _connection_or_fail(
     config_path: str | None, socket: Path | None, *, rotate: bool = False
-) -> Connection | None:
+) -> Connection | int:
+    """The connection, or the exit code (1) after saying why there is none. A folder
+    that is not the user's own raises FolderError: the command line exits 3 for it."""
     try:
         connection = await find_connection(config_path, socket, rotate=rotate)
+    except FolderError:
+        raise
     except ConfigError as exc:
         _warn(exc.message)
-        return None
+        return 1
     except RpcError as exc:
         _warn(f"the daemon refused: {exc.message}")
-        return None
+        return 1
     if not connection.running and not rotate:
         _warn(
             "no daemon is running (start it with `argo-proxy serve`); using the address "
@@ -170,8 +174,8 @@ async def _connection_or_fail(
 
 async def run_token(config_path: str | None, socket: Path | None, *, rotate: bool) -> int:
     connection = await _connection_or_fail(config_path, socket, rotate=rotate)
-    if connection is None:
-        return 1
+    if isinstance(connection, int):
+        return connection
     if connection.auth != "token" and not rotate:
         _warn("`auth: none`: the daemon asks for no token (docs/security.md)")
         return 1
@@ -186,8 +190,8 @@ async def run_env(
     config_path: str | None, socket: Path | None, *, shell: str, as_json: bool
 ) -> int:
     connection = await _connection_or_fail(config_path, socket)
-    if connection is None:
-        return 1
+    if isinstance(connection, int):
+        return connection
     if connection.base_url is None:
         _warn("the daemon serves no TCP port (`tcp: false`); clients must use its socket")
         return 1
@@ -207,14 +211,15 @@ async def run_env(
     return 0
 
 
-async def command_environment(
-    config_path: str | None, socket: Path | None
-) -> dict[str, str] | None:
-    """This process's environment plus the client variables; None (and a message) if
-    the daemon cannot be found."""
+async def command_environment(config_path: str | None, socket: Path | None) -> dict[str, str] | int:
+    """This process's environment plus the client variables; an exit code (and a
+    message) if the daemon cannot be found."""
     connection = await _connection_or_fail(config_path, socket)
-    if connection is None or connection.base_url is None:
-        return None
+    if isinstance(connection, int):
+        return connection
+    if connection.base_url is None:
+        _warn("the daemon serves no TCP port (`tcp: false`); clients must use its socket")
+        return 1
     return {**os.environ, **client_variables(connection.base_url, connection.key)}
 
 

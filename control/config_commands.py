@@ -32,6 +32,7 @@ from argo_proxy.daemon.config import (
     override_of,
 )
 from argo_proxy.daemon.errors import ConfigError
+from argo_proxy.daemon.folders import private_folder
 
 from .config_edit import current_environment, switch_environment
 
@@ -137,8 +138,8 @@ def _migrate(path: str | None) -> int:
     target = find_config_file(path)
     if target is None:
         return _error(f"no config file to migrate (searched {_searched()})")
+    raw, settings = file_settings(target)  # first: a file that does not load is refused
     original = target.read_text(encoding="utf-8")
-    raw, settings = file_settings(target)
     text = render_config(settings)
     if text == original:
         print("Config is already in canonical v3 format. Nothing to do.")
@@ -260,7 +261,10 @@ def _init(path: str | None, force: bool) -> int:
     except (EOFError, KeyboardInterrupt):
         print()
         return _error("init needs answers on a terminal; nothing written")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if target == default_config_file():  # argo-proxy's own folder: private, as the token's
+        private_folder(target.parent, "the config folder", "choose another PATH")
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(render_config(settings))

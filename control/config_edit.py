@@ -23,6 +23,7 @@ from argo_proxy.daemon.config import (
     ENVIRONMENTS,
     environment_of,
     file_settings,
+    read_config_text,
 )
 from argo_proxy.daemon.errors import ConfigError
 
@@ -63,7 +64,7 @@ def switch_environment(path: Path, env: str) -> EnvironmentSwitch:
     previous, base, natives = current_environment(path)
     if base == url and not natives:
         return EnvironmentSwitch(env, url, path, False, previous)
-    text = _read(path)
+    text = read_config_text(path)  # bytes decoded: "\r\n" kept as it is
     edited = edit_keys(text, {"argo_base_url": url}, remove=NATIVE_KEYS, where=str(path))
     after = yaml.safe_load(edited) or {}
     if after.get("argo_base_url") != url or any(after.get(key) for key in NATIVE_KEYS):
@@ -74,14 +75,6 @@ def switch_environment(path: Path, env: str) -> EnvironmentSwitch:
 
 
 # ------------------------------------------------------------------------------ text
-
-
-def _read(path: Path) -> str:
-    try:
-        with path.open(encoding="utf-8", newline="") as source:  # "\r\n" kept as it is
-            return source.read()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") from exc
 
 
 def _top_level(text: str, where: str) -> tuple[list[tuple[str, int, int]], str]:

@@ -200,11 +200,11 @@ async def run_ctl(
 ) -> int:
     """One ctl command; `params` are those of `requests` (requests.list) and `usage`
     (usage.get), `follow` is `requests -f`."""
-    path = control_socket_path(socket)
     method = _METHODS.get(action) or ("legacy.get" if value is None else "legacy.set")
     if action == "legacy" and value is not None:
         params = {"enabled": value == "on"}
     try:
+        path = control_socket_path(socket)
         client = await ControlClient.connect(path)
     except DaemonNotRunning as exc:
         return _fail(exc.message)

@@ -16,6 +16,8 @@ import sys
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
+from argo_proxy.daemon.folders import private_folder
+
 __all__ = ["EscapingFormatter", "escape_controls", "setup_logging"]
 
 # C0 and C1 control characters and DEL; tabs included (they can hide text in a terminal).
@@ -58,7 +60,12 @@ def setup_logging(verbose: bool, log_file: Path | None = None, backups: int = 3)
     )
     handlers: list[logging.Handler] = [handler]
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_folder(
+            log_file.parent,
+            "the log folder",
+            "another user could read or change your log there; set XDG_STATE_HOME to a "
+            "folder of your own, or turn `log_to_file` off (docs/security.md#private-folders)",
+        )
         to_file = _PrivateRotatingFileHandler(
             log_file, maxBytes=_LOG_FILE_BYTES, backupCount=backups, encoding="utf-8"
         )

@@ -35,6 +35,7 @@ from argo_proxy.daemon.config import (
 from argo_proxy.daemon.convert import warm_up
 from argo_proxy.daemon.effects import EFFECTS, RESTART_REASONS, effects_of
 from argo_proxy.daemon.errors import ArgoProxyError, ConfigError, StartupError
+from argo_proxy.daemon.folders import own_folder
 from argo_proxy.daemon.metrics import DaemonMetrics
 from argo_proxy.daemon.record_store import RecordStore, StoreUnavailable, remove_store_files
 from argo_proxy.daemon.serving import (
@@ -88,6 +89,9 @@ class Runtime:
 
     def __init__(self, config: Config, options: RuntimeOptions | None = None) -> None:
         self.options = options or RuntimeOptions()
+        explicit = self.options.control_socket
+        # First: this may refuse the runtime directory (FolderError), before anything opens.
+        self.control_socket = control_socket_path(explicit)
         try:
             self.state = DaemonState(config)  # reads or creates the access token
         except ConfigError as exc:
@@ -95,8 +99,6 @@ class Runtime:
         self.metrics = DaemonMetrics(self.state)  # GET /metrics (docs/observability.md)
         self.phase: Phase = "starting"
         self.control = ControlServer(self)
-        explicit = self.options.control_socket
-        self.control_socket = control_socket_path(explicit)
         hint = f" --control-socket {self.control_socket}" if explicit else ""
         self.channels: list[Channel] = [
             make(self.control, self.control_socket, hint, self.request_stop)
@@ -292,6 +294,13 @@ class Runtime:
 
     def _bind_unix(self) -> socket.socket:
         path = Path(self.config.socket).expanduser().absolute()
+        # As the control socket's: in another user's folder, their socket could take its place.
+        own_folder(
+            path.parent,
+            "the HTTP API socket's folder",
+            "another user could put a socket of their own in its place; choose `socket: "
+            "PATH` in a folder of your own (docs/security.md#private-folders)",
+        )
         try:
             return bind_unix_socket(path)
         except OSError as exc:
@@ -344,7 +353,11 @@ class Runtime:
 
     def _read_config(self) -> Config:
         source = self.config.source
-        if source is not None and source.is_file() and source.stat().st_size == 0:
+        try:
+            empty = source is not None and source.is_file() and source.stat().st_size == 0
+        except OSError:
+            empty = False  # load_config says what is wrong with it
+        if empty:
             # Some editors truncate before they write: an empty file is a save in progress
             # far more often than a wish for every default.
             raise ConfigError(f"{source}: the file is empty (a save in progress?)")
@@ -359,6 +372,10 @@ class Runtime:
         except ConfigError as exc:
             log.error("config not reloaded: %s (the last good config stays)", exc.message)
             return ReloadReport(False, trigger, now, path, exc.message)
+        except Exception as exc:  # a bug in reading: still refused, and reported as one
+            log.exception("config not reloaded: reading %s failed (the last good one stays)", path)
+            message = f"{path}: the file could not be read ({type(exc).__name__}: {exc})"
+            return ReloadReport(False, trigger, now, path, message)
         for note in new.notes:
             log.info("config: %s", note)
         changes = diff_configs(old, new)

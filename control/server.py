@@ -46,6 +46,7 @@ from argo_proxy.daemon.model_cards import ModelCard, chat_cards
 from argo_proxy.daemon.models import CatalogStats, RefreshResult
 from argo_proxy.daemon.record_store import RecordStore, StoreUnavailable
 from argo_proxy.daemon.records import RequestRecord
+from argo_proxy.daemon.request_log import MAX_LIST_LIMIT
 from argo_proxy.daemon.state import DaemonState, ModelsRefreshed, TokenChanged
 from argo_proxy.daemon.usage import GROUPINGS, Grouping, UsageTable
 
@@ -251,8 +252,10 @@ def _requests_query(params: Any) -> dict[str, Any]:
             f"requests.list takes params {{{', '.join(sorted(_LIST_KEYS))}}}; got {params!r}"
         )
     limit = params.get("limit", 100)
-    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
-        raise ControlRequestError(f"`limit` must be a whole number of 1 or more; got {limit!r}")
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIST_LIMIT:
+        raise ControlRequestError(
+            f"`limit` must be a whole number from 1 to {MAX_LIST_LIMIT}; got {limit!r}"
+        )
     query: dict[str, Any] = {"limit": limit}
     if params.get("since") is not None:
         query["since"] = parse_time(params["since"], "since")

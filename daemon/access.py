@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import ipaddress
 import logging
 import os
+import re
 import secrets
 import socket
 import stat
@@ -27,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Config, is_loopback
-from .errors import ConfigError
+from .errors import ConfigError, FolderError
+from .folders import own_folder, private_folder, trusted_file
 
 __all__ = [
     "OPEN_PATHS",
@@ -55,9 +58,38 @@ def _new_token() -> str:
     return "ap-" + secrets.token_urlsafe(_TOKEN_BYTES)
 
 
+_TOKEN_HINT = (
+    "another user could read or replace your access token there; set `token_file` to a "
+    "place of your own (docs/security.md#private-folders)"
+)
+
+
+def _token_folder(path: Path) -> None:
+    """The token's folder: the user's own, made (or made again) mode 0700, as the token
+    file is 0600; the home folder itself is only checked, never changed."""
+    folder = path.parent
+    try:
+        is_home = folder.expanduser().absolute() == Path.home().absolute()
+    except (RuntimeError, KeyError):  # no home to be found (a container without passwd)
+        is_home = False
+    if is_home:
+        own_folder(folder, "the access token's folder", _TOKEN_HINT)
+    else:
+        private_folder(folder, "the access token's folder", _TOKEN_HINT)
+
+
+def _check_token_file(path: Path, info: os.stat_result) -> None:
+    """A token file someone else owns is a token someone else knows."""
+    if info.st_uid != os.geteuid():
+        raise FolderError(
+            f"the access token file {path} belongs to uid {info.st_uid}, not to you: its "
+            f"owner knows the token. Remove it (a new one is made), or {_TOKEN_HINT}"
+        )
+    trusted_file(path, "the access token file", _TOKEN_HINT)  # and no link of theirs
+
+
 def _write_private(path: Path, token: str, *, replace: bool) -> bool:
     """Write `token` to `path` (mode 0600) atomically; False if it exists and not `replace`."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -83,6 +115,7 @@ def read_or_create_token(path: Path) -> str:
     secret as its file. Raises ConfigError when the file cannot be read or written.
     """
     try:
+        _token_folder(path)
         for _ in range(3):  # another process may be creating it at the same moment
             try:
                 info = path.stat()
@@ -90,6 +123,7 @@ def read_or_create_token(path: Path) -> str:
                 if _write_private(path, _new_token(), replace=False):
                     log.info("created a new access token in %s", path)
                 continue
+            _check_token_file(path, info)
             if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
                 log.warning("%s was readable by others; made it private (mode 0600)", path)
                 path.chmod(0o600)
@@ -108,6 +142,7 @@ def read_or_create_token(path: Path) -> str:
 def write_new_token(path: Path) -> str:
     """Replace the token in `path` with a new random one and return it."""
     token = _new_token()
+    _token_folder(path)
     try:
         _write_private(path, token, replace=True)
     except OSError as exc:
@@ -129,14 +164,37 @@ class Denial:
     reason: str = ""
 
 
-def _host_name(host_header: str) -> str:
-    """`Host: [::1]:44497` → `::1`; `Host: LocalHost.:80` → `localhost`."""
-    host = host_header.strip().lower()
-    if host.startswith("["):
-        host = host[1 : host.find("]")] if "]" in host else host[1:]
-    elif host.count(":") == 1:
-        host = host.split(":", 1)[0]
-    return host.rstrip(".")
+# A Host header, exactly: a bracketed IPv6 literal, or a name or IPv4 address, each with
+# an optional port, and nothing else (docs/security.md#browsers). Anything more
+# (`[::1].evil`, `localhost:80@evil`, `a b`) is not a name for this machine, whatever
+# it starts with.
+_HOST_HEADER = re.compile(
+    r"(?:\[(?P<ipv6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?))"
+    r"(?::(?P<port>[0-9]{1,5}))?",
+    re.IGNORECASE,
+)
+
+
+def _address_name(host: str) -> str:
+    """One spelling per address: `LocalHost.` → `localhost`, `0:0::1` → `::1`."""
+    host = host.lower().rstrip(".")
+    with contextlib.suppress(ValueError):
+        return str(ipaddress.ip_address(host))
+    return host
+
+
+def _host_name(host_header: str) -> str | None:
+    """`Host: [::1]:44497` → `::1`; `Host: LocalHost.:80` → `localhost`; None for a
+    value that is not exactly a host and an optional port."""
+    match = _HOST_HEADER.fullmatch(host_header.strip())
+    if match is None or int(match["port"] or 0) > 65535:
+        return None
+    if match["ipv6"] is not None:
+        try:
+            return str(ipaddress.IPv6Address(match["ipv6"]))
+        except ValueError:
+            return None
+    return _address_name(match["name"])
 
 
 def _presented_keys(headers: Mapping[str, str], query: Mapping[str, str]) -> list[str]:
@@ -160,9 +218,9 @@ class AccessGuard:
         self._token_bytes = token.encode() if token else b""
         self.allowed_origins = frozenset(o.rstrip("/").lower() for o in config.allowed_origins)
         hosts = set(_LOOPBACK_NAMES)
-        hosts.update(h.lower() for h in config.allowed_hosts)
+        hosts.update(_address_name(h.strip("[]")) for h in config.allowed_hosts)
         if config.host and not config.host.startswith(("0.0.0.0", "::")):
-            hosts.add(_host_name(config.host))
+            hosts.add(_address_name(config.host.strip("[]")))
         if not is_loopback(config.host):
             # Listening on the network on purpose: this machine's own name is expected.
             hosts.add(socket.gethostname().lower())
@@ -221,7 +279,7 @@ class AccessGuard:
         host_header = headers.get("host")
         if local_socket or host_header is None or self._any_host:
             return None
-        if _host_name(host_header) not in self.allowed_hosts:
+        if _host_name(host_header) not in self.allowed_hosts:  # None: malformed, refused
             return Denial(
                 403,
                 f"Requests addressed to {host_header!r} are refused: argo-proxy answers "

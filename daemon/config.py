@@ -9,6 +9,7 @@ other module reads YAML, environment variables or platformdirs.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import getpass
 import ipaddress
 import logging
@@ -22,7 +23,8 @@ from typing import Any, Literal
 import platformdirs
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, FolderError
+from .folders import trusted_file
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -32,6 +34,7 @@ __all__ = [
     "Config",
     "StreamMode",
     "CONTROL_SOCKET_ENV",
+    "SOCKET_FOLDER_HINT",
     "config_search_paths",
     "control_socket_path",
     "default_config_file",
@@ -42,6 +45,7 @@ __all__ = [
     "find_config_file",
     "load_config",
     "override_of",
+    "read_config_text",
     "redact_user",
 ]
 
@@ -253,6 +257,12 @@ def config_search_paths() -> list[Path]:
 
 
 CONTROL_SOCKET_ENV = "ARGO_PROXY_CONTROL_SOCKET"
+# What to do when the control socket's folder is not the user's own (daemon/folders.py).
+SOCKET_FOLDER_HINT = (
+    "another user could stand in for your daemon there. Set XDG_RUNTIME_DIR to a folder "
+    "of your own (mode 0700), or name the socket with --control-socket PATH or "
+    f"{CONTROL_SOCKET_ENV} (docs/security.md#private-folders)"
+)
 
 
 def control_socket_path(
@@ -269,10 +279,16 @@ def control_socket_path(
         return Path(chosen).expanduser().absolute()
     with warnings.catch_warnings():
         # Without XDG_RUNTIME_DIR platformdirs warns and uses /tmp/runtime-<uid>; that
-        # fallback is fine here (the daemon makes its folder private) and a warning on
-        # every `argo-proxy ctl` would not be.
+        # fallback is fine here (the daemon and its clients check the folder,
+        # daemon/folders.py) and a warning on every `argo-proxy ctl` would not be.
         warnings.simplefilter("ignore")
-        runtime_dir = platformdirs.user_runtime_dir(APP_NAME)
+        try:
+            runtime_dir = platformdirs.user_runtime_dir(APP_NAME)
+        except OSError as exc:  # platformdirs' own check: /tmp/runtime-<uid> is not ours
+            problem = str(exc).removesuffix("; set XDG_RUNTIME_DIR instead")
+            raise FolderError(
+                f"the user runtime directory cannot be used ({problem}): {SOCKET_FOLDER_HINT}"
+            ) from None
     return Path(runtime_dir) / "control.sock"
 
 
@@ -357,11 +373,32 @@ def _login_name() -> str:
         return ""
 
 
-def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
+def read_config_text(path: Path) -> str:
+    """The text of a config file; ConfigError if it cannot be read or is not UTF-8."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror}") from exc
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
+        hint = " (it looks like UTF-16, as some Windows editors save)" if utf16 else ""
+        raise ConfigError(
+            f"{path}: the config file is not UTF-8 text: byte 0x{data[exc.start]:02x} at "
+            f"offset {exc.start} is not UTF-8{hint}; save it as UTF-8"
+        ) from None
+
+
+def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
+    # Whoever can write the file decides where the daemon sends your requests, as you.
+    trusted_file(
+        path,
+        "the config file",
+        "another user could change where argo-proxy sends your requests; use a file of "
+        "your own that only you can write (docs/security.md#private-folders)",
+    )
+    text = read_config_text(path)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -370,6 +407,10 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[str, int]]:
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{where}: not valid YAML: {problem}") from exc
+    except RecursionError:  # brackets nested thousands deep
+        raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
+    except ValueError as exc:  # a number too long for Python to convert
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if data is None:
         return {}, {}
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
@@ -455,6 +496,57 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------- validation
 
+
+@dataclass(frozen=True)
+class _Range:
+    """The values a number setting accepts: finite, from `low` (or more than `low`, with
+    `above`) to `high`; `unit` and `note` go into the message that refuses one."""
+
+    low: float
+    high: float
+    above: bool = False  # `low` itself is refused: a timeout of 0 would fail every call
+    unit: str = ""
+    note: str = ""
+
+    def admits(self, number: float) -> bool:
+        # Written so that NaN, which compares false with everything, is refused too.
+        return (number > self.low if self.above else number >= self.low) and number <= self.high
+
+    def describe(self, whole: bool) -> str:
+        kind = "a whole number" if whole else "a number"
+        kind += f" of {self.unit}" if self.unit else ""
+        low, high = f"{self.low:g}", f"{self.high:g}"
+        bounds = f"more than {low} and at most {high}" if self.above else f"from {low} to {high}"
+        return f"{kind} {bounds}" + (f" ({self.note})" if self.note else "")
+
+
+# Every number setting, with what it accepts (docs/configuration.md#keys). The upper
+# bounds are far above any real use; they keep an absurd value (`1e300`) from reaching
+# the event loop, the socket layer or SQLite, which refuse it with a traceback.
+_RANGES: Mapping[str, _Range] = {
+    "port": _Range(0, 65535, note="0 = any free port"),
+    "max_log_history": _Range(0, 100, unit="old log files"),
+    "log_size": _Range(0, 100_000, unit="records"),
+    "log_retention_days": _Range(0, 36_500, unit="days", note="0 = none on disk"),
+    "model_refresh_interval_hours": _Range(0, 8_760, unit="hours", note="0 = never"),
+    "connection_test_timeout": _Range(0, 3_600, above=True, unit="seconds"),
+    "max_payload_size": _Range(1, 1_024, unit="MiB"),
+    "image_timeout": _Range(0, 3_600, above=True, unit="seconds"),
+    "concurrent_downloads": _Range(1, 1_000),
+    "request_timeout": _Range(0, 86_400, above=True, unit="seconds"),
+    "connect_timeout": _Range(0, 3_600, above=True, unit="seconds"),
+    "retries": _Range(0, 20),
+    "shutdown_grace": _Range(0, 3_600, unit="seconds"),
+    "upstream_pool_size": _Range(1, 10_000, unit="connections"),
+    "max_body_mb": _Range(1, 102_400, unit="MiB"),
+    "body_in_flight_mb": _Range(1, 1_048_576, unit="MiB"),
+    "head_timeout": _Range(0, 3_600, above=True, unit="seconds"),
+    "max_connections": _Range(1, 1_000_000, unit="connections"),
+    "max_connections_per_peer": _Range(1, 1_000_000, unit="connections"),
+    "dump_max_kb": _Range(1, 1_048_576, unit="KiB"),
+    "dump_max_mb": _Range(1, 1_048_576, unit="MiB"),
+}
+
 _TRUE = {"true", "1", "t", "yes", "y", "on"}
 _FALSE = {"false", "0", "f", "no", "n", "off"}
 _FIELD_TYPES = {
@@ -486,9 +578,6 @@ def _validate(values: Mapping[str, Any], origin: Mapping[str, str]) -> Config:
                 where = origin.get(key, "default")
                 raise ConfigError(f"{where}: `{key}` must be an http(s) URL; got {url!r}")
             clean[key] = url.rstrip("/")
-    for key in ("dump_max_kb", "dump_max_mb"):
-        if clean.get(key) == 0:
-            raise ConfigError(f"{origin.get(key, 'default')}: `{key}` must be 1 or more; got 0")
     user = clean.get("user", "")
     if user and (" " in user or user == "cels"):
         raise ConfigError(
@@ -524,6 +613,25 @@ def _check_access(config: Config, origin: Mapping[str, str]) -> None:
         )
 
 
+def _number(key: str, value: Any, bad: Any, *, whole: bool) -> int | float:
+    """A number setting, from YAML (an int or a float already) or from text (an
+    environment variable): finite and within its range, or refused."""
+    allowed = _RANGES[key]
+    expected = (
+        "a port number 1-65535 (0 = any free port)" if key == "port" else allowed.describe(whole)
+    )
+    if isinstance(value, bool) or isinstance(value, (dict, list)) or value is None:
+        raise bad(expected)
+    text = str(value).strip()
+    try:
+        number: int | float = int(text) if whole else float(text)
+    except ValueError:
+        raise bad(expected) from None
+    if not allowed.admits(number):  # `.nan`, `.inf`, and anything out of range
+        raise bad(expected)
+    return number
+
+
 def _coerce(key: str, value: Any, bad: Any) -> Any:
     kind = _FIELD_TYPES[key]
     if kind == "bool":
@@ -533,28 +641,8 @@ def _coerce(key: str, value: Any, bad: Any) -> Any:
         if text in _TRUE or text in _FALSE:
             return text in _TRUE
         raise bad("true or false")
-    if kind == "int":
-        if isinstance(value, bool):
-            raise bad("a whole number")
-        try:
-            number = int(str(value).strip())
-        except ValueError:
-            raise bad("a whole number") from None
-        if key == "port" and not 0 <= number <= 65535:
-            raise bad("a port number 1-65535 (0 = any free port)")
-        if number < 0:
-            raise bad("zero or more")
-        return number
-    if kind == "float":
-        if isinstance(value, bool):
-            raise bad("a number")
-        try:
-            number_f = float(str(value).strip())
-        except ValueError:
-            raise bad("a number") from None
-        if number_f < 0:
-            raise bad("zero or more")
-        return number_f
+    if kind in ("int", "float"):
+        return _number(key, value, bad, whole=kind == "int")
     if kind == "StreamMode":
         text = str(value).strip().lower()
         if text not in STREAM_MODES:
@@ -569,21 +657,39 @@ def _coerce(key: str, value: Any, bad: Any) -> Any:
         if value is None:
             return ()
         items = value.split(",") if isinstance(value, str) else value
-        if not isinstance(items, (list, tuple)) or any(
-            isinstance(i, (dict, list)) or i is None for i in items
-        ):
+        if not isinstance(items, (list, tuple)) or not all(map(_is_scalar, items)):
             raise bad("a list of names, like [myhost.example.org]")
-        return tuple(str(i).strip() for i in items if str(i).strip())
+        names = tuple(str(i).strip() for i in items if str(i).strip())
+        if any(map(_has_control_characters, names)):
+            raise bad("a list of names without control characters")
+        return names
     if kind == "Mapping[str, str]":
         if value is None:
             return {}
-        if not isinstance(value, Mapping):
+        pairs = value.items() if isinstance(value, Mapping) else None
+        if pairs is None or not all(_is_scalar(k) and _is_scalar(v) for k, v in pairs):
             raise bad('a mapping like {"host:443": "127.0.0.1"}')
-        return {str(k): str(v) for k, v in value.items()}
+        mapping = {str(k): str(v) for k, v in pairs}
+        if any(map(_has_control_characters, [*mapping, *mapping.values()])):
+            raise bad("a mapping of names without control characters")
+        return mapping
     # str fields
     if value is None:
         return ""
-    if isinstance(value, (dict, list)):
+    if not _is_scalar(value):
         raise bad("a single value")
     text = str(value).strip()
+    if _has_control_characters(text):
+        # A NUL in a path fails deep in the os module; a line break in `user` would
+        # reach ARGO's headers and logs.
+        raise bad("a value without control characters")
     return text.lower() if key == "user" else text  # as argo-proxy did (docs/configuration.md#keys)
+
+
+def _is_scalar(value: Any) -> bool:
+    """A YAML value that reads as one piece of text (not a list, mapping, bytes, null)."""
+    return isinstance(value, (str, int, float, datetime.date))
+
+
+def _has_control_characters(text: str) -> bool:
+    return any(ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0 for char in text)

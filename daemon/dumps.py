@@ -34,13 +34,21 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config, redact_user
+from .errors import FolderError
 from .exchange import ClientRequest, JSONResult
+from .folders import private_folder
 from .records import RequestRecord
 from .sse import SSEParser
 
 __all__ = ["DumpSettings", "DumpWriter", "RequestDump", "render_dump"]
 
 log = logging.getLogger(__name__)
+
+# What to do when the dump folder is not the user's own (daemon/folders.py).
+_FOLDER_HINT = (
+    "another user could read your prompts there; set `dump_dir` to a folder of your own "
+    "(docs/security.md#private-folders)"
+)
 
 _REDACTED = "[redacted]"
 _CREDENTIAL_HEADERS = frozenset(
@@ -383,15 +391,6 @@ class _Folder:
         return deleted
 
 
-def _private_folder(path: Path) -> None:
-    """Make `path` (mode 0700), or make it private if it is not."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777
-    if mode & 0o077:
-        log.warning("made the dump folder %s private (it was mode %o)", path, mode)
-        path.chmod(0o700)
-
-
 def _write_private(path: Path, data: bytes) -> None:
     """Write `path` whole (mode 0600): a reader never sees half a dump."""
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
@@ -435,7 +434,7 @@ class DumpWriter:
         folder = dump.settings.folder
         try:
             data = render_dump(record, dump)
-            _private_folder(folder)
+            private_folder(folder, "the dump folder", _FOLDER_HINT)
             path = folder / dump_name(record)
             _write_private(path, data)
             index = self._folders.get(folder)
@@ -452,6 +451,10 @@ class DumpWriter:
                 len(data),
                 f"; {deleted} old dump(s) deleted" if deleted else "",
             )
+        except FolderError as exc:  # another user's folder: nothing is written there
+            if (folder, 0) not in self._warned:
+                self._warned.add((folder, 0))
+                log.warning("request dumps are not written: %s", exc.message)
         except OSError as exc:
             key = (folder, exc.errno or errno.EIO)
             if key not in self._warned:  # once per folder and cause, not per request

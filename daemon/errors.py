@@ -2,6 +2,7 @@
 
     ArgoProxyError                        root
     ├── ConfigError                       a config file, flag or variable is wrong
+    │   └── FolderError                   ... a folder (or file) it names is another user's (exit 3)
     ├── StartupError                      the daemon cannot start: a port, a socket (exit 3)
     ├── ControlRequestError               a control-plane call is wrong (JSON-RPC -32602)
     │   ├── ControlStateError             ... at this moment: starting, stopping (-32001)
@@ -36,6 +37,7 @@ __all__ = [
     "ControlActionError",
     "ControlRequestError",
     "ControlStateError",
+    "FolderError",
     "HeadersTooLargeError",
     "MethodNotAllowedError",
     "ModelNotFoundError",
@@ -63,6 +65,12 @@ class ArgoProxyError(Exception):
 
 class ConfigError(ArgoProxyError):
     """A config file, flag or environment variable has a value we cannot use."""
+
+
+class FolderError(ConfigError):
+    """A folder or file the daemon keeps private things in (the control socket's, the
+    access token's, the config file) is another user's or open to them. A reload is
+    refused as for any config error; every command exits 3 (docs/security.md)."""
 
 
 class StartupError(ArgoProxyError):

@@ -30,12 +30,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .errors import FolderError
+from .folders import private_folder
 from .records import RequestRecord
 from .usage import NO_MODEL, TOKEN_FIELDS, TOTAL_FIELDS, Totals, UsageTable, local_day
 
 __all__ = ["COLUMNS", "RecordStore", "StoreUnavailable", "remove_store_files"]
 
 log = logging.getLogger(__name__)
+
+# What to do when the records' folder is not the user's own (daemon/folders.py).
+_FOLDER_HINT = (
+    "another user could read or change your request records there; set XDG_STATE_HOME "
+    "to a folder of your own, or `log_retention_days: 0` (docs/security.md#private-folders)"
+)
 
 SCHEMA_VERSION = 2
 # Every field of a record, with its SQLite type (tests/unit/test_record_store.py holds
@@ -208,13 +216,14 @@ class RecordStore:
         """Open (or create) the file, mode 0600 in a 0700 folder; StoreUnavailable if it
         cannot be used."""
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            path.parent.chmod(0o700)
+            private_folder(path.parent, "the request records' folder", _FOLDER_HINT)
             os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))  # born private
             for file in _sidecars(path):
                 with contextlib.suppress(FileNotFoundError):
                     file.chmod(0o600)
             db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        except FolderError as exc:
+            raise StoreUnavailable(exc.message) from exc
         except (OSError, sqlite3.Error) as exc:
             raise StoreUnavailable(f"cannot open {path}: {exc}") from exc
         try:

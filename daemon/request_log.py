@@ -15,8 +15,11 @@ from collections.abc import Callable, Iterable
 from .listeners import Listeners
 from .records import RequestRecord
 
-__all__ = ["RecordListener", "RequestLog"]
+__all__ = ["MAX_LIST_LIMIT", "RecordListener", "RequestLog"]
 
+# The most records one `requests.list` answers (`ctl requests -n`): more than any ring or
+# store holds, and small enough for SQLite's integers.
+MAX_LIST_LIMIT = 1_000_000
 
 RecordListener = Callable[[RequestRecord], None]
 

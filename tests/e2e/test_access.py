@@ -92,8 +92,10 @@ def test_health_answers_without_a_token(daemon: Process) -> None:
         {"origin": "null"},  # sandboxed iframes, file:// pages
         {"sec-fetch-site": "cross-site"},
         {"host": "attacker.example:44497"},  # DNS rebinding: the page's own name
+        {"host": "[::1].evil.example"},  # starts like loopback, is the page's name
+        {"host": "localhost:80@evil.example"},
     ],
-    ids=["origin", "origin-null", "cross-site", "rebinding-host"],
+    ids=["origin", "origin-null", "cross-site", "rebinding-host", "ipv6-prefix", "userinfo"],
 )
 def test_browser_requests_are_refused_even_with_the_token(
     daemon: Process, sim: httpx.Client, headers: dict[str, str]
@@ -106,6 +108,8 @@ def test_browser_requests_are_refused_even_with_the_token(
     )
     assert response.status_code == 403
     assert "docs/security.md" in response.json()["error"]["message"]
+    if "host" in headers:  # the foreign-Host refusal, naming the Host it was sent
+        assert f"Requests addressed to {headers['host']!r} are refused" in response.text
     assert not sim.get("/__sim/log", params={"path": "/chat"}).json()["requests"]
 
 

@@ -53,10 +53,45 @@ def test_probes_need_no_token_and_auth_none_none_at_all() -> None:
 
 @pytest.mark.parametrize(
     "host",
-    ["127.0.0.1:44497", "localhost:1", "LOCALHOST.", "[::1]:44497", "127.0.0.1", "::1"],
+    [
+        "127.0.0.1:44497",
+        "localhost:1",
+        "LOCALHOST.",
+        "localhost.:80",
+        "[::1]:44497",
+        "[::1]",
+        "[0:0:0:0:0:0:0:1]:1",
+        "127.0.0.1",
+        " localhost ",
+    ],
 )
 def test_loopback_hosts_pass(host: str) -> None:
     assert guard().check("/health", {"host": host}, {}) is None
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "[::1].evil.example",  # the literal, then a name of the page's own
+        "localhost:80@evil.example",  # userinfo-like: not a host and a port
+        "[::1]:80.evil.example",
+        "localhost:80:80",
+        "127.0.0.1:44497/x",
+        "localhost:99999",  # no such port
+        "localhost:",
+        "::1",  # IPv6 must be bracketed in Host
+        "[::1",
+        "[localhost]",
+        "local host",
+        "localhost..",
+        "",
+        "localhost\x00.evil.example",
+    ],
+)
+def test_a_host_that_only_starts_like_a_loopback_one_is_refused(host: str) -> None:
+    denial = guard().check("/health", {"host": host}, {})
+    assert denial is not None and denial.status == 403 and "allowed_hosts" in denial.message
+    assert guard(allowed_hosts=("evil.example",)).check("/health", {"host": host}, {})
 
 
 @pytest.mark.parametrize(
@@ -65,6 +100,9 @@ def test_loopback_hosts_pass(host: str) -> None:
         ({}, "evil.example:44497", False),
         ({}, "127.0.0.1.evil.example", False),
         ({"allowed_hosts": ("argo.internal",)}, "Argo.Internal:8080", True),
+        ({"allowed_hosts": ("Argo.Internal.",)}, "argo.internal", True),
+        ({"allowed_hosts": ("[fd00::1]",)}, "[fd00:0::1]:44497", True),
+        ({"host": "::1"}, "[::1]:1", True),
         ({"allowed_hosts": ("*",)}, "anything:1", True),
         ({"host": "10.1.2.3", "allow_insecure_network": True, "auth": "none"}, "10.1.2.3:1", True),
     ],

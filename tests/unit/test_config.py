@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
+import yaml
 
 from argo_proxy.daemon.config import Config, config_search_paths, load_config
 from argo_proxy.daemon.errors import ConfigError
@@ -85,7 +87,7 @@ def test_defaults_are_loopback_and_say_so(home: Path) -> None:
     ("text", "key", "fragment"),
     [
         ("port: 99999\n", "port", "1-65535"),
-        ("port: eighty\n", "port", "whole number"),
+        ("port: eighty\n", "port", "a port number"),
         ("verbose: maybe\n", "verbose", "true or false"),
         (
             "anthropic_stream_mode: sometimes\n",
@@ -93,7 +95,22 @@ def test_defaults_are_loopback_and_say_so(home: Path) -> None:
             "force, retry, passthrough",
         ),
         ("argo_base_url: apps.inside.anl.gov\n", "argo_base_url", "http(s) URL"),
-        ("model_refresh_interval_hours: -1\n", "model_refresh_interval_hours", "zero or more"),
+        ("model_refresh_interval_hours: -1\n", "model_refresh_interval_hours", "from 0 to 8760"),
+        ("request_timeout: .nan\n", "request_timeout", "more than 0 and at most 86400"),
+        ("request_timeout: 0\n", "request_timeout", "more than 0"),
+        ("connect_timeout: .inf\n", "connect_timeout", "at most 3600"),
+        ("shutdown_grace: -.inf\n", "shutdown_grace", "from 0 to 3600"),
+        ("upstream_pool_size: 0\n", "upstream_pool_size", "from 1 to 10000"),
+        ("retries: 1e3\n", "retries", "whole number from 0 to 20"),
+        ("log_size: 1.5\n", "log_size", "whole number"),
+        ("max_body_mb: true\n", "max_body_mb", "whole number"),
+        ("dump_max_kb: 0\n", "dump_max_kb", "from 1 to"),
+        ("port: .nan\n", "port", "1-65535"),
+        ('user: "jdoe\\r\\nX-Other: 1"\n', "user", "control characters"),
+        ('token_file: "/tmp/a\\0b"\n', "token_file", "control characters"),
+        ('allowed_hosts: ["a\\tb"]\n', "allowed_hosts", "control characters"),
+        ("resolve_overrides: {a: [1, 2]}\n", "resolve_overrides", "mapping like"),
+        ("dump_dir: !!binary AAAA\n", "dump_dir", "a single value"),
         ("user: john doe\n", "user", "ANL username"),
     ],
 )
@@ -210,3 +227,94 @@ def test_confirmed_network_listen_and_passthrough_with_auth_none_load(home: Path
     text = "auth: none\nhost: 0.0.0.0\nallow_insecure_network: true\nusername_passthrough: true\n"
     config = load_config(write(home / "c.yaml", text), environ={})
     assert (config.host, config.auth, config.username_passthrough) == ("0.0.0.0", "none", True)
+
+
+NUMBER_KEYS = [
+    f.name for f in dataclasses.fields(Config) if f.type in ("int", "float") and f.compare
+]
+
+
+@pytest.mark.parametrize("key", NUMBER_KEYS)
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf", "1.0e+300", "-1", "nan"])
+def test_every_number_must_be_finite_and_in_range(home: Path, key: str, value: str) -> None:
+    path = write(home / "c.yaml", f"{key}: {value}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert f"{path}:1: `{key}` must be " in caught.value.message
+    assert caught.value.message.endswith(f"; got {yaml.safe_load(value)!r}")
+
+
+def test_the_defaults_are_in_range(home: Path) -> None:
+    defaults = Config()
+    settings = "".join(f"{key}: {getattr(defaults, key)}\n" for key in NUMBER_KEYS)
+    config = load_config(write(home / "c.yaml", settings), environ={})
+    assert all(getattr(config, key) == getattr(defaults, key) for key in NUMBER_KEYS)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("ARGO_PROXY_READ_TIMEOUT", "nan"),
+        ("ARGO_PROXY_READ_TIMEOUT", "inf"),
+        ("ARGO_PROXY_CONNECT_TIMEOUT", "-1"),
+        ("ARGO_PROXY_CONNECT_TIMEOUT", "1e999"),
+        ("PORT", "65536"),
+        ("PORT", "-1"),
+    ],
+)
+def test_numbers_from_the_environment_are_checked_the_same(
+    home: Path, variable: str, value: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"^environment variable {variable}: .* must be "):
+        load_config(environ={variable: value})
+
+
+def test_numbers_from_options_are_checked_the_same(home: Path) -> None:
+    with pytest.raises(ConfigError, match="^option --port: `port` must be a port number"):
+        load_config(environ={}, overrides={"port": 70000})
+
+
+def test_range_edges_are_accepted(home: Path) -> None:
+    text = "port: 65535\nretries: 0\nshutdown_grace: 0\nrequest_timeout: 0.001\nlog_size: 0\n"
+    config = load_config(write(home / "c.yaml", text), environ={})
+    assert (config.port, config.retries, config.shutdown_grace) == (65535, 0, 0)
+    assert (config.request_timeout, config.log_size) == (0.001, 0)
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        (
+            b"\xff\xfeu\x00s\x00e\x00r\x00",
+            "byte 0xff at offset 0 is not UTF-8 (it looks like UTF-16",
+        ),
+        (b"user: jd\xe9\n", "byte 0xe9 at offset 8 is not UTF-8; save it as UTF-8"),
+    ],
+)
+def test_a_file_that_is_not_utf8_is_a_config_error(home: Path, data: bytes, fragment: str) -> None:
+    path = home / "c.yaml"
+    path.write_bytes(data)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert caught.value.message.startswith(f"{path}: the config file is not UTF-8 text: ")
+    assert fragment in caught.value.message
+
+
+def test_a_utf8_byte_order_mark_is_fine(home: Path) -> None:
+    path = home / "c.yaml"
+    path.write_bytes("\ufeffuser: jdoe\nport: 1234\n".encode())
+    assert load_config(path, environ={}).port == 1234
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("a: " + "[" * 5000 + "\n", "nested too deeply"),
+        ("port: " + "9" * 5000 + "\n", "not valid YAML"),
+    ],
+)
+def test_yaml_that_breaks_the_parser_is_a_config_error(
+    home: Path, text: str, fragment: str
+) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        load_config(write(home / "c.yaml", text), environ={})

@@ -77,6 +77,38 @@ async def test_an_empty_file_is_a_save_in_progress_not_the_defaults(runtime: Run
     assert runtime.last_reload is report
 
 
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"request_timeout: .nan\n", "`request_timeout` must be a number of seconds more than 0"),
+        (b"\xff\xfeu\x00s\x00", "the config file is not UTF-8 text: byte 0xff at offset 0"),
+    ],
+    ids=["nan", "utf-16"],
+)
+async def test_a_bad_file_is_refused_and_the_last_good_config_stays(
+    runtime: Runtime, data: bytes, message: str
+) -> None:
+    source, before = runtime.config.source, runtime.config
+    assert source is not None
+    source.write_bytes(data)
+    report = await runtime.reload("watch")
+    assert not report.ok and message in report.message
+    assert runtime.config is before and runtime.last_reload is report
+
+
+async def test_a_reload_that_fails_unexpectedly_is_refused_and_reported(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> Config:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("argo_proxy.control.runtime.load_config", broken)
+    before = runtime.config
+    report = await runtime.reload("rpc")
+    assert not report.ok and "could not be read (RuntimeError: a bug)" in report.message
+    assert runtime.config is before and runtime.last_reload is report
+
+
 async def _next(client: ControlClient, name: str, timeout: float) -> dict[str, Any]:
     """The next notification called `name`; others (e.g. the start-up model refresh,
     which may land after we connected) are passed over."""
@@ -149,7 +181,10 @@ async def test_set_environment_refuses_what_it_cannot_apply(
         with pytest.raises(RpcError) as refused:
             await client.call("config.setEnvironment", {"env": "prod"})
         assert refused.value.code == -32002
-        assert "config.yaml:6: `max_body_mb` must be zero or more; got -1" in str(refused.value)
+        assert (
+            "config.yaml:6: `max_body_mb` must be a whole number of MiB from 1 to 102400; got -1"
+            in str(refused.value)
+        )
         assert runtime.config.argo_base_url == BASE_URL
         assert source.read_text() == before + "max_body_mb: -1\n"
         assert (await client.call("status"))["phase"] == "running"

@@ -231,7 +231,7 @@ def test_a_failing_write_never_raises_and_the_writer_goes_on(
 def test_a_path_that_cannot_hold_a_file_is_unavailable(tmp_path: Path) -> None:
     blocker = tmp_path / "state"
     blocker.write_text("a file where the folder should be")
-    with pytest.raises(StoreUnavailable, match="cannot open"):
+    with pytest.raises(StoreUnavailable, match="the request records' folder .* is not a folder"):
         RecordStore.open(blocker / "requests.sqlite3", 30)
 
 
