@@ -9,11 +9,11 @@ other module reads YAML, environment variables or platformdirs.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import getpass
 import ipaddress
 import logging
 import os
+import typing
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,6 +25,7 @@ import yaml
 
 from .errors import ConfigError, FolderError
 from .folders import trusted_file
+from .keys import Key, Range, convert, setting, spec_of
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -32,6 +33,7 @@ __all__ = [
     "ENVIRONMENTS",
     "AuthMode",
     "Config",
+    "KEYS",
     "StreamMode",
     "CONTROL_SOCKET_ENV",
     "SOCKET_FOLDER_HINT",
@@ -52,9 +54,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 StreamMode = Literal["force", "retry", "passthrough"]
-STREAM_MODES: tuple[StreamMode, ...] = ("force", "retry", "passthrough")
 AuthMode = Literal["token", "none"]
-AUTH_MODES: tuple[AuthMode, ...] = ("token", "none")
 
 # ARGO's environments by name (docs/argo.md#environments), for `argo-proxy config env`
 # and `config.setEnvironment`; argo-proxy's default is dev, and so is ours.
@@ -91,62 +91,274 @@ _V1_URL_SUFFIXES = {
 }
 _KEY_ALIASES = {"default_chat_model": "default_model"}  # argo-proxy 3.2.1 spelling
 
+# Every key, declared once (docs/configuration.md#keys): `setting(default, doc, ...)` gives
+# its environment variable, its range (every number key has one: the upper bounds are
+# far above any real use and keep an absurd value, `1e300`, from reaching the event
+# loop, the socket layer or SQLite) and what a reload of it does (daemon/effects.py).
+# The shell's generic `HOST` is not read: tcsh exports it as the machine's name, and
+# argo-proxy's reading of it could open the daemon to the network (docs/security.md).
+_CONNECTIONS = Range(1, 1_000_000, unit="connections")
+_POOL = "the connection pool to ARGO is built at start"
+_LOG_FILE = "the log file is opened at start"
+
 
 @dataclass(frozen=True)
 class Config:
     """Everything the daemon needs to know, validated; replaced whole on reload."""
 
-    config_version: str = "3"
-    user: str = ""
-    host: str = "127.0.0.1"  # loopback by default; argo-proxy bound 0.0.0.0
-    port: int = DEFAULT_PORT
+    config_version: str = setting("3", "the file format's version", effects=("checked",))
+    user: str = setting(
+        "",
+        "your ANL username, ARGO's only credential (lower-cased)",
+        env="ARGO_USER",
+        effects=("read", "models"),
+        shown="login name",
+    )
+    host: str = setting(
+        "127.0.0.1",  # loopback by default; argo-proxy bound 0.0.0.0
+        "the listen address",
+        env="ARGO_PROXY_HOST",
+        effects=("rebind", "access"),
+    )
+    port: int = setting(
+        DEFAULT_PORT,
+        "the listen port; 0 = any free port",
+        env="PORT",
+        range=Range(0, 65535, note="0 = any free port"),
+        accepts="a port number 1-65535 (0 = any free port)",
+        effects=("rebind",),
+    )
     # `port: auto` / `--port auto`: when `port` is taken (another user's daemon on a
     # shared host), listen on a free port instead of failing (docs/security.md).
-    port_auto: bool = False
-    tcp: bool = True  # false: serve only on `socket`
-    socket: str = ""  # also serve the HTTP API on this Unix socket, mode 0600
+    port_auto: bool = setting(
+        False,
+        "when `port` is taken, listen on a free port instead",
+        effects=("restart",),
+        restart="it is used when the daemon binds its port at start",
+    )
+    tcp: bool = setting(
+        True,
+        "false: serve only on `socket`",
+        effects=("restart",),
+        restart="the TCP listener is opened or left closed at start",
+    )
+    socket: str = setting(
+        "",
+        "also serve the HTTP API on this Unix socket, mode 0600",
+        env="ARGO_PROXY_SOCKET",
+        effects=("restart",),
+        restart="the Unix socket listener is opened at start",
+    )
     # Access control (docs/security.md): a local token every API request must carry.
-    auth: AuthMode = "token"
-    token_file: str = ""  # "" = `token` in the user config directory
-    allowed_hosts: tuple[str, ...] = ()  # Host headers accepted besides loopback names
-    allowed_origins: tuple[str, ...] = ()  # browser origins allowed in (CORS)
-    allow_insecure_network: bool = False  # confirms a non-loopback listen with auth none
-    verbose: bool = False
-    log_to_file: bool = False
-    max_log_history: int = 3
-    log_size: int = 1000  # request records kept in memory (docs/observability.md)
-    log_retention_days: int = 30  # days of request records kept on disk; 0 = none
-    argo_base_url: str = DEFAULT_BASE_URL
-    native_openai_base_url: str = ""  # "" = derived: {argo_base_url}/v1
-    native_anthropic_base_url: str = ""  # "" = derived: {argo_base_url}
-    anthropic_stream_mode: StreamMode = "force"
-    model_refresh_interval_hours: float = 24.0
-    connection_test_timeout: float = 5.0  # the wait for ARGO's model list
-    resolve_overrides: Mapping[str, str] = field(default_factory=dict)
-    max_payload_size: int = 20
-    image_timeout: float = 30.0
-    concurrent_downloads: int = 10
-    use_legacy_argo: bool = False
-    username_passthrough: bool = False
-    default_model: str = ""  # "" = an unknown model is a 404, not a silent substitute
-    default_embed_model: str = ""
-    request_timeout: float = 600.0  # seconds to wait for upstream bytes (read timeout)
-    connect_timeout: float = 10.0
-    retries: int = 2  # retries of a failed ARGO call before any byte reached the client
-    shutdown_grace: float = 10.0  # seconds requests in flight get to finish at a stop
-    upstream_pool_size: int = 200  # connections to ARGO open at once (streams hold one)
-    max_body_mb: int = 100
+    auth: AuthMode = setting(
+        "token",
+        "`token`: API requests carry the access token; `none`: they do not",
+        env="ARGO_PROXY_AUTH",
+        accepts="`token` (clients send the access token) or `none`",
+        effects=("access",),
+    )
+    token_file: str = setting(
+        "",
+        "where the access token is kept",
+        env="ARGO_PROXY_TOKEN_FILE",
+        effects=("access",),
+        shown="~/.config/argo-proxy/token",
+    )
+    allowed_hosts: tuple[str, ...] = setting(
+        (), "Host headers accepted besides loopback names", effects=("access",)
+    )
+    allowed_origins: tuple[str, ...] = setting(
+        (), "browser origins allowed in (CORS)", effects=("access",)
+    )
+    allow_insecure_network: bool = setting(
+        False, "confirms a non-loopback listen with `auth: none`", effects=("checked",)
+    )
+    verbose: bool = setting(False, "debug logging", env="VERBOSE", effects=("log_level",))
+    log_to_file: bool = setting(
+        False, "also log to a file", effects=("restart",), restart=_LOG_FILE
+    )
+    max_log_history: int = setting(
+        3,
+        "old log files kept",
+        range=Range(0, 100, unit="old log files"),
+        effects=("restart",),
+        restart=_LOG_FILE,
+    )
+    log_size: int = setting(
+        1000,
+        "request records kept in memory (docs/observability.md)",
+        range=Range(0, 100_000, unit="records"),
+        effects=("records",),
+    )
+    log_retention_days: int = setting(
+        30,
+        "days of request records kept on disk; 0 = none",
+        range=Range(0, 36_500, unit="days", note="0 = none on disk"),
+        effects=("store",),
+    )
+    argo_base_url: str = setting(
+        DEFAULT_BASE_URL,
+        "ARGO's root",
+        env="ARGO_BASE_URL",
+        url=True,
+        effects=("read", "models"),
+    )
+    native_openai_base_url: str = setting(
+        "",
+        "override of ARGO's OpenAI-compatible root",
+        url=True,
+        effects=("read", "models"),
+        shown="{argo_base_url}/v1",
+    )
+    native_anthropic_base_url: str = setting(
+        "",
+        "override of ARGO's Anthropic root",
+        url=True,
+        effects=("read",),
+        shown="{argo_base_url}",
+    )
+    anthropic_stream_mode: StreamMode = setting(
+        "force",
+        "how a non-streaming Claude request is sent to ARGO",
+        env="ANTHROPIC_STREAM_MODE",
+        effects=("read",),
+    )
+    model_refresh_interval_hours: float = setting(
+        24.0,
+        "how often the model list is fetched again; 0 = never",
+        range=Range(0, 8_760, unit="hours", note="0 = never"),
+        effects=("read",),
+    )
+    connection_test_timeout: float = setting(
+        5.0,
+        "the wait for ARGO's model list",
+        range=Range(0, 3_600, above=True, unit="seconds"),
+        effects=("read",),
+    )
+    resolve_overrides: Mapping[str, str] = setting(
+        {}, "as curl's --resolve: host:port to address", effects=("restart",), restart=_POOL
+    )
+    max_payload_size: int = setting(
+        20,
+        "the largest image a request may link to",
+        range=Range(1, 1_024, unit="MiB"),
+        effects=("read",),
+    )
+    image_timeout: float = setting(
+        30.0,
+        "the wait for an image a request links to",
+        range=Range(0, 3_600, above=True, unit="seconds"),
+        effects=("read",),
+    )
+    concurrent_downloads: int = setting(
+        10, "image downloads at once", range=Range(1, 1_000), effects=("read",)
+    )
+    use_legacy_argo: bool = setting(
+        False, "the legacy ARGO gateway", env="USE_LEGACY_ARGO", effects=("legacy",)
+    )
+    username_passthrough: bool = setting(
+        False,
+        "each client's API key is its ARGO username",
+        env="USERNAME_PASSTHROUGH",
+        effects=("read",),
+    )
+    default_model: str = setting(
+        "",  # "" = an unknown model is a 404, not a silent substitute
+        "the model used for a name ARGO does not have",
+        effects=("read",),
+    )
+    default_embed_model: str = setting("", "the same, for embeddings", effects=("read",))
+    request_timeout: float = setting(
+        600.0,
+        "seconds to wait for upstream bytes (the read timeout)",
+        env="ARGO_PROXY_READ_TIMEOUT",
+        range=Range(0, 86_400, above=True, unit="seconds"),
+        effects=("upstream",),
+    )
+    connect_timeout: float = setting(
+        10.0,
+        "seconds to connect to ARGO",
+        env="ARGO_PROXY_CONNECT_TIMEOUT",
+        range=Range(0, 3_600, above=True, unit="seconds"),
+        effects=("upstream",),
+    )
+    retries: int = setting(
+        2,
+        "retries of a failed ARGO call before any byte reached the client",
+        range=Range(0, 20),
+        effects=("upstream",),
+    )
+    shutdown_grace: float = setting(
+        10.0,
+        "seconds requests in flight get to finish at a stop",
+        range=Range(0, 3_600, unit="seconds"),
+        effects=("read",),
+    )
+    upstream_pool_size: int = setting(
+        200,
+        "connections to ARGO open at once (streams hold one)",
+        range=Range(1, 10_000, unit="connections"),
+        effects=("restart",),
+        restart=_POOL,
+    )
+    max_body_mb: int = setting(
+        100,
+        "the largest request body accepted",
+        range=Range(1, 102_400, unit="MiB"),
+        effects=("restart",),
+        restart="the body size limit is fixed when the HTTP listener starts",
+    )
     # What a client can cost before it has sent a whole request (docs/security.md#limits)
-    body_in_flight_mb: int = 256  # request body bytes being read at once, all requests
-    head_timeout: float = 10.0  # seconds for a request head, from its first byte
-    max_connections: int = 1024  # open TCP connections (kept below the open file limit)
-    max_connections_per_peer: int = 1024  # ... from one remote address
-    pypi_url: str = "https://pypi.org/pypi"  # where GET /version looks for updates (a mirror works)
+    body_in_flight_mb: int = setting(
+        256,
+        "request body bytes being read at once, all requests",
+        range=Range(1, 1_048_576, unit="MiB"),
+        effects=("read",),
+    )
+    head_timeout: float = setting(
+        10.0,
+        "seconds for a request head, from its first byte",
+        range=Range(0, 3_600, above=True, unit="seconds"),
+        effects=("read",),
+    )
+    max_connections: int = setting(
+        1024,
+        "open TCP connections (kept below the open file limit)",
+        range=_CONNECTIONS,
+        effects=("read",),
+    )
+    max_connections_per_peer: int = setting(
+        1024, "open TCP connections from one remote address", range=_CONNECTIONS, effects=("read",)
+    )
+    pypi_url: str = setting(
+        "https://pypi.org/pypi",
+        "where GET /version looks for updates (a mirror works)",
+        url=True,
+        effects=("read",),
+    )
     # Request dumps (docs/observability.md#debug-dumps): off unless asked for.
-    dump_requests: bool = False
-    dump_dir: str = ""  # "" = `dumps` in the user state directory
-    dump_max_kb: int = 1024  # each dump file, at most; larger parts are cut with a marker
-    dump_max_mb: int = 100  # the dump folder, at most; the oldest dumps go first
+    dump_requests: bool = setting(
+        False, "write each API request's bodies to a file", env="DUMP_REQUESTS", effects=("read",)
+    )
+    dump_dir: str = setting(
+        "",
+        "where the dumps go",
+        env="DUMP_DIR",
+        effects=("read",),
+        shown="`dumps` in the user state directory",
+    )
+    dump_max_kb: int = setting(
+        1024,
+        "each dump file, at most; larger parts are cut with a marker",
+        range=Range(1, 1_048_576, unit="KiB"),
+        effects=("read",),
+    )
+    dump_max_mb: int = setting(
+        100,
+        "the dump folder, at most; the oldest dumps go first",
+        range=Range(1, 1_048_576, unit="MiB"),
+        effects=("read",),
+    )
     # Where it came from; not part of equality so a reload can compare configs.
     source: Path | None = field(default=None, compare=False)
     notes: tuple[str, ...] = field(default=(), compare=False)
@@ -331,8 +543,8 @@ def load_config(
     values = _migrate(raw, notes)
     origin = {k: _where(source, lines, k) for k in values}
 
-    for key, value in _from_environment(env).items():
-        values[key], origin[key] = value, f"environment variable {_ENV_NAMES[key]}"
+    for key, (variable, value) in _from_environment(env).items():
+        values[key], origin[key] = value, f"environment variable {variable}"
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key], origin[key] = value, f"option --{key.replace('_', '-')}"
@@ -437,7 +649,7 @@ def _migrate(raw: Mapping[str, Any], notes: list[str]) -> dict[str, Any]:
             notes.append(f"ignoring `{key}`: {_IGNORED_KEYS[key]}")
         elif key in _V1_URL_SUFFIXES:
             continue
-        elif key not in _FIELD_TYPES:
+        elif key not in KEYS:
             notes.append(f"ignoring unknown key `{key}`")
         else:
             values[key] = value
@@ -453,27 +665,38 @@ def _migrate(raw: Mapping[str, Any], notes: list[str]) -> dict[str, Any]:
     return values
 
 
-# ------------------------------------------------------------------------ environment
+# ------------------------------------------------------------------------ the keys
 
-# The shell's generic `HOST` is not read: tcsh exports it as the machine's name, and
-# argo-proxy's reading of it could open the daemon to the network (docs/security.md).
-_ENV_NAMES = {
-    "host": "ARGO_PROXY_HOST",
-    "port": "PORT",
-    "auth": "ARGO_PROXY_AUTH",
-    "token_file": "ARGO_PROXY_TOKEN_FILE",
-    "socket": "ARGO_PROXY_SOCKET",
-    "verbose": "VERBOSE",
-    "argo_base_url": "ARGO_BASE_URL",
-    "anthropic_stream_mode": "ANTHROPIC_STREAM_MODE",
-    "username_passthrough": "USERNAME_PASSTHROUGH",
-    "use_legacy_argo": "USE_LEGACY_ARGO",
-    "user": "ARGO_USER",
-    "connect_timeout": "ARGO_PROXY_CONNECT_TIMEOUT",
-    "request_timeout": "ARGO_PROXY_READ_TIMEOUT",
-    "dump_requests": "DUMP_REQUESTS",
-    "dump_dir": "DUMP_DIR",
+# Each key's declaration and its resolved type (`get_type_hints` reads the annotations,
+# which `from __future__ import annotations` leaves as text), by name, in declaration order.
+KEYS: Mapping[str, Key] = {
+    f.name: spec for f in dataclasses.fields(Config) if (spec := spec_of(f)) is not None
 }
+_TYPES: Mapping[str, Any] = {
+    name: kind for name, kind in typing.get_type_hints(Config).items() if name in KEYS
+}
+
+
+def _check_declarations() -> None:
+    """Every field but `source` and `notes` is a key, and each key's type can be read:
+    a declaration the converter cannot serve fails here, at import, not at a reload."""
+    others = {f.name for f in dataclasses.fields(Config)} - set(KEYS)
+    if others != {"source", "notes"}:
+        raise TypeError(f"Config fields not declared with setting(): {sorted(others)}")
+    for name, kind in _TYPES.items():
+        if kind in (int, float) and KEYS[name].range is None:
+            raise TypeError(f"`{name}`: a number key declares its range")
+        try:
+            convert(kind, KEYS[name], getattr(Config, name, None), _bad_default)
+        except TypeError as exc:
+            raise TypeError(f"`{name}`: {exc}") from None
+
+
+def _bad_default(accepted: str) -> TypeError:
+    return TypeError(f"its default must be {accepted}")
+
+
+_check_declarations()
 
 
 def override_of(
@@ -484,74 +707,23 @@ def override_of(
     if (overrides or {}).get(key) is not None:
         return f"option --{key.replace('_', '-')}"
     env = os.environ if environ is None else environ
-    name = _ENV_NAMES.get(key)
+    spec = KEYS.get(key)
+    name = spec.env if spec is not None else None
     if name is not None and env.get(name, "") != "":
         return f"environment variable {name}"
     return None
 
 
-def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
-    return {key: env[name] for key, name in _ENV_NAMES.items() if env.get(name, "") != ""}
+def _from_environment(env: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """The keys environment variables set: key → (variable, value)."""
+    return {
+        key: (spec.env, env[spec.env])
+        for key, spec in KEYS.items()
+        if spec.env is not None and env.get(spec.env, "") != ""
+    }
 
 
 # ------------------------------------------------------------------------- validation
-
-
-@dataclass(frozen=True)
-class _Range:
-    """The values a number setting accepts: finite, from `low` (or more than `low`, with
-    `above`) to `high`; `unit` and `note` go into the message that refuses one."""
-
-    low: float
-    high: float
-    above: bool = False  # `low` itself is refused: a timeout of 0 would fail every call
-    unit: str = ""
-    note: str = ""
-
-    def admits(self, number: float) -> bool:
-        # Written so that NaN, which compares false with everything, is refused too.
-        return (number > self.low if self.above else number >= self.low) and number <= self.high
-
-    def describe(self, whole: bool) -> str:
-        kind = "a whole number" if whole else "a number"
-        kind += f" of {self.unit}" if self.unit else ""
-        low, high = f"{self.low:g}", f"{self.high:g}"
-        bounds = f"more than {low} and at most {high}" if self.above else f"from {low} to {high}"
-        return f"{kind} {bounds}" + (f" ({self.note})" if self.note else "")
-
-
-# Every number setting, with what it accepts (docs/configuration.md#keys). The upper
-# bounds are far above any real use; they keep an absurd value (`1e300`) from reaching
-# the event loop, the socket layer or SQLite, which refuse it with a traceback.
-_RANGES: Mapping[str, _Range] = {
-    "port": _Range(0, 65535, note="0 = any free port"),
-    "max_log_history": _Range(0, 100, unit="old log files"),
-    "log_size": _Range(0, 100_000, unit="records"),
-    "log_retention_days": _Range(0, 36_500, unit="days", note="0 = none on disk"),
-    "model_refresh_interval_hours": _Range(0, 8_760, unit="hours", note="0 = never"),
-    "connection_test_timeout": _Range(0, 3_600, above=True, unit="seconds"),
-    "max_payload_size": _Range(1, 1_024, unit="MiB"),
-    "image_timeout": _Range(0, 3_600, above=True, unit="seconds"),
-    "concurrent_downloads": _Range(1, 1_000),
-    "request_timeout": _Range(0, 86_400, above=True, unit="seconds"),
-    "connect_timeout": _Range(0, 3_600, above=True, unit="seconds"),
-    "retries": _Range(0, 20),
-    "shutdown_grace": _Range(0, 3_600, unit="seconds"),
-    "upstream_pool_size": _Range(1, 10_000, unit="connections"),
-    "max_body_mb": _Range(1, 102_400, unit="MiB"),
-    "body_in_flight_mb": _Range(1, 1_048_576, unit="MiB"),
-    "head_timeout": _Range(0, 3_600, above=True, unit="seconds"),
-    "max_connections": _Range(1, 1_000_000, unit="connections"),
-    "max_connections_per_peer": _Range(1, 1_000_000, unit="connections"),
-    "dump_max_kb": _Range(1, 1_048_576, unit="KiB"),
-    "dump_max_mb": _Range(1, 1_048_576, unit="MiB"),
-}
-
-_TRUE = {"true", "1", "t", "yes", "y", "on"}
-_FALSE = {"false", "0", "f", "no", "n", "off"}
-_FIELD_TYPES = {
-    f.name: f.type for f in dataclasses.fields(Config) if f.name not in ("source", "notes")
-}
 
 
 def _validate(values: Mapping[str, Any], origin: Mapping[str, str]) -> Config:
@@ -569,21 +741,16 @@ def _validate(values: Mapping[str, Any], origin: Mapping[str, str]) -> Config:
         ) -> ConfigError:
             return ConfigError(f"{where}: `{key}` must be {expected}; got {value!r}")
 
-        clean[key] = _coerce(key, value, bad)
+        clean[key] = convert(_TYPES[key], KEYS[key], value, bad)
 
-    for key in ("argo_base_url", "native_openai_base_url", "native_anthropic_base_url", "pypi_url"):
-        url = clean.get(key)
-        if url:
-            if not url.startswith(("http://", "https://")):
-                where = origin.get(key, "default")
-                raise ConfigError(f"{where}: `{key}` must be an http(s) URL; got {url!r}")
-            clean[key] = url.rstrip("/")
-    user = clean.get("user", "")
+    user = clean.get("user", "").lower()  # as argo-proxy did (docs/configuration.md#keys)
     if user and (" " in user or user == "cels"):
         raise ConfigError(
             f"{origin.get('user', 'default')}: `user` must be your ANL username "
             f"(no spaces, not the shared `cels`); got {user!r}"
         )
+    if "user" in clean:
+        clean["user"] = user
     config = Config(**clean)
     _check_access(config, origin)
     return config
@@ -611,85 +778,3 @@ def _check_access(config: Config, origin: Mapping[str, str]) -> None:
             "from `argo-proxy token`), listen on 127.0.0.1, or confirm with "
             "`allow_insecure_network: true` (docs/security.md)"
         )
-
-
-def _number(key: str, value: Any, bad: Any, *, whole: bool) -> int | float:
-    """A number setting, from YAML (an int or a float already) or from text (an
-    environment variable): finite and within its range, or refused."""
-    allowed = _RANGES[key]
-    expected = (
-        "a port number 1-65535 (0 = any free port)" if key == "port" else allowed.describe(whole)
-    )
-    if isinstance(value, bool) or isinstance(value, (dict, list)) or value is None:
-        raise bad(expected)
-    text = str(value).strip()
-    try:
-        number: int | float = int(text) if whole else float(text)
-    except ValueError:
-        raise bad(expected) from None
-    if not allowed.admits(number):  # `.nan`, `.inf`, and anything out of range
-        raise bad(expected)
-    return number
-
-
-def _coerce(key: str, value: Any, bad: Any) -> Any:
-    kind = _FIELD_TYPES[key]
-    if kind == "bool":
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in _TRUE or text in _FALSE:
-            return text in _TRUE
-        raise bad("true or false")
-    if kind in ("int", "float"):
-        return _number(key, value, bad, whole=kind == "int")
-    if kind == "StreamMode":
-        text = str(value).strip().lower()
-        if text not in STREAM_MODES:
-            raise bad("one of " + ", ".join(STREAM_MODES))
-        return text
-    if kind == "AuthMode":
-        text = str(value).strip().lower()
-        if text not in AUTH_MODES:
-            raise bad("`token` (clients send the access token) or `none`")
-        return text
-    if kind == "tuple[str, ...]":
-        if value is None:
-            return ()
-        items = value.split(",") if isinstance(value, str) else value
-        if not isinstance(items, (list, tuple)) or not all(map(_is_scalar, items)):
-            raise bad("a list of names, like [myhost.example.org]")
-        names = tuple(str(i).strip() for i in items if str(i).strip())
-        if any(map(_has_control_characters, names)):
-            raise bad("a list of names without control characters")
-        return names
-    if kind == "Mapping[str, str]":
-        if value is None:
-            return {}
-        pairs = value.items() if isinstance(value, Mapping) else None
-        if pairs is None or not all(_is_scalar(k) and _is_scalar(v) for k, v in pairs):
-            raise bad('a mapping like {"host:443": "127.0.0.1"}')
-        mapping = {str(k): str(v) for k, v in pairs}
-        if any(map(_has_control_characters, [*mapping, *mapping.values()])):
-            raise bad("a mapping of names without control characters")
-        return mapping
-    # str fields
-    if value is None:
-        return ""
-    if not _is_scalar(value):
-        raise bad("a single value")
-    text = str(value).strip()
-    if _has_control_characters(text):
-        # A NUL in a path fails deep in the os module; a line break in `user` would
-        # reach ARGO's headers and logs.
-        raise bad("a value without control characters")
-    return text.lower() if key == "user" else text  # as argo-proxy did (docs/configuration.md#keys)
-
-
-def _is_scalar(value: Any) -> bool:
-    """A YAML value that reads as one piece of text (not a list, mapping, bytes, null)."""
-    return isinstance(value, (str, int, float, datetime.date))
-
-
-def _has_control_characters(text: str) -> bool:
-    return any(ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0 for char in text)
