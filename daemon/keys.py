@@ -55,9 +55,14 @@ class Range:
     def describe(self, whole: bool) -> str:
         kind = "a whole number" if whole else "a number"
         kind += f" of {self.unit}" if self.unit else ""
-        low, high = f"{self.low:g}", f"{self.high:g}"
+        low, high = _plain(self.low), _plain(self.high)
         bounds = f"more than {low} and at most {high}" if self.above else f"from {low} to {high}"
         return f"{kind} {bounds}" + (f" ({self.note})" if self.note else "")
+
+
+def _plain(number: float) -> str:
+    """`1048576`, not `%g`'s rounded `1.04858e+06`; `0.5` stays `0.5`."""
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,7 @@ class Key:
     restart: str = ""  # why a "restart" key waits for the next start (a reload says so)
     accepts: str = ""  # what the refusal of a bad value says it accepts, if not the usual
     url: bool = False  # an http(s) URL, kept without its trailing slash
-    shown: str = ""  # the default as docs/configuration.md states it, when "" means derived
+    shown: str = ""  # the default as docs/configuration.md#keys writes it, when "" is derived
 
     def __post_init__(self) -> None:
         if not self.effects:
