@@ -162,7 +162,7 @@ class Config:
         "where the access token is kept",
         env="ARGO_PROXY_TOKEN_FILE",
         effects=("access",),
-        shown="~/.config/argo-proxy/token",
+        shown="`~/.config/argo-proxy/token`",
     )
     allowed_hosts: tuple[str, ...] = setting(
         (), "Host headers accepted besides loopback names", effects=("access",)
@@ -208,14 +208,14 @@ class Config:
         "override of ARGO's OpenAI-compatible root",
         url=True,
         effects=("read", "models"),
-        shown="{argo_base_url}/v1",
+        shown="`{argo_base_url}/v1`",
     )
     native_anthropic_base_url: str = setting(
         "",
         "override of ARGO's Anthropic root",
         url=True,
         effects=("read",),
-        shown="{argo_base_url}",
+        shown="`{argo_base_url}`",
     )
     anthropic_stream_mode: StreamMode = setting(
         "force",
