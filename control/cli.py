@@ -21,10 +21,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import difflib
+import functools
 import logging
 import math
+import shlex
+import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -335,11 +338,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             }
             config = load_config(config.source, overrides=overrides)
             log.info("using the simulated ARGO at %s", url)
+        socket_path = Path(args.control_socket) if args.control_socket else None
         options = RuntimeOptions(
             control=args.control,
-            control_socket=Path(args.control_socket) if args.control_socket else None,
+            control_socket=socket_path,
             overrides=overrides,
             watch=not args.no_watch,
+            next_steps=_next_steps(args.control == "stdio", socket_path),
         )
         runtime = Runtime(config, options)
         if sim_task is not None:
@@ -357,6 +362,26 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         log.error("%s", exc.message)
         return EXIT_STARTUP
     return 0
+
+
+def _next_steps(from_editor: bool, socket: Path | None) -> Callable[[str, str], list[str]]:
+    """What `serve` prints once it listens: the commands that reach it, spelled as this
+    user can run them (docs/index.md)."""
+    from .client_setup import next_steps
+
+    command, tip = "argo-proxy", ""
+    exe = Path(sys.argv[0])
+    if exe.name == "argo-proxy":  # else `python -m`, a test, a renamed launcher
+        found = shutil.which("argo-proxy")
+        if found is None or Path(found).resolve() != exe.resolve():
+            command = shlex.quote(str(exe.absolute()))
+            activate = exe.absolute().parent / "activate"
+            if activate.is_file():
+                tip = f"argo-proxy is not on PATH: `. {shlex.quote(str(activate))}` puts it there"
+    option = f" --control-socket {shlex.quote(str(socket))}" if socket else ""
+    return functools.partial(
+        next_steps, command=command, socket_option=option, path_tip=tip, from_editor=from_editor
+    )
 
 
 def _cancel(task: asyncio.Task[None]) -> Any:

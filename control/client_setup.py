@@ -27,7 +27,14 @@ from argo_proxy.daemon.errors import ConfigError, FolderError
 
 from .client import ControlClient, DaemonNotRunning, RpcError
 
-__all__ = ["client_variables", "render_exports", "run_command", "run_env", "run_token"]
+__all__ = [
+    "client_variables",
+    "next_steps",
+    "render_exports",
+    "run_command",
+    "run_env",
+    "run_token",
+]
 
 SHELLS = ("sh", "fish", "powershell")
 
@@ -141,6 +148,46 @@ def render_exports(variables: Mapping[str, str], shell: str) -> str:
     else:
         lines = [f"export {k}={shlex.quote(v)}" for k, v in variables.items()]
     return "\n".join(lines)
+
+
+def next_steps(
+    listen_url: str,
+    auth: str,
+    *,
+    command: str = "argo-proxy",
+    socket_option: str = "",
+    path_tip: str = "",
+    from_editor: bool = False,
+) -> list[str]:
+    """What `serve` prints on stderr once it listens: the commands that reach this
+    daemon at the address it really listens on (never the token itself), each line
+    ready to paste into a shell.
+
+    `command` is how to run argo-proxy again (its full path when it is not on PATH,
+    with `path_tip` saying how to put it there); `socket_option` is
+    ` --control-socket PATH` when the daemon does not use the default socket.
+    """
+    base = _client_url(listen_url).rstrip("/")
+    where = (
+        "from a terminal" if from_editor else "this terminal runs it (Ctrl-C stops it); in another"
+    )
+    lines = [f"argo-proxy is ready at {base}; {where}:"]
+    if path_tip:
+        lines.append(f"  # {path_tip}")
+    cli, sock = command, socket_option
+    steps = [
+        (f"{cli} run{sock} -- claude", "Claude Code wired to it; codex, gemini, python... alike"),
+        (f'eval "$({cli} env{sock})"', "or: every client's URL and key, set in this shell"),
+        (f"{cli} token{sock}", "the access token, which clients send as their API key"),
+        (f"{cli} models{sock}", "the models it serves"),
+    ]
+    if auth != "token":
+        del steps[2]
+    width = max(len(step) for step, _ in steps)
+    lines += [f"  {step:<{width}}  # {what}" for step, what in steps]
+    key = f"`{cli} token`" if auth == "token" else "any (auth: none)"
+    lines.append(f"By hand: base URL {base}/v1 (OpenAI), {base} (Anthropic, Google); key {key}")
+    return lines
 
 
 def _describe(connection: Connection) -> str:

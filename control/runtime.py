@@ -17,6 +17,7 @@ import gc
 import logging
 import signal
 import socket
+import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -82,6 +83,8 @@ class RuntimeOptions:
     overrides: Mapping[str, Any] = field(default_factory=dict)
     watch: bool = True
     shutdown_grace: float | None = None  # None: the config's `shutdown_grace`
+    # `serve`: the lines to print on stderr once listening, from (listen URL, auth).
+    next_steps: Callable[[str, str], list[str]] | None = None
 
 
 class Runtime:
@@ -181,6 +184,10 @@ class Runtime:
                 "COMMAND` sets it up, `argo-proxy token` prints it (docs/security.md)",
                 self.config.token_path,
             )
+        if self.options.next_steps is not None and self.server is not None:
+            # Not logged: for the person at the terminal, not for the log file.
+            lines = self.options.next_steps(self.server.url, self.config.auth)
+            print("\n".join(lines), file=sys.stderr, flush=True)
         if self.options.watch and self.config.source is not None:
             self._watcher = ConfigWatcher(self.config.source, self._reload_from_watch)
             self._watcher.start()

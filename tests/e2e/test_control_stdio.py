@@ -51,6 +51,10 @@ def test_every_method_over_stdio_and_stdout_is_frames_only(
     assert reload["ok"] is True and reload["changes"] == []
     assert reload["message"] == "no setting changed"
 
+    # What to run next went to stderr, for a person: stdout stays the editor's.
+    ready = daemon.proc.wait_for_line("argo-proxy is ready at")
+    assert f"{daemon.url}; from a terminal:" in ready
+
     # The HTTP side is up all along.
     assert api.get(f"{daemon.url}/health").json()["status"] == "healthy"
 
