@@ -8,7 +8,7 @@
     argo-proxy token [--rotate]              the access token clients send
     argo-proxy env [--shell sh|fish|powershell] [--json]   exports for every client
     argo-proxy run -- COMMAND [ARGS...]      run a tool with those exports set
-    argo-proxy models [CONFIG] [--json]      ARGO's models and their aliases
+    argo-proxy models [CONFIG] [--json]      ARGO's models and their aliases (the daemon's)
     argo-proxy config show|validate|path|init|migrate [CONFIG]
     argo-proxy config env [prod|dev|test] [-c CONFIG]   show or switch ARGO's environment
 
@@ -209,6 +209,7 @@ def _parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list ARGO's models and their aliases")
     _add_config_arguments(models)
     models.add_argument("--json", action="store_true", help="print JSON, for scripts")
+    _add_socket_argument(models)
 
     config = sub.add_parser(
         "config",
@@ -463,7 +464,7 @@ def _ctl_params(args: argparse.Namespace) -> dict[str, Any] | str:
 
 
 def _guarded(command: str, coro: Any) -> Any:
-    """Run a client command (`ctl`, `token`, `env`, `run`); a folder that is not the
+    """Run a client command (`ctl`, `token`, `env`, `run`, `models`); a folder that is not the
     user's own (the control socket's, the token's) exits 3, as `serve` does for it."""
     try:
         return _run(coro)
@@ -537,7 +538,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_models(args: argparse.Namespace) -> int:
     from .models_command import run_models
 
-    code: int = _run(run_models(_config_path(args), as_json=args.json))
+    command = run_models(_config_path(args), _socket_path(args), as_json=args.json)
+    code: int = _guarded("models", command)
     return code
 
 

@@ -1,9 +1,10 @@
 """A newcomer's first hour, as the README has it: `argo-proxy serve --simulate` from an
 empty home, with argo-proxy not on PATH, then the commands it says to run next, in a
-second terminal."""
+second terminal; `argo-proxy models` asks that daemon."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -13,6 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from argo_proxy.control.models_command import model_rows
+from argo_proxy.daemon.models import catalog_from_upstream
 
 from .conftest import _EXE, Process, _wait_for_models, clean_env, spawn
 
@@ -106,3 +110,24 @@ def test_serve_says_what_to_run_next_and_those_commands_work(newcomer: Newcomer)
         json={"model": "argo:gpt-4o", "messages": [{"role": "user", "content": "first"}]},
     )
     assert reply.json()["choices"][0]["message"]["content"] == "Echo: first"
+
+
+def test_models_lists_the_running_daemons_models(newcomer: Newcomer) -> None:
+    # No config file points at the simulator: only the daemon knows where it is.
+    found = re.search(r"using the simulated ARGO at (http://\S+)", newcomer.daemon.log)
+    assert found is not None
+    served = model_rows(catalog_from_upstream(httpx.get(f"{found[1]}/v1/models").json()))
+
+    listed = newcomer.cli("models", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) == served
+    table = newcomer.cli("models")
+    assert table.returncode == 0 and table.stderr == ""
+    aliases = sum(len(row["aliases"]) for row in served)
+    assert table.stdout.startswith(f"Available models: {len(served)} models, {aliases} aliases")
+
+    # A config named on the command line is asked about instead: its ARGO, not the daemon's.
+    other = newcomer.home / "other.yaml"
+    other.write_text("user: jdoe\nargo_base_url: http://127.0.0.1:9\n")
+    named = newcomer.cli("models", str(other))
+    assert named.returncode == 1 and "Cannot reach ARGO at http://127.0.0.1:9" in named.stderr
