@@ -383,6 +383,9 @@ class Runtime:
             log.exception("config not reloaded: reading %s failed (the last good one stays)", path)
             message = f"{path}: the file could not be read ({type(exc).__name__}: {exc})"
             return ReloadReport(False, trigger, now, path, message)
+        # Started without a file, the daemon looks for one again: the report names the
+        # file it read (None: still none, the built-in defaults).
+        path = str(new.source.absolute()) if new.source else None
         for note in new.notes:
             log.info("config: %s", note)
         changes = diff_configs(old, new)

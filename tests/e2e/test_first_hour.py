@@ -1,6 +1,7 @@
 """A newcomer's first hour, as the README has it: `argo-proxy serve --simulate` from an
 empty home, with argo-proxy not on PATH, then the commands it says to run next, in a
-second terminal; `argo-proxy models` asks that daemon."""
+second terminal; `argo-proxy models` asks that daemon; `ctl reload` names the file it
+read."""
 
 from __future__ import annotations
 
@@ -131,3 +132,24 @@ def test_models_lists_the_running_daemons_models(newcomer: Newcomer) -> None:
     other.write_text("user: jdoe\nargo_base_url: http://127.0.0.1:9\n")
     named = newcomer.cli("models", str(other))
     assert named.returncode == 1 and "Cannot reach ARGO at http://127.0.0.1:9" in named.stderr
+
+
+def test_ctl_reload_names_the_file_it_read(tmp_path: Path) -> None:
+    started = start_newcomer(tmp_path)
+    try:
+        none = started.cli("ctl", "reload")
+        assert none.returncode == 0, none.stderr
+        assert none.stdout == (
+            "config reloaded (no config file: the built-in defaults): no setting changed\n"
+        )
+        config = tmp_path / ".config" / "argo-proxy" / "config.yaml"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text("log_size: 321\n")
+        found = started.cli("ctl", "reload")
+        assert found.returncode == 0, found.stderr
+        assert found.stdout.startswith(f"config reloaded from {config}:\n  log_size: ")
+        assert "-> 321" in found.stdout
+        status = json.loads(started.cli("ctl", "status", "--json").stdout)
+        assert status["config_path"] == str(config)
+    finally:
+        assert started.daemon.stop() == 0
