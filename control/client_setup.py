@@ -197,10 +197,13 @@ def _describe(connection: Connection) -> str:
 
 
 async def _connection_or_fail(
-    config_path: str | None, socket: Path | None, *, rotate: bool = False
+    config_path: str | None, socket: Path | None, *, rotate: bool = False, token_only: bool = False
 ) -> Connection | int:
     """The connection, or the exit code (1) after saying why there is none. A folder
-    that is not the user's own raises FolderError: the command line exits 3 for it."""
+    that is not the user's own raises FolderError: the command line exits 3 for it.
+
+    With no daemon running it says what the answer is made of: for `token`
+    (`token_only`) the token file, for `env` and `run` the config's address too."""
     try:
         connection = await find_connection(config_path, socket, rotate=rotate)
     except FolderError:
@@ -211,7 +214,14 @@ async def _connection_or_fail(
     except RpcError as exc:
         _warn(f"the daemon refused: {exc.message}")
         return 1
-    if not connection.running and not rotate:
+    if connection.running or rotate:
+        return connection
+    if token_only and connection.auth == "token":
+        _warn(
+            f"no daemon is running (start it with `argo-proxy serve`); this is the token "
+            f"in {connection.token_file}, which the daemon requires once it runs"
+        )
+    elif not token_only:
         _warn(
             "no daemon is running (start it with `argo-proxy serve`); using the address "
             "from the config"
@@ -220,7 +230,7 @@ async def _connection_or_fail(
 
 
 async def run_token(config_path: str | None, socket: Path | None, *, rotate: bool) -> int:
-    connection = await _connection_or_fail(config_path, socket, rotate=rotate)
+    connection = await _connection_or_fail(config_path, socket, rotate=rotate, token_only=True)
     if isinstance(connection, int):
         return connection
     if connection.auth != "token" and not rotate:
