@@ -8,7 +8,7 @@
     argo-proxy token [--rotate]              the access token clients send
     argo-proxy env [--shell sh|fish|powershell] [--json]   exports for every client
     argo-proxy run -- COMMAND [ARGS...]      run a tool with those exports set
-    argo-proxy models [CONFIG] [--json]      ARGO's models and their aliases
+    argo-proxy models [CONFIG] [--json]      ARGO's models and their aliases (the daemon's)
     argo-proxy config show|validate|path|init|migrate [CONFIG]
     argo-proxy config env [prod|dev|test] [-c CONFIG]   show or switch ARGO's environment
 
@@ -21,10 +21,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import difflib
+import functools
 import logging
 import math
+import shlex
+import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +209,7 @@ def _parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list ARGO's models and their aliases")
     _add_config_arguments(models)
     models.add_argument("--json", action="store_true", help="print JSON, for scripts")
+    _add_socket_argument(models)
 
     config = sub.add_parser(
         "config",
@@ -335,11 +339,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             }
             config = load_config(config.source, overrides=overrides)
             log.info("using the simulated ARGO at %s", url)
+        socket_path = Path(args.control_socket) if args.control_socket else None
         options = RuntimeOptions(
             control=args.control,
-            control_socket=Path(args.control_socket) if args.control_socket else None,
+            control_socket=socket_path,
             overrides=overrides,
             watch=not args.no_watch,
+            next_steps=_next_steps(args.control == "stdio", socket_path),
         )
         runtime = Runtime(config, options)
         if sim_task is not None:
@@ -357,6 +363,26 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         log.error("%s", exc.message)
         return EXIT_STARTUP
     return 0
+
+
+def _next_steps(from_editor: bool, socket: Path | None) -> Callable[[str, str], list[str]]:
+    """What `serve` prints once it listens: the commands that reach it, spelled as this
+    user can run them (docs/index.md)."""
+    from .client_setup import next_steps
+
+    command, tip = "argo-proxy", ""
+    exe = Path(sys.argv[0])
+    if exe.name == "argo-proxy":  # else `python -m`, a test, a renamed launcher
+        found = shutil.which("argo-proxy")
+        if found is None or Path(found).resolve() != exe.resolve():
+            command = shlex.quote(str(exe.absolute()))
+            activate = exe.absolute().parent / "activate"
+            if activate.is_file():
+                tip = f"argo-proxy is not on PATH: `. {shlex.quote(str(activate))}` puts it there"
+    option = f" --control-socket {shlex.quote(str(socket))}" if socket else ""
+    return functools.partial(
+        next_steps, command=command, socket_option=option, path_tip=tip, from_editor=from_editor
+    )
 
 
 def _cancel(task: asyncio.Task[None]) -> Any:
@@ -438,7 +464,7 @@ def _ctl_params(args: argparse.Namespace) -> dict[str, Any] | str:
 
 
 def _guarded(command: str, coro: Any) -> Any:
-    """Run a client command (`ctl`, `token`, `env`, `run`); a folder that is not the
+    """Run a client command (`ctl`, `token`, `env`, `run`, `models`); a folder that is not the
     user's own (the control socket's, the token's) exits 3, as `serve` does for it."""
     try:
         return _run(coro)
@@ -512,7 +538,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_models(args: argparse.Namespace) -> int:
     from .models_command import run_models
 
-    code: int = _run(run_models(_config_path(args), as_json=args.json))
+    command = run_models(_config_path(args), _socket_path(args), as_json=args.json)
+    code: int = _guarded("models", command)
     return code
 
 

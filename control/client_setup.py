@@ -27,7 +27,14 @@ from argo_proxy.daemon.errors import ConfigError, FolderError
 
 from .client import ControlClient, DaemonNotRunning, RpcError
 
-__all__ = ["client_variables", "render_exports", "run_command", "run_env", "run_token"]
+__all__ = [
+    "client_variables",
+    "next_steps",
+    "render_exports",
+    "run_command",
+    "run_env",
+    "run_token",
+]
 
 SHELLS = ("sh", "fish", "powershell")
 
@@ -143,6 +150,46 @@ def render_exports(variables: Mapping[str, str], shell: str) -> str:
     return "\n".join(lines)
 
 
+def next_steps(
+    listen_url: str,
+    auth: str,
+    *,
+    command: str = "argo-proxy",
+    socket_option: str = "",
+    path_tip: str = "",
+    from_editor: bool = False,
+) -> list[str]:
+    """What `serve` prints on stderr once it listens: the commands that reach this
+    daemon at the address it really listens on (never the token itself), each line
+    ready to paste into a shell.
+
+    `command` is how to run argo-proxy again (its full path when it is not on PATH,
+    with `path_tip` saying how to put it there); `socket_option` is
+    ` --control-socket PATH` when the daemon does not use the default socket.
+    """
+    base = _client_url(listen_url).rstrip("/")
+    where = (
+        "from a terminal" if from_editor else "this terminal runs it (Ctrl-C stops it); in another"
+    )
+    lines = [f"argo-proxy is ready at {base}; {where}:"]
+    if path_tip:
+        lines.append(f"  # {path_tip}")
+    cli, sock = command, socket_option
+    steps = [
+        (f"{cli} run{sock} -- claude", "Claude Code wired to it; codex, gemini, python... alike"),
+        (f'eval "$({cli} env{sock})"', "or: every client's URL and key, set in this shell"),
+        (f"{cli} token{sock}", "the access token, which clients send as their API key"),
+        (f"{cli} models{sock}", "the models it serves"),
+    ]
+    if auth != "token":
+        del steps[2]
+    width = max(len(step) for step, _ in steps)
+    lines += [f"  {step:<{width}}  # {what}" for step, what in steps]
+    key = f"`{cli} token`" if auth == "token" else "any (auth: none)"
+    lines.append(f"By hand: base URL {base}/v1 (OpenAI), {base} (Anthropic, Google); key {key}")
+    return lines
+
+
 def _describe(connection: Connection) -> str:
     where = connection.base_url or "no TCP port"
     state = "the running daemon" if connection.running else "no daemon running yet"
@@ -150,10 +197,13 @@ def _describe(connection: Connection) -> str:
 
 
 async def _connection_or_fail(
-    config_path: str | None, socket: Path | None, *, rotate: bool = False
+    config_path: str | None, socket: Path | None, *, rotate: bool = False, token_only: bool = False
 ) -> Connection | int:
     """The connection, or the exit code (1) after saying why there is none. A folder
-    that is not the user's own raises FolderError: the command line exits 3 for it."""
+    that is not the user's own raises FolderError: the command line exits 3 for it.
+
+    With no daemon running it says what the answer is made of: for `token`
+    (`token_only`) the token file, for `env` and `run` the config's address too."""
     try:
         connection = await find_connection(config_path, socket, rotate=rotate)
     except FolderError:
@@ -164,7 +214,14 @@ async def _connection_or_fail(
     except RpcError as exc:
         _warn(f"the daemon refused: {exc.message}")
         return 1
-    if not connection.running and not rotate:
+    if connection.running or rotate:
+        return connection
+    if token_only and connection.auth == "token":
+        _warn(
+            f"no daemon is running (start it with `argo-proxy serve`); this is the token "
+            f"in {connection.token_file}, which the daemon requires once it runs"
+        )
+    elif not token_only:
         _warn(
             "no daemon is running (start it with `argo-proxy serve`); using the address "
             "from the config"
@@ -173,7 +230,7 @@ async def _connection_or_fail(
 
 
 async def run_token(config_path: str | None, socket: Path | None, *, rotate: bool) -> int:
-    connection = await _connection_or_fail(config_path, socket, rotate=rotate)
+    connection = await _connection_or_fail(config_path, socket, rotate=rotate, token_only=True)
     if isinstance(connection, int):
         return connection
     if connection.auth != "token" and not rotate:

@@ -128,10 +128,12 @@ def _print_legacy(result: dict[str, Any]) -> int:
 def _print_reload(result: dict[str, Any]) -> int:
     if not result["ok"]:
         return _fail(f"config not reloaded: {result['message']} (the last good config stays)")
+    source = result["path"]
+    read = f"from {source}" if source else "(no config file: the built-in defaults)"
     if not result["changes"]:
-        _out(f"config reloaded from {result['path']}: no setting changed")
+        _out(f"config reloaded {read}: no setting changed")
         return 0
-    _out(f"config reloaded from {result['path']}:")
+    _out(f"config reloaded {read}:")
     for change in result["changes"]:
         _out(f"  {change['key']}: {change['old']!r} -> {change['new']!r}")
     for action in result["actions"]:

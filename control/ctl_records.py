@@ -37,6 +37,10 @@ _USAGE_COLUMNS = (
     ("estimated", "ESTIMATED"),
 )
 _LEGEND = "S: a stream; ~: token counts estimated offline (ARGO reported none)"
+# What the first column of `ctl usage` holds, by grouping (daemon/usage.py: by model the
+# key is the ARGO model, else the name the request asked for, else `(none)`).
+_USAGE_KEYS = {"model": "ARGO MODEL", "client": "CLIENT", "day": "DAY"}
+_USAGE_MODEL_NOTE = "ARGO MODEL: the ARGO model used, else the model asked for ((none): none named)"
 
 
 @dataclass(frozen=True)
@@ -217,7 +221,8 @@ def _moment(at: float) -> str:
 def print_usage(result: dict[str, Any]) -> int:
     """usage.get's result as a table, with a TOTAL line."""
     names = [name for name, _ in _USAGE_COLUMNS]
-    header = [str(result["by"]).upper(), *(title for _, title in _USAGE_COLUMNS)]
+    by = str(result["by"])
+    header = [_USAGE_KEYS.get(by, by.upper()), *(title for _, title in _USAGE_COLUMNS)]
     rows = [
         header,
         *([row["key"], *(_count(row[name]) for name in names)] for row in result["rows"]),
@@ -228,4 +233,6 @@ def print_usage(result: dict[str, Any]) -> int:
     _out(f"usage from {_moment(result['since'])} to {_moment(result['until'])}, by {result['by']}")
     for row in rows:
         _out(_line(row, widths, right))
+    if by == "model":
+        _out(_USAGE_MODEL_NOTE)
     return 0

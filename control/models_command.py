@@ -1,8 +1,11 @@
-"""`argo-proxy models [CONFIG] [--json]`: ARGO's models and their aliases, no daemon needed.
+"""`argo-proxy models [CONFIG] [--json]`: ARGO's models and their aliases.
 
-Fetches `GET {openai_base}/models` from the configured ARGO and applies the same alias
-rules as the daemon (daemon/models.py). The output is argo-proxy's: a table grouped by
-family, or with `--json` a list of `{"upstream_id", "type", "family", "aliases"}`
+The user's running daemon is asked first, over its control socket (`models.catalog`):
+it has the list of the ARGO it really uses (`serve --simulate`, an option, a variable).
+With no daemon running, or with a CONFIG named, it fetches `GET {openai_base}/models`
+from the configured ARGO and applies the same alias rules as the daemon
+(daemon/models.py). The output is argo-proxy's: a table grouped by family, or with
+`--json` a list of `{"upstream_id", "type", "family", "aliases"}`
 (docs/control.md#everyday-commands).
 """
 
@@ -11,14 +14,17 @@ from __future__ import annotations
 import json
 import sys
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 from argo_proxy.daemon import __version__
-from argo_proxy.daemon.config import load_config
+from argo_proxy.daemon.config import control_socket_path, load_config
 from argo_proxy.daemon.errors import ConfigError, UpstreamError
 from argo_proxy.daemon.models import Catalog, catalog_from_upstream, family_of
 from argo_proxy.daemon.routing import models_url
 from argo_proxy.daemon.upstream import Upstream
+
+from .client import ControlClient, DaemonNotRunning, RpcError
 
 __all__ = ["model_rows", "run_models"]
 
@@ -63,7 +69,48 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
     section("Embedding", [row for row in rows if row["type"] == "embedding"])
 
 
-async def run_models(path: str | None, *, as_json: bool) -> int:
+def _warn(text: str) -> None:
+    print(f"argo-proxy models: {text}", file=sys.stderr, flush=True)
+
+
+async def _daemon_rows(socket: Path | None) -> list[dict[str, Any]] | None:
+    """The running daemon's model list, or None when no daemon answers (or one too old
+    to have `models.catalog`). FolderError: the socket's folder is not the user's."""
+    try:
+        client = await ControlClient.connect(control_socket_path(socket))
+    except DaemonNotRunning:
+        return None
+    try:
+        answer = await client.call("models.catalog")
+    except RpcError as exc:
+        _warn(f"the running daemon did not give its model list ({exc.message}); asking ARGO")
+        return None
+    finally:
+        await client.close()
+    if answer["source"] != "upstream":
+        _warn(
+            "the running daemon has not had ARGO's model list yet: these are its built-in "
+            "models (`argo-proxy ctl status` says why)"
+        )
+    rows: list[dict[str, Any]] = answer["models"]
+    return rows
+
+
+def _print_rows(rows: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(rows, indent=2))
+    else:
+        _print_table(rows)
+
+
+async def run_models(path: str | None, socket: Path | None = None, *, as_json: bool) -> int:
+    """Print the running daemon's models; with none running, or a config named, ARGO's
+    as that config reaches it."""
+    if path is None:
+        rows = await _daemon_rows(socket)
+        if rows is not None:
+            _print_rows(rows, as_json)
+            return 0
     try:
         config = load_config(path)
     except ConfigError as exc:
@@ -85,9 +132,5 @@ async def run_models(path: str | None, *, as_json: bool) -> int:
         return 1
     finally:
         await upstream.aclose()
-    rows = model_rows(catalog)
-    if as_json:
-        print(json.dumps(rows, indent=2))
-    else:
-        _print_table(rows)
+    _print_rows(model_rows(catalog), as_json)
     return 0

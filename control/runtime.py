@@ -17,6 +17,7 @@ import gc
 import logging
 import signal
 import socket
+import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -82,6 +83,8 @@ class RuntimeOptions:
     overrides: Mapping[str, Any] = field(default_factory=dict)
     watch: bool = True
     shutdown_grace: float | None = None  # None: the config's `shutdown_grace`
+    # `serve`: the lines to print on stderr once listening, from (listen URL, auth).
+    next_steps: Callable[[str, str], list[str]] | None = None
 
 
 class Runtime:
@@ -181,6 +184,10 @@ class Runtime:
                 "COMMAND` sets it up, `argo-proxy token` prints it (docs/security.md)",
                 self.config.token_path,
             )
+        if self.options.next_steps is not None and self.server is not None:
+            # Not logged: for the person at the terminal, not for the log file.
+            lines = self.options.next_steps(self.server.url, self.config.auth)
+            print("\n".join(lines), file=sys.stderr, flush=True)
         if self.options.watch and self.config.source is not None:
             self._watcher = ConfigWatcher(self.config.source, self._reload_from_watch)
             self._watcher.start()
@@ -376,6 +383,9 @@ class Runtime:
             log.exception("config not reloaded: reading %s failed (the last good one stays)", path)
             message = f"{path}: the file could not be read ({type(exc).__name__}: {exc})"
             return ReloadReport(False, trigger, now, path, message)
+        # Started without a file, the daemon looks for one again: the report names the
+        # file it read (None: still none, the built-in defaults).
+        path = str(new.source.absolute()) if new.source else None
         for note in new.notes:
             log.info("config: %s", note)
         changes = diff_configs(old, new)

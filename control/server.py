@@ -12,6 +12,7 @@ Methods (params → result; docs/control.md has the full shapes):
     token.get       –              → {"auth", "token", "token_file"}
     token.rotate    –              → the same, with a new token already in force
     models.list     –              → {"models": [...]}: each chat model with its limits
+    models.catalog  –              → {"source", "models": [...]}: every model and its aliases
     requests.list   {limit, since, model, client, status}  → {"requests": [record, ...]}
     requests.get    {"id"}         → one record
     usage.get       {since, until, by}  → {"since", "until", "by", "rows", "total"}
@@ -52,6 +53,7 @@ from argo_proxy.daemon.usage import GROUPINGS, Grouping, UsageTable
 
 from .config_edit import EnvironmentSwitch
 from .framing import FrameReader
+from .models_command import model_rows
 from .periods import parse_time
 from .reload import ReloadReport, Trigger
 from .rpc import FrameWriter, Handler, RpcConnection
@@ -77,6 +79,7 @@ METHODS = (
     "token.get",
     "token.rotate",
     "models.list",
+    "models.catalog",
     "requests.list",
     "requests.get",
     "usage.get",
@@ -321,6 +324,7 @@ class ControlServer:
             "token.get": self._token_get,
             "token.rotate": self._token_rotate,
             "models.list": self._models_list,
+            "models.catalog": self._models_catalog,
             "requests.list": self._requests_list,
             "requests.get": self._requests_get,
             "usage.get": self._usage_get,
@@ -476,6 +480,13 @@ class ControlServer:
             "source": catalog.source,
             "models": [_card_payload(card) for card in chat_cards(catalog)],
         }
+
+    async def _models_catalog(self, params: Any) -> dict[str, Any]:
+        """Every model, chat and embedding, with all its aliases: the rows that
+        `argo-proxy models --json` prints."""
+        _no_params("models.catalog", params)
+        catalog = self._runtime.state.registry.catalog
+        return {"source": catalog.source, "models": model_rows(catalog)}
 
     async def _requests_list(self, params: Any) -> dict[str, Any]:
         query = _requests_query(params)

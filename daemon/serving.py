@@ -248,10 +248,12 @@ class RunningServer:
 
 
 async def start_server(app: Sanic[Any, Any], sock: socket.socket) -> RunningServer:
-    """Start `app` on the already-bound `sock` in the running loop. A TCP listener gets
-    the connection limits (connections.py); the Unix socket reaches only its owner."""
+    """Start `app` on the already-bound `sock` in the running loop. A TCP listener of the
+    daemon gets the connection limits (connections.py), which read its live config; the
+    Unix socket reaches only its owner, and the simulated ARGO (no daemon state) gets
+    Sanic's own protocol."""
     extra: dict[str, Any] = {}
-    if sock.family != socket.AF_UNIX:
+    if sock.family != socket.AF_UNIX and hasattr(app.ctx, "state"):
         extra["protocol"] = guard_connections(app.ctx)
     server = await app.create_server(
         sock=sock, return_asyncio_server=True, access_log=False, **extra

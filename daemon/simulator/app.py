@@ -367,7 +367,8 @@ async def run_simulator(
         sock.close()
         raise
     url = running.url + _normalise_prefix(settings.prefix)
-    log.info("simulated ARGO listening on %s", url)
+    # Not "listening on": with `serve --simulate` that line is the daemon's, which scripts wait for.
+    log.info("simulated ARGO serving at %s", url)
     try:
         if on_ready is not None:
             on_ready(url)

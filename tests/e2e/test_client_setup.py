@@ -110,6 +110,18 @@ def test_env_without_a_daemon_uses_the_config_and_says_so(workdir: Path) -> None
     assert "no daemon is running" in done.stderr
 
 
+def test_token_without_a_daemon_says_which_token_it_printed(workdir: Path) -> None:
+    home, env = new_user(workdir, "tokenonly", "port: 45124\n")
+    done = cli("token", str(home / "config.yaml"), env=env)
+    assert done.returncode == 0, done.stderr
+    token_file = home / ".config" / "argo-proxy" / "token"
+    assert done.stdout == token_file.read_text()  # made on first use
+    assert done.stderr == (
+        "argo-proxy: no daemon is running (start it with `argo-proxy serve`); this is the "
+        f"token in {token_file}, which the daemon requires once it runs\n"
+    )
+
+
 # --------------------------------------------------------------- listen settings
 
 

@@ -51,6 +51,22 @@ def test_every_method_over_stdio_and_stdout_is_frames_only(
     assert reload["ok"] is True and reload["changes"] == []
     assert reload["message"] == "no setting changed"
 
+    catalog = daemon.call("models.catalog")  # what `argo-proxy models` prints
+    assert catalog["source"] == "upstream"
+    rows = {row["upstream_id"]: row for row in catalog["models"]}
+    assert rows["gpt4o"] == {
+        "upstream_id": "gpt4o",
+        "type": "chat",
+        "family": "openai",
+        "aliases": rows["gpt4o"]["aliases"],
+    }
+    assert "argo:gpt-4o" in rows["gpt4o"]["aliases"]
+    assert any(row["type"] == "embedding" for row in rows.values())
+
+    # What to run next went to stderr, for a person: stdout stays the editor's.
+    ready = daemon.proc.wait_for_line("argo-proxy is ready at")
+    assert f"{daemon.url}; from a terminal:" in ready
+
     # The HTTP side is up all along.
     assert api.get(f"{daemon.url}/health").json()["status"] == "healthy"
 

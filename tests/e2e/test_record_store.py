@@ -264,9 +264,12 @@ def test_ctl_requests_and_usage_print_tables_and_json(user: User) -> None:
 
     table = user.ctl("usage", "--since", "7d")
     assert table.returncode == 0, table.stderr
-    head, header, *rows, total = table.stdout.splitlines()
+    head, header, *rows, total, note = table.stdout.splitlines()
     assert head.startswith("usage from ") and head.endswith(", by model")
-    assert header.split()[:3] == ["MODEL", "REQUESTS", "ERRORS"]
+    # the column holds ARGO's ids, and the name asked for where none was reached
+    assert header.split()[:4] == ["ARGO", "MODEL", "REQUESTS", "ERRORS"]
+    assert note.startswith("ARGO MODEL: the ARGO model used, else the model asked for")
+    assert {row.split()[0] for row in rows} == {"gpt4o", "claudesonnet46", "no-such-model"}
     assert [row.split()[0] for row in rows] != [] and total.split()[:3] == ["TOTAL", "3", "1"]
     usage = json.loads(user.ctl("usage", "--since", "7d", "--json").stdout)
     assert [row.split()[0] for row in rows] == [row["key"] for row in usage["rows"]]
