@@ -31,11 +31,9 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import signal
 import socket
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -43,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from procs import Stack, log
+from procs import Stack, log, run_report
 
 MB = 1_000_000
 SENTENCE = "The quick brown fox jumps over the lazy dog while the model reads on, 42 times. "
@@ -342,30 +340,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
-    def on_term(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+    def produce(tmp: str) -> list[str]:
+        lines: list[str] = []
+        if "http" in args.parts:
+            lines += run_http(args, tmp)
+        if "process" in args.parts:
+            lines += ([""] if lines else []) + run_process(args)
+        return lines
 
-    signal.signal(signal.SIGTERM, on_term)
-    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
-    lines: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="argo-loop-") as tmp:
-        try:
-            if "http" in args.parts:
-                lines += run_http(args, tmp)
-            if "process" in args.parts:
-                lines += ([""] if lines else []) + run_process(args)
-        except KeyboardInterrupt:
-            log("interrupted")
-            return 130
-        except RuntimeError as exc:
-            print(f"bench: {exc}", file=sys.stderr)
-            return 1
-    text = "\n".join([f"argo-proxy loop-bounds benchmark, {started}", "", *lines])
-    print(text)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-    return 0
+    return run_report("loop-bounds", produce, args.output)
 
 
 if __name__ == "__main__":

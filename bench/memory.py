@@ -29,18 +29,25 @@ import base64
 import contextlib
 import json
 import random
-import signal
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from procs import Memory, ServerProcess, Stack, log, memory, mib, reset_peak, start_simulator
+from procs import (
+    Memory,
+    ServerProcess,
+    Stack,
+    log,
+    memory,
+    mib,
+    reset_peak,
+    run_report,
+    start_simulator,
+)
 
 SIM_BODY_LIMIT = 100_000_000  # the simulator's (Sanic's default) request size limit
 PLACEHOLDER = "@@PAYLOAD@@"
@@ -456,28 +463,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    runner: Callable[[Coroutine[Any, Any, Any]], Any] = asyncio.run
-
-    def on_term(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
-    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
-    with tempfile.TemporaryDirectory(prefix="argo-memory-") as tmp:
-        try:
-            lines = runner(run(args, tmp))
-        except KeyboardInterrupt:
-            log("interrupted")
-            return 130
-        except RuntimeError as exc:
-            print(f"bench: {exc}", file=sys.stderr)
-            return 1
-    text = "\n".join([f"argo-proxy memory benchmark, {started}", "", *lines])
-    print(text)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
-    return 0
+    return run_report("memory", lambda tmp: asyncio.run(run(args, tmp)), args.output)
 
 
 if __name__ == "__main__":

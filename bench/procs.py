@@ -21,8 +21,11 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import signal
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +47,7 @@ __all__ = [
     "memory",
     "mib",
     "reset_peak",
+    "run_report",
     "start_simulator",
 ]
 
@@ -53,6 +57,34 @@ READY_TIMEOUT = 60.0  # seconds for a server to print its listening line (cold i
 
 def log(message: str) -> None:
     print(f"  {message}", file=sys.stderr, flush=True)
+
+
+def run_report(name: str, produce: Callable[[str], list[str]], output: str | None) -> int:
+    """Run a benchmark in a private temporary folder (`produce(folder)` gives its report
+    lines), print the report and write it to `output`; the exit code. SIGTERM and
+    Ctrl-C stop it (130), a RuntimeError is reported (1): the servers are stopped either
+    way by the callee's own cleanup."""
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    with tempfile.TemporaryDirectory(prefix=f"argo-{name}-") as tmp:
+        try:
+            lines = produce(tmp)
+        except KeyboardInterrupt:
+            log("interrupted")
+            return 130
+        except RuntimeError as exc:
+            print(f"bench: {exc}", file=sys.stderr)
+            return 1
+    text = "\n".join([f"argo-proxy {name} benchmark, {started}", "", *lines])
+    print(text)
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+    return 0
 
 
 # ---------------------------------------------------------------------------------------
