@@ -163,7 +163,9 @@ class Runtime(Protocol):
     state: DaemonState
     control_socket: Path
     last_reload: ReloadReport | None
-    record_store: RecordStore | None
+
+    @property
+    def record_store(self) -> RecordStore | None: ...
 
     @property
     def phase(self) -> str: ...

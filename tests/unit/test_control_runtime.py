@@ -102,7 +102,7 @@ async def test_a_reload_that_fails_unexpectedly_is_refused_and_reported(
     def broken(*args: object, **kwargs: object) -> Config:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("argo_proxy.control.runtime.load_config", broken)
+    monkeypatch.setattr("argo_proxy.control.reloader.load_config", broken)
     before = runtime.config
     report = await runtime.reload("rpc")
     assert not report.ok and "could not be read (RuntimeError: a bug)" in report.message

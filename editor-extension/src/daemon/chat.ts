@@ -10,23 +10,10 @@
 // turn, images parts of either.
 import { clientUrl } from "./env";
 
-/** One chat model, as `models.list` gives it. */
-export interface ChatModel {
-  /** The alias to send as `model` (`argo:claude-sonnet-4.6`). */
-  id: string;
-  internal_id: string;
-  name: string;
-  family: string;
-  max_input_tokens: number;
-  max_output_tokens: number;
-  tool_calling: boolean;
-  image_input: boolean;
-}
+import type { ChatModel } from "./protocol";
 
-export interface ModelsListResult {
-  source: string;
-  models: ChatModel[];
-}
+// The wire types of `models.list` live in protocol.ts; named here too for the adapters.
+export type { ChatModel, ModelsListResult } from "./protocol";
 
 export interface TextPart {
   type: "text";

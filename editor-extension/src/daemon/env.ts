@@ -1,7 +1,7 @@
 // What coding assistants read to find the proxy: environment variables for
 // integrated terminals (the same set as `argo-proxy env`, control/client_setup.py),
 // and a copyable set-up text per client.
-import type { Access } from "./supervisor";
+import type { Access } from "./access";
 
 export const ASSISTANTS = ["claude", "codex", "gemini", "aider", "openai-sdk", "anthropic-sdk"] as const;
 export type Assistant = (typeof ASSISTANTS)[number];

@@ -1,7 +1,6 @@
 // The daemon's JSON-RPC methods and notifications (docs/control.md), typed.
 import { ErrorCodes, NotificationType, RequestType, RequestType0, ResponseError } from "vscode-jsonrpc/node";
-import type { ModelsListResult } from "./chat";
-import type { UsageQuery } from "./usage";
+// Wire types only: this module imports nothing local, so every other module may import it.
 
 export type Phase = "starting" | "running" | "stopping" | "stopped";
 
@@ -99,6 +98,36 @@ export interface TokenChangedParams {
 export interface RequestFinishedParams {
   counters?: StatusResult["counters"];
   [key: string]: unknown;
+}
+
+/** One chat model, as `models.list` gives it. */
+export interface ChatModel {
+  /** The alias to send as `model` (`argo:claude-sonnet-4.6`). */
+  id: string;
+  internal_id: string;
+  name: string;
+  family: string;
+  max_input_tokens: number;
+  max_output_tokens: number;
+  tool_calling: boolean;
+  image_input: boolean;
+}
+
+export interface ModelsListResult {
+  source: string;
+  models: ChatModel[];
+}
+
+export type UsageBy = "model" | "client" | "day";
+
+/** A point in time as `usage.get` takes it: "today", a span back like "7d", or Unix seconds. */
+export type UsageTime = "today" | `${number}d` | number;
+
+/** `usage.get`'s parameters. */
+export interface UsageQuery {
+  since: UsageTime;
+  until?: UsageTime;
+  by: UsageBy;
 }
 
 /** `requests.list`: every key optional; `since` as `usage.get` takes it. */

@@ -1,6 +1,7 @@
 // Where the daemon's control socket lives: the same rule as the Python side
 // (daemon/config.py `control_socket_path`, which asks platformdirs for the user
-// runtime directory). No `vscode` import: tested with `node --test`.
+// runtime directory), and whether a socket found there may be trusted (daemon/folders.py
+// does the same for `argo-proxy ctl`). No `vscode` import: tested with `node --test`.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -14,13 +15,21 @@ export interface SocketPathDeps {
   home: string;
   platform: NodeJS.Platform;
   /** lstat-like: undefined when the path is missing. */
-  lstat: (p: string) => { isDir: boolean; isSymlink: boolean; uid: number; mode: number } | undefined;
+  lstat: (p: string) => { isDir: boolean; isSymlink: boolean; uid: number; mode: number; sticky?: boolean } | undefined;
+  /** The path with every link resolved (fs.realpathSync); throws when it is missing. */
+  realpath?: (p: string) => string;
 }
 
 function realLstat(p: string): ReturnType<SocketPathDeps["lstat"]> {
   try {
     const info = fs.lstatSync(p);
-    return { isDir: info.isDirectory(), isSymlink: info.isSymbolicLink(), uid: info.uid, mode: info.mode & 0o777 };
+    return {
+      isDir: info.isDirectory(),
+      isSymlink: info.isSymbolicLink(),
+      uid: info.uid,
+      mode: info.mode & 0o777,
+      sticky: (info.mode & 0o1000) !== 0, // S_ISVTX
+    };
   } catch {
     return undefined;
   }
@@ -33,6 +42,7 @@ export function defaultSocketDeps(): SocketPathDeps {
     home: os.homedir(),
     platform: process.platform,
     lstat: realLstat,
+    realpath: (p) => fs.realpathSync(p),
   };
 }
 
@@ -73,4 +83,61 @@ export function controlSocketPath(explicit: string | undefined, deps: SocketPath
     return path.resolve(expandHome(chosen, deps.home));
   }
   return path.join(userRuntimeDir(deps), "control.sock");
+}
+
+/** As the daemon says it (daemon/config.py SOCKET_FOLDER_HINT). */
+const SOCKET_HINT =
+  "another user could stand in for your daemon there. Set XDG_RUNTIME_DIR to a folder of your own " +
+  "(mode 0700), or name the socket with the argoProxy.controlSocket setting or " +
+  `${CONTROL_SOCKET_ENV} (docs/security.md#private-folders)`;
+
+/**
+ * Why the control socket at `socketPath` must not be attached to, or undefined when it
+ * may: whoever answers on a socket another user owns, or could have put there, could
+ * pose as the daemon and be handed the editor's requests. The socket must belong to
+ * the user (or root), its folder to the user, neither writable by others, and every
+ * folder above to the user or root, writable by others only with the sticky bit (/tmp).
+ */
+export function socketTrustProblem(socketPath: string, deps: SocketPathDeps = defaultSocketDeps()): string | undefined {
+  if (deps.platform === "win32") return undefined;
+  const refuse = (what: string, where: string, problem: string): string => `${what} ${where} ${problem}: ${SOCKET_HINT}`;
+  const owner = (uid: number): string => `uid ${uid}`;
+  let real: string;
+  try {
+    real = deps.realpath ? deps.realpath(socketPath) : socketPath;
+  } catch {
+    return undefined; // gone meanwhile: nothing to attach to
+  }
+  const socket = deps.lstat(real);
+  if (socket === undefined) return undefined;
+  if (socket.uid !== deps.euid && socket.uid !== 0) {
+    return refuse("the control socket", socketPath, `belongs to ${owner(socket.uid)}, not to you`);
+  }
+  if (socket.mode & 0o022) {
+    return refuse("the control socket", socketPath, `can be written by other users (mode ${octal(socket.mode)})`);
+  }
+  const folder = path.dirname(real);
+  const info = deps.lstat(folder);
+  if (!info?.isDir) return refuse("the control socket's folder", folder, "cannot be checked");
+  if (info.uid !== deps.euid) {
+    return refuse("the control socket's folder", folder, `belongs to ${owner(info.uid)}, not to you`);
+  }
+  if (info.mode & 0o022) {
+    return refuse("the control socket's folder", folder, `can be written by other users (mode ${octal(info.mode)})`);
+  }
+  for (let above = path.dirname(folder); ; above = path.dirname(above)) {
+    const up = deps.lstat(above);
+    if (!up?.isDir) return refuse("the control socket", socketPath, `is inside ${above}, which cannot be checked`);
+    if (up.uid !== deps.euid && up.uid !== 0) {
+      return refuse("the control socket", socketPath, `is inside ${above}, a folder that belongs to ${owner(up.uid)}`);
+    }
+    if (up.mode & 0o022 && !up.sticky) {
+      return refuse("the control socket", socketPath, `is inside ${above}, which other users can write to (mode ${octal(up.mode)})`);
+    }
+    if (above === path.dirname(above)) return undefined;
+  }
+}
+
+function octal(mode: number): string {
+  return mode.toString(8).padStart(4, "0");
 }

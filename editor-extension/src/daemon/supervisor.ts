@@ -18,38 +18,32 @@ import {
   StreamMessageReader,
   StreamMessageWriter,
 } from "vscode-jsonrpc/node";
-import { ChatModel, ModelsListResult, modelsFromListing } from "./chat";
+import { Access, accessFrom, sameAccess } from "./access";
+import { modelsFromListing } from "./chat";
 import { clientUrl } from "./env";
 import { Emitter } from "./events";
 import {
   ArgoEnvironment,
-  AuthMode,
+  ChatModel,
   ConfigGetResult,
   DaemonNotification,
   LegacySetResult,
   Methods,
   missingMethod,
+  ModelsListResult,
   Notifications,
   RefreshResult,
   ReloadReport,
   RequestsListParams,
   SetEnvironmentResult,
   StatusResult,
-  TokenResult,
+  UsageQuery,
 } from "./protocol";
-import type { UsageQuery } from "./usage";
-import { controlSocketPath, defaultSocketDeps } from "./socket";
+import { controlSocketPath, defaultSocketDeps, socketTrustProblem } from "./socket";
 
 export type SupervisorPhase = "stopped" | "starting" | "running" | "stopping" | "error";
 export type DaemonMode = "spawned" | "attached";
-
-/** What clients must send as API key (from `token.get`). */
-export interface Access {
-  auth: AuthMode;
-  /** The token in force; only with `auth: "token"`. */
-  token?: string;
-  tokenFile?: string;
-}
+export type { Access } from "./access";
 
 export interface SupervisorState {
   phase: SupervisorPhase;
@@ -120,16 +114,6 @@ export function serveArgs(
   return args;
 }
 
-function accessFrom(result: TokenResult): Access {
-  return result.auth === "token" && result.token
-    ? { auth: "token", token: result.token, tokenFile: result.token_file }
-    : { auth: result.auth, tokenFile: result.token_file };
-}
-
-function sameAccess(a: Access | undefined, b: Access | undefined): boolean {
-  return a?.auth === b?.auth && a?.token === b?.token && a?.tokenFile === b?.tokenFile;
-}
-
 function seconds(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(ms % 1000 ? 1 : 0)} s`;
 }
@@ -158,6 +142,10 @@ interface ExitInfo {
 function exitText(exit: ExitInfo): string {
   return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
 }
+
+/** A control socket this editor will not talk to (socket.ts `socketTrustProblem`): not
+ * tried again, as nothing changes by waiting. */
+export class UntrustedSocket extends Error {}
 
 export class DaemonSupervisor {
   private readonly opts: SupervisorOptions;
@@ -229,7 +217,7 @@ export class DaemonSupervisor {
         return await this.attachOrSpawn();
       } catch (error) {
         const reason = errorText(error);
-        if (this.stopping || attempt >= retries) {
+        if (this.stopping || attempt >= retries || error instanceof UntrustedSocket) {
           const message = attempt > 0 ? `could not start (tried ${attempt + 1} times): ${reason}` : reason;
           this.setState(this.stopping ? { phase: "stopped" } : { phase: "error", message });
           throw new Error(message, { cause: error });
@@ -505,6 +493,13 @@ export class DaemonSupervisor {
   private async tryAttach(): Promise<boolean> {
     const path = this.socketPath;
     if (!fs.existsSync(path)) return false;
+    const untrusted = socketTrustProblem(path, { ...defaultSocketDeps(), env: this.opts.env ?? process.env });
+    if (untrusted !== undefined) {
+      // Whoever answers there could pose as the daemon: not attached, and none started
+      // in its place (the daemon would refuse the same socket).
+      this.log("supervisor", `not attaching: ${untrusted}`);
+      throw new UntrustedSocket(`not attaching: ${untrusted}`);
+    }
     const socket = net.connect(path);
     try {
       await withTimeout(

@@ -2,19 +2,11 @@
 // when it has that method, else the same report added up here from the records the
 // editor has seen (`requests.list` at connect, then each `request.finished`).
 // Plain Node.
-import { MethodMissing } from "./protocol";
+import { MethodMissing, UsageBy, UsageQuery, UsageTime } from "./protocol";
 import type { RequestRecord } from "./records";
 
-export type UsageBy = "model" | "client" | "day";
-
-/** A point in time as `usage.get` takes it: "today", a span back like "7d", or Unix seconds. */
-export type UsageTime = "today" | `${number}d` | number;
-
-export interface UsageQuery {
-  since: UsageTime;
-  until?: UsageTime;
-  by: UsageBy;
-}
+// `usage.get`'s wire types live in protocol.ts; named here too for the views.
+export type { UsageBy, UsageQuery, UsageTime } from "./protocol";
 
 export interface UsageTotals {
   requests: number;
