@@ -269,6 +269,8 @@ class Runtime:
     async def shutdown(self, grace: float | None = None) -> None:
         """Undo startup, newest first: stop accepting, give requests in flight `grace`
         seconds, cancel background work, write the records, close the channels."""
+        if self.phase == "stopped":  # stopped already, or its start failed and unwound
+            return
         self._grace = self.shutdown_grace if grace is None else grace
         self.phase = "stopping"
         self.control.state_changed("stopping")

@@ -11,6 +11,7 @@ import * as vscode from "vscode";
 import { Activity } from "./daemon/activity";
 import { ASSISTANT_FILES, FileAssistant, FILE_ASSISTANTS, WireTarget } from "./daemon/assistantFiles";
 import { configTemplate, followClaudeCode, keyHash, withClaudeCodeVariables, Written } from "./daemon/assistantSettings";
+import { breakersMayHaveMoved } from "./daemon/breakers";
 import { Endpoint } from "./daemon/chat";
 import {
   ASSISTANT_LABELS,
@@ -260,8 +261,9 @@ class ArgoProxyController implements vscode.Disposable {
             break;
           case "request.finished":
             this.activity.recordFinished(n.params);
-            // the counters, when the daemon sends them; else fetched (one fetch at a time)
-            if (n.params.counters && this.lastStatus) {
+            // the counters, when the daemon sends them; else fetched (one fetch at a time),
+            // as it is when the request may have opened or closed a model's breaker
+            if (n.params.counters && this.lastStatus && !breakersMayHaveMoved(n.params, this.lastStatus)) {
               this.lastStatus = { ...this.lastStatus, counters: n.params.counters };
               this.statusItem.update(sup.state, this.lastStatus);
               return;

@@ -1,8 +1,9 @@
 // The status bar item, owned here alone: phase, port, legacy mode, active streams
 // and today's tokens; the tooltip has the address, whether a token is needed,
-// version, models, requests and errors, and today's usage. Clicking it opens the
-// command menu.
+// version, models, requests and errors, the models whose circuit breaker is open or
+// half-open, and today's usage. Clicking it opens the command menu.
 import * as vscode from "vscode";
+import { breakerLines } from "./daemon/breakers";
 import { StatusResult } from "./daemon/protocol";
 import { compactCount } from "./daemon/records";
 import { SupervisorState } from "./daemon/supervisor";
@@ -86,6 +87,8 @@ export class StatusItem implements vscode.Disposable {
       tip.appendMarkdown(`Requests: ${status.counters.requests}, errors: ${status.counters.errors}, `);
       tip.appendMarkdown(`active streams: ${status.counters.active_streams}\n\n`);
       tip.appendMarkdown(`Legacy mode: ${status.legacy ? "on" : "off"}\n\n`);
+      const breakers = breakerLines(status.breakers);
+      if (breakers.length) tip.appendMarkdown(`${breakers.join("\n")}\n\n`);
     }
     if (today) {
       const t = today.totals;

@@ -190,3 +190,65 @@ async def test_set_environment_refuses_what_it_cannot_apply(
         assert (await client.call("status"))["phase"] == "running"
     finally:
         await client.close()
+
+
+def _record_stops(runtime: Runtime, order: list[str]) -> None:
+    """Have each part's stop say when it runs (before startup() takes the stops)."""
+
+    def wrap(name: str, stop: Any) -> Any:
+        async def recorded(*args: Any) -> Any:
+            order.append(name)
+            return await stop(*args)
+
+        return recorded
+
+    runtime.listeners.stop = wrap("HTTP listeners", runtime.listeners.stop)  # type: ignore[method-assign]
+    runtime.records.stop = wrap("record store", runtime.records.stop)  # type: ignore[method-assign]
+    for channel in runtime.channels:
+        channel.close = wrap("control socket", channel.close)  # type: ignore[method-assign]
+    runtime.state.aclose = wrap("HTTP client", runtime.state.aclose)  # type: ignore[method-assign]
+    runtime.add_stop_hook(wrap("stop hook", lambda: _nothing()))
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def test_a_start_failing_half_way_unwinds_what_started_newest_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "config.yaml"
+    port = _free_port()
+    path.write_text(BASE + f"port: {port}\nsocket: {tmp_path / 'api.sock'}\n")
+    options = RuntimeOptions(control_socket=tmp_path / "c.sock", watch=False)
+    runtime = Runtime(load_config(path, environ={}), options)
+    order: list[str] = []
+    _record_stops(runtime, order)
+
+    async def refused() -> None:  # the last listener to start
+        raise StartupError("Cannot serve the HTTP API on api.sock: refused")
+
+    monkeypatch.setattr(runtime.listeners, "start_unix", refused)
+    with pytest.raises(StartupError, match="Cannot serve the HTTP API"):
+        await runtime.startup()
+    assert order == ["HTTP listeners", "record store", "stop hook", "control socket", "HTTP client"]
+    assert runtime.phase == "stopped" and runtime.record_store is None
+    assert not runtime.control_socket.exists()  # and its lock is free for the next daemon
+    with socket.socket() as again:  # the TCP listener that had started is closed
+        again.bind(("127.0.0.1", port))
+
+
+async def test_a_stop_unwinds_the_start_newest_first(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(BASE + f"port: {_free_port()}\n")
+    options = RuntimeOptions(control_socket=tmp_path / "c.sock", watch=False, shutdown_grace=1)
+    runtime = Runtime(load_config(path, environ={}), options)
+    order: list[str] = []
+    _record_stops(runtime, order)
+    await runtime.startup()
+    assert runtime.phase == "running" and order == []
+    await runtime.shutdown()
+    assert order == ["HTTP listeners", "record store", "stop hook", "control socket", "HTTP client"]
+    assert runtime.phase == "stopped"
+    await runtime.shutdown()  # a second stop has nothing left to undo
+    assert len(order) == 5 and runtime.phase == "stopped"

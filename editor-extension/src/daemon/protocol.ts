@@ -47,6 +47,20 @@ export interface StatusResult {
   counters: { requests: number; active_streams: number; errors: number };
   last_reload: ReloadReport | null;
   last_refresh: { ok: boolean; message: string; at: number } | null;
+  /** The per-model circuit breakers (docs/configuration.md); absent from older daemons. */
+  breakers?: BreakerStatus[];
+}
+
+/** `closed`: the model is tried; `open`: skipped until `retry_at`; `half_open`: one request tries it again. */
+export type BreakerState = "closed" | "open" | "half_open";
+
+export interface BreakerStatus {
+  model: string;
+  state: BreakerState;
+  /** Failures in a row. */
+  failures: number;
+  /** When an open breaker lets a request try the model again (ISO 8601), or null. */
+  retry_at: string | null;
 }
 
 export interface RefreshResult {
