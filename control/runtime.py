@@ -92,9 +92,8 @@ class Runtime:
             make(self.control, self.control_socket, hint, self.request_stop)
             for make in CHANNELS[self.options.control]
         ]
-        self.listeners = HttpListeners(self.state, self.metrics)
-        # The SQLite record store (None: `log_retention_days: 0`, or the file is unusable).
-        self.records = RecordStorage(self.state)
+        self.listeners = HttpListeners(self.state, self.metrics)  # TCP, Unix socket, draining
+        self.records = RecordStorage(self.state)  # the SQLite record store, when kept
         self.reloader = Reloader(
             self.state, self.options.overrides, self.listeners, self.records, self._spawn
         )
@@ -126,6 +125,7 @@ class Runtime:
 
     @property
     def record_store(self) -> RecordStore | None:
+        """The SQLite record store (None: `log_retention_days: 0`, or the file is unusable)."""
         return self.records.store
 
     @property

@@ -332,7 +332,7 @@ class ArgoProxyController implements vscode.Disposable {
       return;
     }
     this.offeredInstall = false;
-    void api.showInfo("argo-proxy is installed; this.starting it.");
+    void api.showInfo("argo-proxy is installed; starting it.");
     await this.restartDaemon();
   }
 
