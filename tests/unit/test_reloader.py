@@ -11,6 +11,7 @@ import pytest
 
 from argo_proxy.control import reloader
 from argo_proxy.control.record_storage import RecordStorage
+from argo_proxy.control.reload import ReloadReport
 from argo_proxy.control.reloader import Reloader
 from argo_proxy.daemon.config import Config, load_config
 from argo_proxy.daemon.state import DaemonState
@@ -65,15 +66,29 @@ def _reloader(
     return Reloader(state, {}, listeners, RecordStorage(state), lambda coro: None), state  # type: ignore[arg-type]
 
 
+async def _move_port(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, fail: bool, taken: bool = False
+) -> tuple[ReloadReport, DaemonState, Config, Steps]:
+    """Reload a config that moves the port and changes `retries`, with the new listener
+    failing to start if `fail`, or the new port `taken`; what the reload did, in order."""
+    done: Steps = []
+    path = tmp_path / "config.yaml"
+    reload, state = _reloader(path, done, monkeypatch, fail=fail)
+    if taken:
+
+        def in_use(host: str, port: int) -> socket.socket:
+            raise OSError(98, "Address already in use")
+
+        monkeypatch.setattr(reloader, "bind_socket", in_use)
+    before = state.config
+    path.write_text(BASE + f"port: {NEW_PORT}\nretries: 5\n")
+    return await reload.reload("rpc"), state, before, done
+
+
 async def test_a_step_failing_half_way_undoes_the_earlier_ones_newest_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    done: Steps = []
-    path = tmp_path / "config.yaml"
-    reload, state = _reloader(path, done, monkeypatch, fail=True)
-    before = state.config
-    path.write_text(BASE + f"port: {NEW_PORT}\nverbose: true\n")
-    report = await reload.reload("rpc")
+    report, state, before, done = await _move_port(tmp_path, monkeypatch, fail=True)
     assert not report.ok
     assert "the config could not be applied (OSError: the new listener did not start)" in (
         report.message
@@ -84,38 +99,25 @@ async def test_a_step_failing_half_way_undoes_the_earlier_ones_newest_first(
         ("apply the config", OLD_PORT),
         ("close the new socket", OLD_PORT),
     ]
-    assert state.config is before and state.config.verbose is False
+    assert state.config is before and state.upstream.retries == before.retries
 
 
 async def test_steps_that_all_succeed_are_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    done: Steps = []
-    path = tmp_path / "config.yaml"
-    reload, state = _reloader(path, done, monkeypatch, fail=False)
-    path.write_text(BASE + f"port: {NEW_PORT}\nverbose: true\n")
-    report = await reload.reload("rpc")
-    assert report.ok and report.message == "applied: port, verbose"
-    assert report.actions == (f"now listening on http://127.0.0.1:{NEW_PORT}", "log level DEBUG")
+    report, state, _, done = await _move_port(tmp_path, monkeypatch, fail=False)
+    assert report.ok and report.message == "applied: port, retries"
+    assert report.actions == (f"now listening on http://127.0.0.1:{NEW_PORT}",)
     assert done == [("apply the config", NEW_PORT), ("switch the listener", NEW_PORT)]
-    assert state.config.port == NEW_PORT
+    assert state.config.port == NEW_PORT and state.upstream.retries == 5
 
 
 async def test_a_step_that_fails_first_changes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    done: Steps = []
-    path = tmp_path / "config.yaml"
-    reload, state = _reloader(path, done, monkeypatch, fail=False)
-
-    def taken(host: str, port: int) -> socket.socket:
-        raise OSError(98, "Address already in use")
-
-    monkeypatch.setattr(reloader, "bind_socket", taken)
-    path.write_text(BASE + f"port: {NEW_PORT}\nverbose: true\n")
-    report = await reload.reload("watch")
+    report, state, before, done = await _move_port(tmp_path, monkeypatch, fail=False, taken=True)
     assert not report.ok
     assert report.message == (
         f"cannot listen on 127.0.0.1:{NEW_PORT}: Address already in use; still listening on None"
     )
-    assert done == [] and state.config.port == OLD_PORT
+    assert done == [] and state.config is before
