@@ -389,13 +389,16 @@ def test_every_quoted_message_is_one_the_code_can_say() -> None:
 
 
 def test_every_version_shown_is_this_version() -> None:
-    """A JSON example's `version` and the extension's package name carry the daemon's."""
+    """A JSON example's `version`, `argo-proxy --version`'s line and the extension's
+    package name carry the daemon's version (or the extension's, the same one)."""
     shown: list[tuple[str, str]] = []
     for page in (*PAGES, EXTENSION_README):
         for block in blocks(page):
             if block.info == "json":
                 for found in re.finditer(r'"version": "([^"]+)"', block.text):
                     shown.append((block.where, found[1]))
+            for found in re.finditer(r"^argo-proxy (\d+\.\d+\S*)$", block.text, re.MULTILINE):
+                shown.append((block.where, found[1]))  # `argo-proxy --version`'s line
         for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
             for found in re.finditer(r"argo-proxy-(\d[\w.-]*?)\.vsix", line):
                 shown.append((f"{page.relative_to(ROOT)}:{number}", found[1]))
