@@ -20,6 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")))
 CODE_FOLDERS = (ROOT / "daemon", ROOT / "control")
+# The test tooling docs/contributing.md describes: what it says is code too.
+TOOLING = (ROOT / "tests" / "downloads.py",)
+SCRIPTS = (ROOT / "editor-extension" / "e2e" / "setup.sh",)
 RUNNABLE = "<!-- runnable -->"
 OUTPUT_KINDS = ("text", "json")  # the info strings of a block that shows an output
 
@@ -134,6 +137,7 @@ def code_lines(page: Path) -> Iterator[tuple[int, str, str]]:
 def _python_files() -> Iterator[Path]:
     for folder in CODE_FOLDERS:
         yield from sorted(folder.rglob("*.py"))
+    yield from TOOLING
 
 
 @cache
@@ -145,6 +149,9 @@ def code_strings() -> tuple[str, ...]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 pieces.extend(re.split(r"%[-\d.]*[sdrfgx]|\{[^{}]*\}", node.value))
+    for script in SCRIPTS:  # a shell script's lines, cut at each `$…` expansion
+        for line in script.read_text(encoding="utf-8").splitlines():
+            pieces.extend(re.split(r"\$\{[^}]*\}|\$\([^)]*\)|\$\w+", line))
     return tuple(piece for piece in pieces if piece.strip())
 
 
