@@ -61,7 +61,8 @@ def giants(host: str, port: int, count: int, size: int, token: str = "") -> dict
 
 def trickle(host: str, port: int, count: int, seconds: float, interval: float) -> dict[str, int]:
     """Open `count` connections that each send a request head a byte every `interval`
-    seconds, for `seconds`; how many were opened, refused, and closed by the daemon."""
+    seconds, for `seconds` or until the daemon has closed them all; how many were
+    opened, refused, and closed by the daemon."""
     head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 4096
     sockets: list[socket.socket] = []
     refused = 0
@@ -76,7 +77,7 @@ def trickle(host: str, port: int, count: int, seconds: float, interval: float) -
     closed: set[int] = set()
     position = 0
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and len(closed) < len(sockets):
         for number, sock in enumerate(sockets):
             if number in closed:
                 continue

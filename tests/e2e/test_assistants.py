@@ -5,8 +5,9 @@ daemon: Claude Code (Anthropic Messages), Codex CLI (OpenAI Responses) and Gemin
 Each is started the way docs/security.md tells users to: `argo-proxy run -- CLI ...`,
 which hands it the daemon's real URL and access token in the variables it reads.
 
-The CLIs are installed once into `.cache/assistants` (pinned versions). The tests
-skip only when npm itself is missing.
+The CLIs (pinned versions) are installed once into the test cache, outside the clone
+(tests/downloads.py; `ARGO_PROXY_ASSISTANTS_DIR` names another folder). The tests skip
+only when npm itself is missing.
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from ..downloads import cached
 from .conftest import _EXE, Process, StartStdioDaemon
 
-ROOT = Path(__file__).resolve().parents[2]
-CACHE = Path(os.environ.get("ARGO_PROXY_ASSISTANTS_DIR", ROOT / ".cache" / "assistants"))
 PACKAGES = {  # versions these tests were written against
     "claude": "@anthropic-ai/claude-code@2.1.197",
     "codex": "@openai/codex@0.169.0",
@@ -38,24 +38,20 @@ def assistants() -> Path:
     npm = shutil.which("npm")
     if npm is None:
         pytest.skip("npm is not installed: the coding assistants come from npm")
-    bin_dir = CACHE / "node_modules" / ".bin"
-    if not all((bin_dir / name).exists() for name in PACKAGES):
-        CACHE.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                npm,
-                "install",
-                "--prefix",
-                str(CACHE),
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                *PACKAGES.values(),
-            ],
-            check=True,
-            timeout=900,
-        )
-    return bin_dir
+
+    def install(folder: Path) -> None:
+        command = [npm, "install", "--prefix", str(folder), "--no-audit", "--no-fund"]
+        subprocess.run([*command, "--loglevel=error", *PACKAGES.values()], check=True, timeout=900)
+
+    chosen = os.environ.get("ARGO_PROXY_ASSISTANTS_DIR")
+    if chosen:  # a folder of the developer's: installed into when a CLI is missing
+        bin_dir = Path(chosen) / "node_modules" / ".bin"
+        if not all((bin_dir / name).exists() for name in PACKAGES):
+            install(Path(chosen))
+        return bin_dir
+    pins = list(PACKAGES.values())
+    folder = cached("assistants", pins, "Claude Code, Codex and Gemini CLI", "~740 MB", install)
+    return folder / "node_modules" / ".bin"
 
 
 def _run(

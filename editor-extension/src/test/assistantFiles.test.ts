@@ -1,9 +1,10 @@
 // What "Point … at argo-proxy" writes, against real files in a temp HOME: each
 // assistant's other settings and comments kept, its own entries set, followed to a
 // new port and token while the file is as written, and undone. Aider (pinned, from
-// PyPI into ../.cache/aider), Gemini CLI and Codex (when the pinned CLIs are in
-// .cache/assistants, as CI installs them) then run for real from the written files
-// against the daemon, with nothing in their environment that names it.
+// PyPI), Gemini CLI and Codex (when the pinned CLIs are there: the Python suite,
+// tests/e2e/test_assistants.py, installs them) then run for real from the written
+// files against the daemon, with nothing in their environment that names it. Both
+// live in the test cache outside the clone (tests/downloads.py).
 import * as assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -234,9 +235,13 @@ describe("each assistant's files", () => {
   });
 });
 
+// What the tests download, outside the clone: $ARGO_PROXY_TEST_CACHE, else
+// argo-proxy-tests in the user cache folder (tests/downloads.py has the same rule).
+const TEST_CACHE =
+  process.env.ARGO_PROXY_TEST_CACHE ||
+  path.join(process.env.XDG_CACHE_HOME?.trim() || path.join(os.homedir(), ".cache"), "argo-proxy-tests");
 // The real CLIs (pinned, as tests/e2e/test_assistants.py installs them).
-const ASSISTANTS_DIR =
-  process.env.ARGO_PROXY_ASSISTANTS_DIR ?? path.resolve(__dirname, "..", "..", "..", ".cache", "assistants");
+const ASSISTANTS_DIR = process.env.ARGO_PROXY_ASSISTANTS_DIR ?? path.join(TEST_CACHE, "assistants");
 const BIN = path.join(ASSISTANTS_DIR, "node_modules", ".bin");
 
 function runCli(command: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<string> {
@@ -256,14 +261,16 @@ function runCli(command: string, args: string[], env: NodeJS.ProcessEnv, cwd: st
 }
 
 const AIDER_VERSION = "0.86.2";
-const AIDER_VENV = path.resolve(__dirname, "..", "..", "..", ".cache", "aider");
+const AIDER_VENV = path.join(TEST_CACHE, `aider-${AIDER_VERSION}`);
 
 /** Aider in its own venv, installed once from PyPI (a pinned version). */
 function aider(): string {
   const exe = path.join(AIDER_VENV, "bin", "aider");
   const stamp = path.join(AIDER_VENV, "installed");
   if (fs.existsSync(exe) && readText(stamp) === AIDER_VERSION) return exe;
+  console.error(`test cache: installing Aider ${AIDER_VERSION} into ${AIDER_VENV} (once, ~690 MB)`);
   fs.rmSync(AIDER_VENV, { recursive: true, force: true });
+  fs.mkdirSync(TEST_CACHE, { recursive: true });
   execFileSync("python3", ["-m", "venv", AIDER_VENV]);
   execFileSync(path.join(AIDER_VENV, "bin", "python"), ["-m", "pip", "install", "-q", "--disable-pip-version-check", `aider-chat==${AIDER_VERSION}`], {
     stdio: ["ignore", "ignore", "inherit"],
