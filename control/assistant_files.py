@@ -38,6 +38,7 @@ __all__ = [
     "Target",
     "Wiring",
     "GEMINI_MODELS",
+    "claude_code_model",
     "default_model",
     "with_env_variables",
 ]
@@ -87,6 +88,18 @@ def default_model(models: Sequence[ModelCard], *preferred: str) -> str:
 
 # Gemini CLI's own default is a Gemini model ARGO may not have: one it has.
 GEMINI_MODELS = ("gemini25pro", "gemini25flash")
+# Claude Code's own default may be a Claude model ARGO does not have yet: one it has,
+# by the name Claude Code knows it by (it decides features such as thinking by name).
+_CLAUDE_CODE_NAMES = {"claudesonnet46": "claude-sonnet-4-6", "claudesonnet45": "claude-sonnet-4-5"}
+
+
+def claude_code_model(models: Sequence[ModelCard]) -> str:
+    """The model Claude Code starts with when the user has chosen none."""
+    have = {card.internal_id for card in models}
+    for internal, name in _CLAUDE_CODE_NAMES.items():
+        if internal in have:
+            return name
+    return default_model(models)
 
 
 Read = Callable[[Path], "str | None"]
@@ -190,14 +203,13 @@ def _claude_files(places: Places) -> list[Path]:
 def _claude(read: Read, places: Places, target: Target) -> list[FileChange]:
     (path,) = _claude_files(places)
     before = read(path)
-    after = _set_json(
-        before,
-        path,
-        [
-            (("env", "ANTHROPIC_BASE_URL"), target.base),
-            (("apiKeyHelper",), target.token_command),
-        ],
-    )
+    edits: list[tuple[Sequence[str], Any]] = [
+        (("env", "ANTHROPIC_BASE_URL"), target.base),
+        (("apiKeyHelper",), target.token_command),
+    ]
+    if "model" not in _json_root(before, path):
+        edits.append((("model",), claude_code_model(target.models)))
+    after = _set_json(before, path, edits)
     return [FileChange(path, before, after)]
 
 
@@ -305,7 +317,7 @@ def _opencode(read: Read, places: Places, target: Target) -> list[FileChange]:
     before = read(path)
     root = _json_root(before, path)
     edits: list[tuple[Sequence[str], Any]] = []
-    if not root:
+    if "$schema" not in root:  # OpenCode would add it itself, on its first start
         edits.append((("$schema",), "https://opencode.ai/config.json"))
     edits.append((("provider", PROVIDER), opencode_provider(target.base, target.models)))
     if "model" not in root:

@@ -298,7 +298,7 @@ async def prepare_run(
         return 1
     env = {**os.environ, **client_variables(connection.base_url, connection.key)}
     tool = tool_of(command)
-    models = await chat_models(socket) if tool in ("codex", "opencode", "gemini") else []
+    models = await chat_models(socket) if tool in ("claude", "codex", "opencode", "gemini") else []
     try:
         return wire(command, env, connection.base_url, models)
     except CannotRun as exc:

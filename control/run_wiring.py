@@ -9,7 +9,8 @@ never a file, and never where the user has a setting of their own.
 - Gemini CLI: it takes its auth method only from a settings file; with none chosen it
   would stop with "Invalid auth method selected.", so `run` says which file and the
   command that writes it (`argo-proxy setup gemini`) instead.
-- Claude Code and the SDKs: the variables are all they need.
+- Claude Code: ANTHROPIC_MODEL, a model ARGO has, when the user chose none.
+- The SDKs: the variables are all they need.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .assistant_files import (
     GEMINI_MODELS,
     PROVIDER,
     Places,
+    claude_code_model,
     codex_provider,
     default_model,
     opencode_provider,
@@ -241,6 +243,34 @@ def _gemini(command: Sequence[str], env: dict[str, str], models: Sequence[ModelC
     return Wired(list(command), {**env, "GEMINI_MODEL": default_model(models, *GEMINI_MODELS)})
 
 
+# ------------------------------------------------------------------ Claude Code
+
+
+def _claude(command: Sequence[str], env: dict[str, str], models: Sequence[ModelCard]) -> Wired:
+    """ANTHROPIC_MODEL, unless the user chose a model (on the command line, in the
+    environment, in Claude Code's settings)."""
+    if env.get("ANTHROPIC_MODEL") or _option_values(command[1:], "--model"):
+        return Wired(list(command), env)
+    folder = Path(env["CLAUDE_CONFIG_DIR"]) if env.get("CLAUDE_CONFIG_DIR") else None
+    folder = folder or _places(env).home / ".claude"
+    project = Path.cwd() / ".claude"
+    for path in (
+        folder / "settings.json",
+        project / "settings.json",
+        project / "settings.local.json",
+    ):
+        try:
+            settings = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue
+        if isinstance(settings, dict) and (
+            settings.get("model") or (settings.get("env") or {}).get("ANTHROPIC_MODEL")
+        ):
+            return Wired(list(command), env)
+    # Its own default may be a model ARGO does not have yet.
+    return Wired(list(command), {**env, "ANTHROPIC_MODEL": claude_code_model(models)})
+
+
 def wire(
     command: Sequence[str], env: dict[str, str], base_url: str, models: Sequence[ModelCard]
 ) -> Wired:
@@ -254,6 +284,8 @@ def wire(
         return _opencode(command, env, base, models)
     if tool == "gemini":
         return _gemini(command, env, models)
+    if tool == "claude":
+        return _claude(command, env, models)
     if tool == "aider" and "LITELLM_LOCAL_MODEL_COST_MAP" not in env:
         # litellm fetches its price list from the internet on every start otherwise
         return Wired(list(command), {**env, "LITELLM_LOCAL_MODEL_COST_MAP": "True"})

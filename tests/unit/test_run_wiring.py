@@ -142,10 +142,21 @@ def test_aider_uses_litellms_own_price_list(home: Path) -> None:
     assert wire(["aider"], _env(home), BASE, MODELS).env["LITELLM_LOCAL_MODEL_COST_MAP"] == "True"
 
 
-def test_claude_and_other_commands_run_as_given(home: Path) -> None:
-    for command in (["claude", "-p", "hi"], ["python", "script.py"]):
-        wired = wire(command, _env(home), BASE, MODELS)
-        assert wired.command == command and wired.env == _env(home)
+def test_claude_code_gets_a_model_argo_has_unless_the_user_chose_one(home: Path) -> None:
+    wired = wire(["claude", "-p", "hi"], _env(home), BASE, MODELS)
+    assert wired.command == ["claude", "-p", "hi"]
+    assert wired.env == {**_env(home), "ANTHROPIC_MODEL": "claude-sonnet-4-6"}
+    assert (
+        "ANTHROPIC_MODEL" not in wire(["claude", "--model", "opus"], _env(home), BASE, MODELS).env
+    )
+    (home / ".claude").mkdir()
+    (home / ".claude" / "settings.json").write_text('{"model": "claude-opus-4-6"}')
+    assert "ANTHROPIC_MODEL" not in wire(["claude"], _env(home), BASE, MODELS).env
+
+
+def test_other_commands_run_as_given(home: Path) -> None:
+    wired = wire(["python", "script.py"], _env(home), BASE, MODELS)
+    assert wired.command == ["python", "script.py"] and wired.env == _env(home)
 
 
 def test_the_variables_have_one_list() -> None:
