@@ -190,7 +190,7 @@ def next_steps(
         lines.append(f"  # {path_tip}")
     cli, sock = command, socket_option
     steps = [
-        (f"{cli} run{sock} -- claude", "Claude Code wired to it; codex, gemini, python... alike"),
+        (f"{cli} run{sock} -- claude", "Claude Code wired to it; codex, opencode, python... alike"),
         (f'eval "$({cli} env{sock})"', "or: every client's URL and key, set in this shell"),
         (f"{cli} token{sock}", "the access token, which clients send as their API key"),
         (f"{cli} models{sock}", "the models it serves"),

@@ -25,7 +25,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FileChange", "UndoResult", "apply", "diff", "has_record", "undo"]
+__all__ = [
+    "FileChange",
+    "UndoResult",
+    "apply",
+    "diff",
+    "has_record",
+    "read_text",
+    "undo",
+    "write_atomic",
+]
 
 PRIVATE = 0o600
 
@@ -72,8 +81,11 @@ def read_text(path: Path) -> str | None:
 
 
 def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
-    """Write `text` to `path` through a temporary file and a rename. The file keeps its
-    mode (a new one gets 0644 less the umask), unless `mode` is given."""
+    """Write `text` to `path` through a temporary file and a rename, so that a reader
+    sees the old file or the new, never half of one. The file keeps its mode (a new one
+    gets 0644 less the umask), unless `mode` is given; a symbolic link (dotfiles kept in
+    a repository) keeps its link, and the file it points to is written."""
+    path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if mode is None:
         try:
