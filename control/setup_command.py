@@ -190,7 +190,10 @@ def _plan_and_write(
                 print(f"# {plan['label']}: {plan['key_note']}")
     if dry_run or not pending:
         if as_json:
-            print(json.dumps({"dry_run": dry_run, "plans": payload}, indent=2), flush=True)
+            result: dict[str, Any] = {"dry_run": dry_run, "plans": payload}
+            if not dry_run:
+                result["written"] = {tool: [] for tool in plans}
+            print(json.dumps(result, indent=2), flush=True)
         return 0
     if not yes and not as_json and sys.stdin.isatty() and not _confirm():
         print("Nothing written.")

@@ -260,6 +260,18 @@ print("google:", final.text)
 '''
 
 
+def test_env_json_lists_what_each_assistant_reads(user: User) -> None:
+    """The one list the editor extension reads (docs/clients.md#the-variables)."""
+    done = user.argo("env", "--json")
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    codex = payload["assistants"]["codex"]
+    assert codex["executables"] == ["codex"] and codex["setup"] is True
+    assert "ARGO_PROXY_TOKEN" in codex["variables"]
+    for assistant in payload["assistants"].values():
+        assert set(assistant["variables"]) <= set(payload["variables"])
+
+
 def test_a_program_on_the_three_sdks(user: User, sim: httpx.Client) -> None:
     (user.home / "sdks.py").write_text(SDK_PROGRAM)
     output = user.run(sys.executable, "sdks.py")
