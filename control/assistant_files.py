@@ -44,6 +44,9 @@ __all__ = [
 ]
 
 PROVIDER = "argo"  # the provider's name in Codex's and OpenCode's files
+# The names our provider entries carry: an entry by that name is ours, not the user's.
+CODEX_PROVIDER_NAME = "ARGO via argo-proxy"
+OPENCODE_PROVIDER_NAME = "ARGO (argo-proxy)"
 
 
 class SetupError(ValueError):
@@ -221,7 +224,7 @@ def codex_provider(base: str) -> dict[str, str]:
     """The `[model_providers.argo]` table: the Responses API, the key read from the
     ARGO_PROXY_TOKEN variable (no secret in the file, nothing to edit on a rotation)."""
     return {
-        "name": "ARGO via argo-proxy",
+        "name": CODEX_PROVIDER_NAME,
         "base_url": f"{base}/v1",
         "env_key": "ARGO_PROXY_TOKEN",
         "wire_api": "responses",
@@ -298,7 +301,7 @@ def opencode_provider(base: str, models: Sequence[ModelCard]) -> dict[str, Any]:
     read from ARGO_PROXY_TOKEN, and each ARGO chat model with its limits."""
     return {
         "npm": "@ai-sdk/openai-compatible",
-        "name": "ARGO (argo-proxy)",
+        "name": OPENCODE_PROVIDER_NAME,
         "options": {"baseURL": f"{base}/v1", "apiKey": "{env:ARGO_PROXY_TOKEN}"},
         "models": {
             m.alias: {

@@ -28,7 +28,9 @@ from argo_proxy.daemon.model_cards import ModelCard
 
 from . import jsonc
 from .assistant_files import (
+    CODEX_PROVIDER_NAME,
     GEMINI_MODELS,
+    OPENCODE_PROVIDER_NAME,
     PROVIDER,
     Places,
     claude_code_model,
@@ -84,6 +86,19 @@ def _option_values(args: Sequence[str], *names: str) -> list[str]:
     return values
 
 
+def _providers(table: Any, prefix: str, ours: str) -> set[str]:
+    """`PREFIX.NAME` for each provider in `table` that is the user's own. The entry
+    `argo-proxy setup` wrote is not: `run` sets it again with the daemon's address as
+    it is now (`--port auto` may have moved it since)."""
+    if not isinstance(table, dict):
+        return set()
+    return {
+        f"{prefix}.{name}"
+        for name, entry in table.items()
+        if not (name == PROVIDER and isinstance(entry, dict) and entry.get("name") == ours)
+    }
+
+
 def _codex_settings(args: Sequence[str], env: Mapping[str, str]) -> set[str]:
     """The settings the user has made themselves: in config.toml (and the profile it
     or `--profile` selects) and on the command line."""
@@ -94,7 +109,7 @@ def _codex_settings(args: Sequence[str], env: Mapping[str, str]) -> set[str]:
     except (OSError, UnicodeDecodeError, TOMLKitError):
         pass  # none, or one Codex itself will complain about
     own = set(config)
-    own.update(f"model_providers.{p}" for p in config.get("model_providers") or {})
+    own.update(_providers(config.get("model_providers"), "model_providers", CODEX_PROVIDER_NAME))
     profiles = config.get("profiles") or {}
     for profile in [config.get("profile"), *_option_values(args, "-p", "--profile")]:
         if isinstance(profile, str) and isinstance(profiles.get(profile), dict):
@@ -156,7 +171,7 @@ def _opencode_settings(command: Sequence[str], env: Mapping[str, str]) -> set[st
             continue
         if isinstance(config, dict):
             own.update(config)
-            own.update(f"provider.{p}" for p in config.get("provider") or {})
+            own.update(_providers(config.get("provider"), "provider", OPENCODE_PROVIDER_NAME))
     if _option_values(command[1:], "-m", "--model"):
         own.add("model")
     return own

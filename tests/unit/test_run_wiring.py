@@ -175,3 +175,24 @@ def test_the_variables_have_one_list() -> None:
     assert set(table) == set(ASSISTANTS)
     for row in table.values():
         assert set(row["variables"]) <= set(everything)  # type: ignore[arg-type]
+
+
+def test_the_provider_setup_wrote_follows_the_daemons_address(home: Path) -> None:
+    """After `setup`, the daemon moved (`--port auto`): `run` gives the new address."""
+    (home / ".codex").mkdir()
+    (home / ".codex" / "config.toml").write_text(
+        'model_provider = "argo"\nmodel = "argo:gpt-4o"\n[model_providers.argo]\n'
+        'name = "ARGO via argo-proxy"\nbase_url = "http://127.0.0.1:1/v1"\n'
+    )
+    assert wire(["codex"], _env(home), BASE, MODELS).command == ["codex", "-c", PROVIDER]
+    folder = home / ".config" / "opencode"
+    folder.mkdir(parents=True)
+    (folder / "opencode.json").write_text(
+        '{"model": "argo/argo:gpt-4o", "provider": {"argo": {"name": "ARGO (argo-proxy)",'
+        ' "options": {"baseURL": "http://127.0.0.1:1/v1"}}}}'
+    )
+    content = json.loads(
+        wire(["opencode"], _env(home), BASE, MODELS).env["OPENCODE_CONFIG_CONTENT"]
+    )
+    assert content["provider"]["argo"]["options"]["baseURL"] == f"{BASE}/v1"
+    assert "model" not in content
