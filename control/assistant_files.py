@@ -72,7 +72,7 @@ class Target:
     url: str  # the daemon's base URL for clients (no /v1)
     key: str  # the access token (with `auth: none`, the username)
     models: Sequence[ModelCard]  # ARGO's chat models
-    token_command: str  # a shell command that prints the key (`argo-proxy token`)
+    token_command: str | None  # a shell command that prints the key (`argo-proxy token`)
 
     @property
     def base(self) -> str:
@@ -206,10 +206,11 @@ def _claude_files(places: Places) -> list[Path]:
 def _claude(read: Read, places: Places, target: Target) -> list[FileChange]:
     (path,) = _claude_files(places)
     before = read(path)
-    edits: list[tuple[Sequence[str], Any]] = [
-        (("env", "ANTHROPIC_BASE_URL"), target.base),
-        (("apiKeyHelper",), target.token_command),
-    ]
+    edits: list[tuple[Sequence[str], Any]] = [(("env", "ANTHROPIC_BASE_URL"), target.base)]
+    if target.token_command:
+        edits.append((("apiKeyHelper",), target.token_command))
+    else:  # `auth: none`: the key is the ARGO username, no secret
+        edits.append((("env", "ANTHROPIC_API_KEY"), target.key))
     if "model" not in _json_root(before, path):
         edits.append((("model",), claude_code_model(target.models)))
     after = _set_json(before, path, edits)

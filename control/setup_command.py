@@ -53,7 +53,7 @@ def token_command(socket: Path | None) -> str:
     exe = shutil.which(sys.argv[0]) or shutil.which("argo-proxy") or "argo-proxy"
     words = [os.path.abspath(exe) if os.sep in exe else exe, "token"]
     if socket is not None:
-        words += ["--control-socket", str(socket)]
+        words += ["--control-socket", os.path.abspath(socket)]
     return shlex.join(words)
 
 
@@ -154,9 +154,9 @@ async def run_setup(
     if connection.base_url is None:
         _warn("the daemon serves no TCP port (`tcp: false`); the assistants need one")
         return 1
-    target = Target(
-        connection.base_url, connection.key, await chat_models(socket), token_command(socket)
-    )
+    # With `auth: none` there is no token to print: the key is the username.
+    helper = token_command(socket) if connection.auth == "token" else None
+    target = Target(connection.base_url, connection.key, await chat_models(socket), helper)
     return _plan_and_write(tools, connection, target, dry_run=dry_run, as_json=as_json, yes=yes)
 
 

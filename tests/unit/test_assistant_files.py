@@ -319,3 +319,13 @@ def test_jsonc_refuses_what_is_not_json(text: str) -> None:
 def test_jsonc_refuses_to_go_through_a_value_that_is_not_an_object() -> None:
     with pytest.raises(jsonc.JsoncError):
         jsonc.set_value('{"a": 1}', ["a", "b"], 2)
+
+
+def test_claude_code_with_auth_none_gets_the_username_as_key(tmp_path: Path) -> None:
+    """No token to print with `auth: none`: the key (the username) goes in its place."""
+    places, _ = _home(tmp_path)
+    target = Target(TARGET.url, "jdoe", MODELS, None)
+    (change,) = WIRINGS["claude"].changes(places, target)
+    settings = jsonc.loads(change.after)
+    assert settings["env"] == {"ANTHROPIC_BASE_URL": TARGET.url, "ANTHROPIC_API_KEY": "jdoe"}
+    assert "apiKeyHelper" not in settings
