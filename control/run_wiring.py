@@ -1,5 +1,5 @@
 """What `argo-proxy run -- TOOL ...` adds for the tools that need more than the
-variables (docs/clients.md#run): settings on the command line or in the environment,
+variables (docs/clients.md#run-tool-by-tool): settings on the command line or in the environment,
 never a file, and never where the user has a setting of their own.
 
 - Codex: `-c` overrides right after the executable: a `model_providers.argo` entry
@@ -32,6 +32,7 @@ from .assistant_files import (
     GEMINI_MODELS,
     OPENCODE_PROVIDER_NAME,
     PROVIDER,
+    WIRINGS,
     Places,
     claude_code_model,
     codex_provider,
@@ -65,8 +66,9 @@ def tool_of(command: Sequence[str]) -> str | None:
     return None
 
 
-def _places(env: Mapping[str, str]) -> Places:
-    return Places(Path(env.get("HOME") or Path.home()), env)
+def _files(tool: str, env: Mapping[str, str]) -> list[Path]:
+    """The user's own files of `tool`: where `setup` writes, the first place it reads."""
+    return WIRINGS[tool].files(Places(Path(env.get("HOME") or Path.home()), env))
 
 
 # ------------------------------------------------------------------ Codex
@@ -102,10 +104,10 @@ def _providers(table: Any, prefix: str, ours: str) -> set[str]:
 def _codex_settings(args: Sequence[str], env: Mapping[str, str]) -> set[str]:
     """The settings the user has made themselves: in config.toml (and the profile it
     or `--profile` selects) and on the command line."""
-    home = Path(env["CODEX_HOME"]) if env.get("CODEX_HOME") else _places(env).home / ".codex"
+    (path,) = _files("codex", env)
     config: dict[str, Any] = {}
     try:
-        config = tomlkit.parse((home / "config.toml").read_text(encoding="utf-8")).unwrap()
+        config = tomlkit.parse(path.read_text(encoding="utf-8")).unwrap()
     except (OSError, UnicodeDecodeError, TOMLKitError):
         pass  # none, or one Codex itself will complain about
     own = set(config)
@@ -154,11 +156,7 @@ def _codex(
 
 def _opencode_settings(command: Sequence[str], env: Mapping[str, str]) -> set[str]:
     """The top-level keys (and `provider.NAME`s) of the user's own OpenCode configs."""
-    folder = (
-        Path(env["XDG_CONFIG_HOME"])
-        if env.get("XDG_CONFIG_HOME")
-        else _places(env).home / ".config"
-    ) / "opencode"
+    folder = _files("opencode", env)[0].parent
     files = [folder / n for n in ("config.json", "opencode.json", "opencode.jsonc")]
     files += [Path.cwd() / n for n in ("opencode.json", "opencode.jsonc")]
     if env.get("OPENCODE_CONFIG"):
@@ -197,13 +195,12 @@ def _opencode(
 
 
 def _gemini_settings_files(env: Mapping[str, str]) -> list[Path]:
-    home = Path(env["GEMINI_CLI_HOME"]) if env.get("GEMINI_CLI_HOME") else _places(env).home
     system = Path(env.get("GEMINI_CLI_SYSTEM_SETTINGS_PATH") or "/etc/gemini-cli/settings.json")
     defaults = Path(
         env.get("GEMINI_CLI_SYSTEM_DEFAULTS_PATH") or system.parent / "system-defaults.json"
     )
     return [
-        home / ".gemini" / "settings.json",
+        _files("gemini", env)[0],  # the user's settings.json
         Path.cwd() / ".gemini" / "settings.json",
         system,
         defaults,
@@ -266,11 +263,9 @@ def _claude(command: Sequence[str], env: dict[str, str], models: Sequence[ModelC
     environment, in Claude Code's settings)."""
     if env.get("ANTHROPIC_MODEL") or _option_values(command[1:], "--model"):
         return Wired(list(command), env)
-    folder = Path(env["CLAUDE_CONFIG_DIR"]) if env.get("CLAUDE_CONFIG_DIR") else None
-    folder = folder or _places(env).home / ".claude"
     project = Path.cwd() / ".claude"
     for path in (
-        folder / "settings.json",
+        *_files("claude", env),
         project / "settings.json",
         project / "settings.local.json",
     ):
