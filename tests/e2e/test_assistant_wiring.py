@@ -384,3 +384,29 @@ def test_setup_dry_run_write_use_and_undo(
     # what the tool itself made meanwhile (its history, caches) is left alone
     for rel in set(user_files_now) - written:
         assert restored.get(rel) == user_files_now[rel] or rel.startswith(".local/state")
+
+
+def test_setup_without_a_daemon_uses_the_config(tmp_path: Path) -> None:
+    """No daemon running: the config's address (the default here) and the token file."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_NOT_THE_USERS)}
+    env.update(HOME=str(home), ARGO_PROXY_CONTROL_SOCKET=str(tmp_path / "none.sock"))
+
+    def setup(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [_EXE, "setup", *args], env=env, capture_output=True, text=True, timeout=60
+        )
+
+    done = setup("codex", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert "no daemon is running" in done.stderr
+    config = (home / ".codex" / "config.toml").read_text()
+    assert 'base_url = "http://127.0.0.1:44497/v1"' in config
+    assert (home / ".config" / "argo-proxy" / "token").exists()
+    unknown = setup("vim")
+    assert unknown.returncode == 2 and "no such tool: vim" in unknown.stderr
+    listed = json.loads(setup("--json").stdout)
+    assert {"tool": "codex", "label": "Codex CLI", "set_up": True} in listed["tools"]
+    assert setup("--undo").returncode == 0
+    assert not (home / ".codex" / "config.toml").exists()
