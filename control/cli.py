@@ -8,6 +8,7 @@
     argo-proxy token [--rotate]              the access token clients send
     argo-proxy env [--shell sh|fish|powershell] [--json]   exports for every client
     argo-proxy run -- COMMAND [ARGS...]      run a tool with those exports set
+    argo-proxy setup [TOOL...] [--dry-run] [--undo] [--json] [--yes]   wire a tool's own files
     argo-proxy models [CONFIG] [--json]      ARGO's models and their aliases (the daemon's)
     argo-proxy config show|validate|path|init|migrate [CONFIG]
     argo-proxy config env [prod|dev|test] [-c CONFIG]   show or switch ARGO's environment
@@ -36,6 +37,7 @@ from argo_proxy.daemon.config import load_config
 from argo_proxy.daemon.errors import ConfigError, FolderError, StartupError
 from argo_proxy.daemon.request_log import MAX_LIST_LIMIT
 
+from .assistants import ASSISTANTS
 from .logs import setup_logging
 
 __all__ = ["main"]
@@ -45,7 +47,7 @@ log = logging.getLogger("argo_proxy")
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_STARTUP = 3
-_COMMANDS = ("serve", "simulate", "ctl", "token", "env", "run", "models", "config")
+_COMMANDS = ("serve", "simulate", "ctl", "token", "env", "run", "setup", "models", "config")
 _CTL_COMMANDS = ("status", "refresh", "legacy", "reload", "config", "stop", "requests", "usage")
 # ctl options that belong to one command or two: option → (dest, commands)
 _CTL_OPTIONS = {
@@ -205,6 +207,24 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", dest="config_option", metavar="PATH", help="config file")
     _add_socket_argument(run)
     run.add_argument("command_line", nargs=argparse.REMAINDER, metavar="COMMAND")
+
+    setup = sub.add_parser(
+        "setup",
+        help="point assistants' own config files at the daemon (a diff first; --undo)",
+        usage="argo-proxy setup [TOOL...] [--dry-run] [--undo] [--json] [--yes]",
+    )
+    setup.add_argument(
+        "tools",
+        nargs="*",
+        metavar="TOOL",
+        help=f"one of {', '.join(a.id for a in ASSISTANTS.values() if a.setup)}",
+    )
+    setup.add_argument("--config", dest="config_option", metavar="PATH", help="config file")
+    setup.add_argument("--dry-run", "-n", action="store_true", help="only show the diff")
+    setup.add_argument("--undo", action="store_true", help="put the files back as they were")
+    setup.add_argument("--json", action="store_true", help="the plan or result as JSON")
+    setup.add_argument("--yes", "-y", action="store_true", help="write without asking")
+    _add_socket_argument(setup)
 
     models = sub.add_parser("models", help="list ARGO's models and their aliases")
     _add_config_arguments(models)
@@ -521,7 +541,7 @@ def _cmd_env(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .client_setup import command_environment, run_command
+    from .client_setup import prepare_run, run_command
 
     command = list(args.command_line)
     if command and command[0] == "--":
@@ -529,10 +549,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not command:
         print("argo-proxy run: name a command, e.g. `argo-proxy run -- claude`", file=sys.stderr)
         return EXIT_USAGE
-    env = _guarded("run", command_environment(args.config_option, _socket_path(args)))
-    if isinstance(env, int):
-        return env
-    return run_command(command, env)
+    wired = _guarded("run", prepare_run(args.config_option, _socket_path(args), command))
+    if isinstance(wired, int):
+        return wired
+    return run_command(wired.command, wired.env)
+
+
+def _cmd_setup(args: argparse.Namespace) -> int:
+    from .setup_command import run_setup
+
+    command = run_setup(
+        args.tools,
+        args.config_option,
+        _socket_path(args),
+        dry_run=args.dry_run,
+        undo=args.undo,
+        as_json=args.json,
+        yes=args.yes,
+    )
+    code: int = _guarded("setup", command)
+    return code
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
@@ -567,6 +603,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "token": _cmd_token,
         "env": _cmd_env,
         "run": _cmd_run,
+        "setup": _cmd_setup,
         "models": _cmd_models,
         "config": _cmd_config,
     }

@@ -24,12 +24,19 @@ from typing import Any
 from argo_proxy.daemon.access import read_or_create_token, write_new_token
 from argo_proxy.daemon.config import control_socket_path, load_config
 from argo_proxy.daemon.errors import ConfigError, FolderError
+from argo_proxy.daemon.model_cards import ModelCard, chat_cards
+from argo_proxy.daemon.models import builtin_catalog
 
+from .assistants import assistants_payload, client_variables
 from .client import ControlClient, DaemonNotRunning, RpcError
+from .run_wiring import CannotRun, Wired, tool_of, wire
 
 __all__ = [
+    "chat_models",
     "client_variables",
+    "connection_or_fail",
     "next_steps",
+    "prepare_run",
     "render_exports",
     "run_command",
     "run_env",
@@ -102,33 +109,40 @@ async def find_connection(
     return Connection(base, key, config.auth, False, str(config.token_path))
 
 
+def _card(row: dict[str, Any]) -> ModelCard:
+    return ModelCard(
+        alias=row["id"],
+        internal_id=row["internal_id"],
+        name=row["name"],
+        family=row["family"],
+        max_input_tokens=row["max_input_tokens"],
+        max_output_tokens=row["max_output_tokens"],
+        tool_calling=row["tool_calling"],
+        image_input=row["image_input"],
+    )
+
+
+async def chat_models(socket: Path | None) -> list[ModelCard]:
+    """The running daemon's chat models (`models.list`), else the built-in list."""
+    try:
+        client = await ControlClient.connect(control_socket_path(socket))
+    except DaemonNotRunning:
+        return chat_cards(builtin_catalog())
+    try:
+        answer = await client.call("models.list")
+    except RpcError:
+        return chat_cards(builtin_catalog())
+    finally:
+        await client.close()
+    return [_card(row) for row in answer["models"]]
+
+
 def _load_quietly(config_path: str | None) -> str | None:
     """The ARGO username from the config, for `auth: none` (clients still need a key)."""
     try:
         return load_config(config_path).user or None
     except ConfigError:
         return None
-
-
-def client_variables(base_url: str, key: str) -> dict[str, str]:
-    """The variables each supported client reads to find the daemon (docs/security.md)."""
-    base = base_url.rstrip("/")
-    return {
-        # Anything else (OpenCode's `{env:ARGO_PROXY_TOKEN}`, Codex's `env_key`, scripts).
-        "ARGO_PROXY_URL": base,
-        "ARGO_PROXY_TOKEN": key,
-        # OpenAI SDKs, Codex CLI, Aider (OPENAI_API_BASE), OpenCode's openai provider.
-        "OPENAI_BASE_URL": f"{base}/v1",
-        "OPENAI_API_BASE": f"{base}/v1",
-        "OPENAI_API_KEY": key,
-        # Anthropic SDKs, Claude Code, Aider.
-        "ANTHROPIC_BASE_URL": base,
-        "ANTHROPIC_API_KEY": key,
-        "CLAUDE_CODE_SKIP_ANTHROPIC_AUTH": "1",
-        # Gemini CLI and the google-genai SDK.
-        "GOOGLE_GEMINI_BASE_URL": base,
-        "GEMINI_API_KEY": key,
-    }
 
 
 def _quote_fish(value: str) -> str:
@@ -176,7 +190,7 @@ def next_steps(
         lines.append(f"  # {path_tip}")
     cli, sock = command, socket_option
     steps = [
-        (f"{cli} run{sock} -- claude", "Claude Code wired to it; codex, gemini, python... alike"),
+        (f"{cli} run{sock} -- claude", "Claude Code wired to it; codex, opencode, python... alike"),
         (f'eval "$({cli} env{sock})"', "or: every client's URL and key, set in this shell"),
         (f"{cli} token{sock}", "the access token, which clients send as their API key"),
         (f"{cli} models{sock}", "the models it serves"),
@@ -196,7 +210,7 @@ def _describe(connection: Connection) -> str:
     return f"argo-proxy at {where} ({state}, auth {connection.auth})"
 
 
-async def _connection_or_fail(
+async def connection_or_fail(
     config_path: str | None, socket: Path | None, *, rotate: bool = False, token_only: bool = False
 ) -> Connection | int:
     """The connection, or the exit code (1) after saying why there is none. A folder
@@ -230,7 +244,7 @@ async def _connection_or_fail(
 
 
 async def run_token(config_path: str | None, socket: Path | None, *, rotate: bool) -> int:
-    connection = await _connection_or_fail(config_path, socket, rotate=rotate, token_only=True)
+    connection = await connection_or_fail(config_path, socket, rotate=rotate, token_only=True)
     if isinstance(connection, int):
         return connection
     if connection.auth != "token" and not rotate:
@@ -246,7 +260,7 @@ async def run_token(config_path: str | None, socket: Path | None, *, rotate: boo
 async def run_env(
     config_path: str | None, socket: Path | None, *, shell: str, as_json: bool
 ) -> int:
-    connection = await _connection_or_fail(config_path, socket)
+    connection = await connection_or_fail(config_path, socket)
     if isinstance(connection, int):
         return connection
     if connection.base_url is None:
@@ -260,6 +274,8 @@ async def run_env(
             "running": connection.running,
             "token_file": connection.token_file,
             "variables": variables,
+            # Which of them each assistant reads: the editor extension's list.
+            "assistants": assistants_payload(),
         }
         print(json.dumps(payload, indent=2), flush=True)
     else:
@@ -268,16 +284,26 @@ async def run_env(
     return 0
 
 
-async def command_environment(config_path: str | None, socket: Path | None) -> dict[str, str] | int:
-    """This process's environment plus the client variables; an exit code (and a
-    message) if the daemon cannot be found."""
-    connection = await _connection_or_fail(config_path, socket)
+async def prepare_run(
+    config_path: str | None, socket: Path | None, command: Sequence[str]
+) -> Wired | int:
+    """`command` and its environment: this process's, plus the client variables, plus
+    what its tool needs beyond them (control/run_wiring.py); an exit code (and a
+    message) if the daemon cannot be found or the tool cannot be wired."""
+    connection = await connection_or_fail(config_path, socket)
     if isinstance(connection, int):
         return connection
     if connection.base_url is None:
         _warn("the daemon serves no TCP port (`tcp: false`); clients must use its socket")
         return 1
-    return {**os.environ, **client_variables(connection.base_url, connection.key)}
+    env = {**os.environ, **client_variables(connection.base_url, connection.key)}
+    tool = tool_of(command)
+    models = await chat_models(socket) if tool in ("claude", "codex", "opencode", "gemini") else []
+    try:
+        return wire(command, env, connection.base_url, models)
+    except CannotRun as exc:
+        _warn(str(exc))
+        return 1
 
 
 def run_command(command: Sequence[str], env: Mapping[str, str]) -> int:

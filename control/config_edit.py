@@ -10,8 +10,6 @@ watching it never reads half of it; a symlinked config keeps its link.
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +24,8 @@ from argo_proxy.daemon.config import (
     read_config_text,
 )
 from argo_proxy.daemon.errors import ConfigError
+
+from .file_edits import write_atomic
 
 __all__ = ["EnvironmentSwitch", "current_environment", "edit_keys", "switch_environment"]
 
@@ -154,19 +154,8 @@ def _entry(key: str, value: str) -> str:
 
 def _replace_file(path: Path, text: str) -> None:
     """Write `text` over `path` at once, keeping its mode (and a symlink's link)."""
-    target = path.resolve()
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     try:
-        mode = target.stat().st_mode & 0o7777
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-                out.write(text)
-            os.chmod(temporary, mode)
-            os.replace(temporary, target)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        write_atomic(path, text)
     except OSError as exc:
         raise ConfigError(
             f"{path}: cannot write the config file: {exc.strerror or exc}; nothing was changed"

@@ -49,6 +49,7 @@ __all__ = [
     "override_of",
     "read_config_text",
     "redact_user",
+    "setup_backup_folder",
 ]
 
 log = logging.getLogger(__name__)
@@ -445,6 +446,11 @@ def default_config_file() -> Path:
 def default_token_file() -> Path:
     """Where the access token lives unless `token_file` says otherwise."""
     return Path(platformdirs.user_config_dir(APP_NAME)) / "token"
+
+
+def setup_backup_folder() -> Path:
+    """Where `argo-proxy setup` keeps what the assistants' files held before it wrote."""
+    return Path(platformdirs.user_state_dir(APP_NAME)) / "setup"
 
 
 def is_loopback(host: str) -> bool:

@@ -28,6 +28,7 @@ PACKAGES = {  # versions these tests were written against
     "claude": "@anthropic-ai/claude-code@2.1.197",
     "codex": "@openai/codex@0.169.0",
     "gemini": "@google/gemini-cli@0.61.0",
+    "opencode": "opencode-ai@1.18.33",  # tests/e2e/test_assistant_wiring.py
 }
 MODELS = ["claude-sonnet-4-6", "argo:gpt-4o", "gemini-2.5-flash"]
 
@@ -50,7 +51,9 @@ def assistants() -> Path:
             install(Path(chosen))
         return bin_dir
     pins = list(PACKAGES.values())
-    folder = cached("assistants", pins, "Claude Code, Codex and Gemini CLI", "~740 MB", install)
+    folder = cached(
+        "assistants", pins, "Claude Code, Codex, Gemini CLI and OpenCode", "~920 MB", install
+    )
     return folder / "node_modules" / ".bin"
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from argo_proxy.control import config_edit
+from argo_proxy.control import file_edits
 from argo_proxy.control.client import ControlClient, RpcError
 from argo_proxy.control.reload import diff_configs
 from argo_proxy.control.runtime import Runtime, RuntimeOptions
@@ -169,7 +169,7 @@ async def test_set_environment_refuses_what_it_cannot_apply(
             def refuse(src: object, dst: object) -> None:  # a read-only folder, even for root
                 raise PermissionError(13, "Permission denied")
 
-            patch.setattr(config_edit.os, "replace", refuse)
+            patch.setattr(file_edits.os, "replace", refuse)
             with pytest.raises(RpcError) as refused:
                 await client.call("config.setEnvironment", {"env": "prod"})
         assert refused.value.code == -32002

@@ -18,7 +18,7 @@ def test_the_address_really_listened_on_and_every_command() -> None:
     assert lines == [
         "argo-proxy is ready at http://127.0.0.1:45001; this terminal runs it (Ctrl-C stops "
         "it); in another:",
-        "  argo-proxy run -- claude  # Claude Code wired to it; codex, gemini, python... alike",
+        "  argo-proxy run -- claude  # Claude Code wired to it; codex, opencode, python... alike",
         '  eval "$(argo-proxy env)"  # or: every client\'s URL and key, set in this shell',
         "  argo-proxy token          # the access token, which clients send as their API key",
         "  argo-proxy models         # the models it serves",
