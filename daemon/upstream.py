@@ -3,6 +3,9 @@
 Only this module knows httpx. Every call maps transport failures to `UpstreamError`
 (502 unreachable, 504 timeout) naming the URL, which never holds a credential.
 
+Each call to ARGO is told to the request's observer (observer.py), handed in by the
+caller: what was sent, each retry, ARGO's status and bytes.
+
 Calls to ARGO are retried here, and only here, while nothing has reached the client
 yet: a refused connection, or an answer of 429, 502, 503 or 504, is tried again up to
 `retries` times with exponential backoff and jitter, honouring `Retry-After`, within
@@ -25,11 +28,10 @@ import logging
 import random
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 import httpx
@@ -42,16 +44,9 @@ from .errors import (
     UpstreamStatusError,
     UpstreamTimeoutError,
 )
+from .observer import NO_OBSERVER, Observer
 
-__all__ = [
-    "ON_RETRY",
-    "RETRYABLE_STATUSES",
-    "UPSTREAM_TAP",
-    "Upstream",
-    "UpstreamReply",
-    "UpstreamStream",
-    "UpstreamTap",
-]
+__all__ = ["RETRYABLE_STATUSES", "Upstream", "UpstreamReply", "UpstreamStream"]
 
 log = logging.getLogger(__name__)
 
@@ -61,31 +56,6 @@ _BACKOFF_CAP = 8.0
 _LONGEST_RETRY_AFTER = 10.0  # a longer Retry-After goes to the client, whose SDK waits
 # Answer headers a client's SDK acts on (its own retries and rate limiting).
 _PASSED_ON_PREFIXES = ("retry-after", "x-ratelimit-", "anthropic-ratelimit-")
-
-
-# Told of each retry of the request being served: the request path sets it per request
-# (a request is served in one task), so its record counts retries, even of a call that
-# failed in the end (docs/observability.md#records).
-ON_RETRY: ContextVar[Callable[[], None] | None] = ContextVar("argo_proxy_on_retry", default=None)
-
-
-class UpstreamTap(Protocol):
-    """Sees what one request sends to ARGO and what comes back: the request dump
-    (daemon/dumps.py), when `dump_requests` is on."""
-
-    def sent(self, url: str, headers: Mapping[str, str], body: bytes) -> None: ...
-    def answered(self, status: int, content_type: str) -> None: ...
-    def received(self, data: bytes) -> None: ...  # the answer's bytes, whole or a chunk
-
-
-# The tap of the request being served, set per request by the request path, as ON_RETRY.
-UPSTREAM_TAP: ContextVar[UpstreamTap | None] = ContextVar("argo_proxy_tap", default=None)
-
-
-def _note_retry() -> None:
-    note = ON_RETRY.get()
-    if note is not None:
-        note()
 
 
 def _passed_on(headers: Mapping[str, str]) -> dict[str, str]:
@@ -141,7 +111,7 @@ class UpstreamStream:
         response: httpx.Response,
         read_timeout: float,
         retries: int = 0,
-        tap: UpstreamTap | None = None,
+        observer: Observer = NO_OBSERVER,
     ) -> None:
         self.url = url
         self.status = response.status_code
@@ -150,17 +120,15 @@ class UpstreamStream:
         self.retries = retries
         self._response = response
         self._read_timeout = read_timeout
-        self._tap = tap
-        if tap is not None:
-            tap.answered(self.status, self.content_type)
+        self._observer = observer
+        observer.answered(self.status, self.content_type)
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        tap = self._tap
+        observer = self._observer
         try:
             async for chunk in self._response.aiter_bytes():
                 if chunk:
-                    if tap is not None:
-                        tap.received(chunk)
+                    observer.received(chunk)
                     yield chunk
         except httpx.HTTPError as exc:
             raise _map_error(exc, self.url, self._read_timeout) from exc
@@ -170,8 +138,7 @@ class UpstreamStream:
             body = await self._response.aread()
         except httpx.HTTPError as exc:
             raise _map_error(exc, self.url, self._read_timeout) from exc
-        if self._tap is not None:
-            self._tap.received(body)
+        self._observer.received(body)
         return UpstreamReply(
             self.url, self.status, self.content_type, body, self.headers, self.retries
         )
@@ -407,12 +374,13 @@ class Upstream:
         headers: Mapping[str, str],
         *,
         timeout: float | None = None,
+        observer: Observer = NO_OBSERVER,
     ) -> UpstreamReply:
+        """POST and read the whole answer; `observer` is told the call, its retries
+        and the answer."""
         budget = timeout or self.read_timeout
         deadline = time.monotonic() + budget
-        tap = UPSTREAM_TAP.get()
-        if tap is not None:
-            tap.sent(url, {**self._headers, **headers}, body)
+        observer.sending(url, {**self._headers, **headers}, body)
         async with self._slot():
             attempt = 0
             while True:
@@ -426,9 +394,8 @@ class Upstream:
                     retry = self._status_retry(status, response.headers, url, attempt, deadline)
                     if retry is None:
                         content_type = response.headers.get("content-type", "")
-                        if tap is not None:
-                            tap.answered(status, content_type)
-                            tap.received(response.content)
+                        observer.answered(status, content_type)
+                        observer.received(response.content)
                         return UpstreamReply(
                             url,
                             status,
@@ -440,7 +407,7 @@ class Upstream:
                     wait = retry
                 await asyncio.sleep(wait)
                 attempt += 1
-                _note_retry()
+                observer.retried()
 
     @asynccontextmanager
     async def stream(
@@ -450,6 +417,7 @@ class Upstream:
         headers: Mapping[str, str],
         *,
         timeout: float | None = None,
+        observer: Observer = NO_OBSERVER,
     ) -> AsyncIterator[UpstreamStream]:
         """POST and hold the answer open; leaving the block closes the upstream connection.
 
@@ -458,9 +426,7 @@ class Upstream:
         """
         budget = timeout or self.read_timeout
         deadline = time.monotonic() + budget
-        tap = UPSTREAM_TAP.get()
-        if tap is not None:
-            tap.sent(url, {**self._headers, **headers}, body)
+        observer.sending(url, {**self._headers, **headers}, body)
         async with self._slot():
             attempt = 0
             while True:
@@ -477,9 +443,9 @@ class Upstream:
                     wait = retry
                 await asyncio.sleep(wait)
                 attempt += 1
-                _note_retry()
+                observer.retried()
             try:
-                yield UpstreamStream(url, response, budget, attempt, tap)
+                yield UpstreamStream(url, response, budget, attempt, observer)
             finally:
                 await response.aclose()
 
