@@ -40,13 +40,13 @@ from .routing import Route, resolve_identity, route_chat
 if TYPE_CHECKING:
     from .state import DaemonState
 
-__all__ = ["Backend", "Call", "CallKind", "Intake", "Upstream"]
+__all__ = ["ArgoApi", "Backend", "Call", "CallKind", "Intake"]
 
 log = logging.getLogger(__name__)
 
 CallKind = Literal["chat", "embeddings", "embed"]  # embed: the legacy gateway's own API
 # The ARGO API that answers a call, as records name it (docs/observability.md#records).
-Upstream = Literal["openai_chat", "anthropic", "embeddings", "gateway"]
+ArgoApi = Literal["openai_chat", "anthropic", "embeddings", "gateway"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +65,7 @@ class Call:
     requested_model: str  # the model the client asked for
     model: str  # the ARGO model chosen for it
     rule: str | None  # the routing rule that chose `model`; None: the name resolved
-    upstream: Upstream
+    upstream: ArgoApi  # the ARGO API that serves it, whose backend sends it
     route: Route | None  # ARGO's chat APIs: the URL and family for `model`
     user: str  # the ARGO identity, for the body and the headers alike
     timeout: float | None  # the client's `timeout`; None: `request_timeout`
@@ -153,7 +153,7 @@ class Intake:
         name = model_name_of(req, body)
         observer.asked(name, False)
         model, rule = self.choose_model(name, "embed", config)
-        upstream: Upstream = "gateway" if gateway else "embeddings"
+        upstream: ArgoApi = "gateway" if gateway else "embeddings"
         observer.chose(model, upstream)
         if kind == "embeddings" and body.get("input") in (None, "", []):
             raise ClientRequestError("Missing 'input' field: send a string or a list of strings.")

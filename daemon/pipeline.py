@@ -41,7 +41,7 @@ from typing import Any, Literal
 from .backends.argo import ArgoAnthropic, ArgoChat
 from .backends.embeddings import Embeddings
 from .backends.gateway import LegacyGateway
-from .calls import Backend, Call, Intake, Upstream
+from .calls import ArgoApi, Backend, Call, Intake
 from .config import Config
 from .dumps import RequestDump
 from .errors import (
@@ -80,7 +80,7 @@ class Pipeline:
         self.intake = Intake(state)
         upstream, agent = state.upstream, state.user_agent
         # The backend of each ARGO API, by the name a Call (and a record) gives it.
-        self.backends: dict[Upstream, Backend] = {
+        self.backends: dict[ArgoApi, Backend] = {
             "openai_chat": ArgoChat(upstream, state.thinking, agent),
             "anthropic": ArgoAnthropic(upstream, state.thinking, agent),
             "embeddings": Embeddings(upstream, agent),
@@ -128,8 +128,6 @@ class Pipeline:
         client's body, sends it and answers; a stream is returned once it has started.
         A fallback calls this again with another model (pipeline.py docstring)."""
         call = call.for_model(model)
-        if call.model != model:  # pragma: no cover - for_model sets it
-            raise AssertionError(model)
         return await self.backends[call.upstream].send(call, observer)
 
     async def _serve(

@@ -52,9 +52,7 @@ async def test_a_chat_call_holds_what_the_rest_of_the_path_needs() -> None:
     call = await Intake(daemon).chat(FORMATS["openai_chat"], req, daemon.config, seen)
     assert (call.requested_model, call.model, call.rule) == ("argo:gpt-4o", "gpt4o", None)
     assert call.upstream == "openai_chat" and call.route is not None
-    assert call.route.url == f"{BASE}/v1/chat/completions" or call.route.url.endswith(
-        "/chat/completions"
-    )
+    assert call.route.url.endswith("/chat/completions")
     assert call.user == "jdoe" and call.timeout == 30.0 and call.stream
     assert call.kind == "chat" and call.spec is FORMATS["openai_chat"] and call.endpoint is None
     assert "timeout" not in call.body and call.body["messages"] == HELLO
