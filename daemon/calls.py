@@ -58,9 +58,11 @@ class Call:
     kind: CallKind
     request: ClientRequest  # its raw body is let go once parsed (bench/README.md, memory)
     config: Config  # as the request started, even across a reload
-    # The client's parsed body (`timeout` taken out). Held until the answer has started,
-    # not converted in place: each attempt converts it for its own model, so a fallback
-    # to another model starts from what the client sent. Attempts take a shallow copy.
+    # The client's parsed body (`timeout` taken out), not converted in place: each
+    # attempt converts it for its own model, so a fallback to another model starts from
+    # what the client sent (attempts take a shallow copy). Held while another attempt
+    # may follow; the final attempt's backend empties it once converted, so that a big
+    # request is not held twice while it is sent (bench/README.md, memory).
     body: dict[str, Any]
     requested_model: str  # the model the client asked for
     model: str  # the ARGO model chosen for it
@@ -71,6 +73,9 @@ class Call:
     timeout: float | None  # the client's `timeout`; None: `request_timeout`
     stream: bool
     endpoint: ChatEndpoint | None = None  # the legacy gateway's chat endpoint
+    # No attempt follows this one: its backend may let go of `body` once converted. A
+    # fallback loop sends the attempts before the last with `final=False`.
+    final: bool = True
 
     def for_model(self, model: str) -> Call:
         """This call sent to `model` instead: on ARGO's chat APIs, the route (and so the

@@ -102,6 +102,8 @@ class ArgoChat:
         # A shallow copy: the conversion changes the top level (the model), and the
         # call's body must stay the client's for another attempt (calls.Call.body).
         out = conversion.request(dict(body))
+        if call.final:  # converted, a big part may be a new copy: keep only what is sent
+            body.clear()
         write_reasoning(
             reasoning, out, route.model, route.upstream
         )  # docs/translation.md#reasoning

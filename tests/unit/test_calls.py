@@ -5,6 +5,7 @@ the errors it answers, the backend each call goes to, and the seam a fallback us
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -211,7 +212,8 @@ async def test_a_legacy_endpoint_is_refused_while_legacy_mode_is_off() -> None:
 
 async def test_an_attempt_at_another_model_converts_the_clients_body_as_sent() -> None:
     """The fallback seam: a second `attempt` of the same call at a model of another
-    family sends that family's API a body converted from what the client sent."""
+    family sends that family's API a body converted from what the client sent; the
+    attempt before it was not the final one, so it kept the client's body."""
     daemon = state(anthropic_stream_mode="retry")  # Claude's answer not asked as a stream
     fake: FakeUpstream = daemon.upstream  # type: ignore[assignment]
     pipeline = Pipeline(daemon)
@@ -224,7 +226,8 @@ async def test_an_attempt_at_another_model_converts_the_clients_body_as_sent() -
                      "finish_reason": "stop"}],
     }  # fmt: skip
     fake.reply = UpstreamReply("u", 200, "application/json", json.dumps(completion).encode())
-    first = await pipeline.attempt(call, call.model, seen)
+    first = await pipeline.attempt(dataclasses.replace(call, final=False), call.model, seen)
+    assert call.body == body  # the client's body, as sent, for the next attempt
     message = {
         "id": "m", "type": "message", "role": "assistant", "model": "claude-sonnet-4-6",
         "content": [{"type": "text", "text": "from claude"}], "stop_reason": "end_turn",
@@ -243,6 +246,6 @@ async def test_an_attempt_at_another_model_converts_the_clients_body_as_sent() -
     (turn,) = claude_sent["messages"]
     assert turn["role"] == "user" and turn["content"][0]["text"] == "hello"
     assert claude_sent["metadata"] == {"user_id": "jdoe"} and headers["x-api-key"] == "jdoe"
-    assert call.body == body  # the client's body, as sent, for a next attempt
+    assert call.body == {}  # the final attempt let go of it once converted
     prepared = [kw for name, _, kw in seen.events if name == "prepared"]
     assert [p["converted"] for p in prepared] == [False, True]
