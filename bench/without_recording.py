@@ -21,40 +21,29 @@ record object itself (a few microseconds, bench/README.md).
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from argo_proxy.control.cli import main
 from argo_proxy.daemon import relay
 from argo_proxy.daemon.backends.argo import ArgoChat, Leg
-from argo_proxy.daemon.records import RequestRecord, Usage
+from argo_proxy.daemon.records import RequestRecord
 from argo_proxy.daemon.request_log import RequestLog
 
 _stream = ArgoChat.stream
 
 
 def _stream_without_usage(
-    self: ArgoChat, leg: Leg, shaper: relay.Shaper, record: RequestRecord
+    self: ArgoChat, leg: Leg, shaper: relay.Shaper
 ) -> AsyncGenerator[bytes, None]:
     if isinstance(shaper, relay.SameFormatShaper):  # asked for the record only
         leg.body.pop("stream_options", None)
-    return _stream(self, leg, shaper, record)
+    return _stream(self, leg, shaper)
 
 
-class _UsageIgnored(Usage):
-    """Usage that is never read, and counts as reported from the start, so the relay
-    keeps no text for an estimate: the relay's per-event work for the record is gone."""
-
-    def see(self, event: Mapping[str, Any]) -> None:
-        pass
-
-
-class _MonitorWithoutRecord(relay._Monitor):  # noqa: SLF001 (a bench's patch)
-    """The relay's watch with nothing for the record: the notice, the end, errors."""
-
-    def __init__(self, record: RequestRecord) -> None:
-        super().__init__(record)
-        self._usage = _UsageIgnored(reported=True)
+def _event_ignored(self: RequestRecord, event: dict[str, Any]) -> None:
+    """The record hears of no streamed event (observer.py): the relay's per-event work
+    for the record is gone; the relay still watches the notice, the end, errors."""
 
 
 def _drop(self: RequestLog, record: RequestRecord) -> None:
@@ -63,7 +52,7 @@ def _drop(self: RequestLog, record: RequestRecord) -> None:
 
 if __name__ == "__main__":
     ArgoChat.stream = _stream_without_usage
-    relay._Monitor = _MonitorWithoutRecord  # noqa: SLF001
+    RequestRecord.event = _event_ignored
     RequestLog.add = _drop
     sys.argv[0] = "argo-proxy"
     sys.exit(main())

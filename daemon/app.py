@@ -14,11 +14,11 @@ from typing import Any
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse, html, json, raw
 
-from .backends.gateway import LEGACY_PATHS
 from .errors import ArgoProxyError
 from .formats import FORMATS, ClientFormat
 from .formats.google import model_resource, split_model_path
 from .health import LIVE, readiness
+from .legacy_requests import LEGACY_PATHS
 from .metrics import CONTENT_TYPE, DaemonMetrics
 from .models import ModelEntry
 from .pipeline import DirectEndpoint, Pipeline

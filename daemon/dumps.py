@@ -2,10 +2,11 @@
 file per API request with its bodies: what the client sent, what went to ARGO, what
 ARGO answered (a stream's events), and what the client got.
 
-The request path (`pipeline.py`) opens a `RequestDump` per request, the upstream
-client feeds it what passes to and from ARGO (it is the request's `UpstreamTap`), and
-the finished dump goes to one worker thread that renders and writes it, so that a slow
-disk never holds up the event loop.
+The request path (`pipeline.py`) opens a `RequestDump` per request, one of the
+request's observers (observer.py): the upstream client tells it what passes to and
+from ARGO, the recording stage what the client got. The finished dump goes to one
+worker thread that renders and writes it, so that a slow disk never holds up the
+event loop.
 
 Bounded and private: what is held in memory for a stream stops at the file's limit;
 each file is at most `dump_max_kb` (the longest strings and lists are cut, with a
@@ -37,6 +38,7 @@ from .config import Config, redact_user
 from .errors import FolderError
 from .exchange import ClientRequest, JSONResult
 from .folders import private_folder
+from .observer import Observer
 from .records import RequestRecord
 from .sse import SSEParser
 
@@ -111,12 +113,9 @@ class _Call:
 
 
 @dataclass
-class RequestDump:
-    """What one request sent and received, collected while it is served.
-
-    It is the request's `UpstreamTap` (upstream.py): the upstream client reports each
-    call to ARGO here. The request path reports the client's answer.
-    """
+class RequestDump(Observer):
+    """What one request sent and received, collected while it is served: it observes
+    the request (observer.py), the calls to ARGO and what the client got."""
 
     settings: DumpSettings
     endpoint: str
@@ -151,9 +150,9 @@ class RequestDump:
             req.body,
         )
 
-    # -------------------------------------------------------------- the upstream tap
+    # ------------------------------------------------------------- the calls to ARGO
 
-    def sent(self, url: str, headers: Mapping[str, str], body: bytes) -> None:
+    def sending(self, url: str, headers: Mapping[str, str], body: bytes) -> None:
         answer = _Capture(self.settings.max_file_bytes)
         self.calls.append(_Call(url, dict(headers), body, answer))
 
@@ -179,6 +178,10 @@ class RequestDump:
     def streamed(self, chunk: bytes) -> None:
         if self.stream is not None:
             self.stream.add(chunk)
+
+    def ended(self, answer: Any = None) -> None:
+        if answer is not None:
+            self.replied(answer)
 
 
 # ----------------------------------------------------------------------- rendering

@@ -1,4 +1,4 @@
-"""The first stage of every request: read the client's body and check what it asks.
+"""Reading the client's body and checking what it asks, for intake (calls.py).
 
 A body is parsed once, its fields checked against its format's rules
 (`validation.py`), and what the path needs of it taken out: the model name, whether it

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from .convert import Conversion
-from .errors import ClientRequestError
+from .errors import ClientRequestError, NotFoundError
 from .field_rules import BodyKind
 from .formats import FORMATS, ClientFormat
 from .intake import check_turns
@@ -38,14 +38,40 @@ from .workarounds.argo_rules import apply_model_rules
 
 __all__ = [
     "CHAT_ENDPOINTS",
+    "GATEWAY_ENDPOINTS",
+    "LEGACY_PATHS",
     "ChatEndpoint",
     "ChatEndpointName",
+    "legacy_off",
     "Plan",
     "embed_prompts",
     "prompt_tokens",
 ]
 
 ChatEndpointName = Literal["chat", "completions", "openai_chat", "openai_responses"]
+
+# The legacy-only routes (docs/legacy.md), always registered: each request checks the flag.
+LEGACY_PATHS: dict[str, Literal["chat", "embed", "completions"]] = {
+    "/v1/chat": "chat",
+    "/v1/embed": "embed",
+    "/v1/completions": "completions",
+}
+# The client formats the gateway serves while legacy mode is on (the others keep
+# ARGO's chat APIs), and the endpoint of each.
+GATEWAY_ENDPOINTS: dict[ClientFormat, ChatEndpointName] = {
+    "openai_chat": "openai_chat",
+    "openai_responses": "openai_responses",
+}
+
+
+def legacy_off(endpoint: str) -> NotFoundError:
+    path = next(p for p, e in LEGACY_PATHS.items() if e == endpoint)
+    return NotFoundError(
+        f"{path} is served only in legacy mode, and legacy mode is off. Turn it on "
+        "with `argo-proxy ctl legacy on`, `use_legacy_argo: true` in the config "
+        "file, or `argo-proxy serve --legacy-argo`."
+    )
+
 
 # Client fields with no place in a legacy request, or ones we set ourselves.
 _NOT_FORWARDED = frozenset(

@@ -2,8 +2,10 @@
 ended, how long it took and how many tokens it used (docs/observability.md).
 
 The request path (`pipeline.py`) opens a record when a request comes in and closes it
-once, when the answer's last byte is out (or the request failed); every stage that
-learns something writes it here. Records hold no prompt or answer text.
+once, when the answer's last byte is out (or the request failed). A record is the
+request's observer (observer.py): the stages tell it what happened (the model asked
+for, the one chosen, each retry, ARGO's answer or stream events, the first byte, a
+failure), and it keeps what a record shows. Records hold no prompt or answer text.
 
 Token accounting (docs/observability.md#tokens): `input_tokens` counts every input
 token, cached or not, as OpenAI's `prompt_tokens` does; `cached_tokens` is the part
@@ -25,6 +27,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from .argo_replies import event_text
+from .model_names import answered_model
+from .observer import Observer
 from .tokens import count_request_tokens, estimate_text_tokens, weighs_more_than
 
 __all__ = [
@@ -198,7 +203,7 @@ def new_request_id() -> str:
 
 
 @dataclass(slots=True)  # a thousand of them live in the ring
-class RequestRecord:
+class RequestRecord(Observer):
     """What one API request did (docs/observability.md#records)."""
 
     id: str
@@ -235,11 +240,79 @@ class RequestRecord:
     _t0: float = field(default_factory=time.perf_counter, repr=False)
     _ended: float | None = field(default=None, repr=False)
     _closed: bool = field(default=False, repr=False)
+    _thinking_block: bool = field(default=False, repr=False)  # in a Claude thinking block
 
     @classmethod
     def open(cls, endpoint: str, client_format: str, user_agent: str | None) -> RequestRecord:
         client, version = client_of(user_agent)
         return cls(new_request_id(), time.time(), endpoint, client_format, client, version)
+
+    # ------------------------------------------------- the observer's events (observer.py)
+
+    def asked(self, model: str, stream: bool) -> None:
+        self.model, self.stream = model, stream
+
+    def chose(self, model: str, upstream: str) -> None:
+        self.argo_model, self.upstream = model, upstream
+
+    def prepared(self, body: dict[str, Any] | None, *, converted: bool, thinking_off: bool) -> None:
+        self.sent = body  # its input is estimated if ARGO reports no usage
+        self.converted, self.thinking_off = converted, thinking_off
+
+    def retried(self) -> None:
+        self.retries += 1
+
+    def completed(self, upstream: str, body: Any) -> None:
+        self.usage.take(upstream, body)
+        self.answered_model = answered_model(upstream, body, event=False)  # type: ignore[arg-type]
+
+    def event(self, event: dict[str, Any]) -> None:
+        """One event of ARGO's stream: the model it names, its usage, Claude's thinking
+        text (which Claude does not count apart: the record estimates it), and the
+        answer's text, kept for the estimate only until ARGO's usage makes it needless
+        (Claude's comes first, in message_start)."""
+        kind = event.get("type")
+        if self.answered_model is None:
+            self.answered_model = _model_of(event, kind)
+        usage = self.usage
+        if kind == "message_start" or "usage" in event:
+            usage.see(event)
+        if self._thinking_block:  # a thinking block's deltas: its text
+            self._thinking_block = self._thinking(event, kind)
+        elif kind == "content_block_start":
+            block = event.get("content_block")
+            self._thinking_block = isinstance(block, dict) and block.get("type") == "thinking"
+        if not usage.reported:
+            text = event_text(event)
+            if text:
+                self.output_text.append(text)
+
+    def _thinking(self, event: dict[str, Any], kind: object) -> bool:
+        """Keep a thinking delta's text; whether the thinking block goes on."""
+        if kind != "content_block_delta":
+            return kind != "content_block_stop"
+        delta = event.get("delta")
+        if isinstance(delta, dict) and delta.get("type") == "thinking_delta":
+            text = delta.get("thinking")
+            if isinstance(text, str):
+                self.usage.thinking.append(text)
+        return True
+
+    def usage_estimated(self, input_tokens: int, output_tokens: int) -> None:
+        self.usage.estimate(input_tokens, output_tokens)
+
+    def streamed(self, chunk: bytes) -> None:
+        self.first_byte()
+
+    def failed(self, status: int, kind: str, message: str) -> None:
+        self.fail(status, kind, message)
+
+    def ended(self, answer: Any = None) -> None:
+        if answer is not None and self.error is None:
+            self.status = answer.status
+        self.end()
+
+    # ------------------------------------------------------------------------------
 
     def first_byte(self) -> None:
         if self.ttft_ms is None:
@@ -292,14 +365,19 @@ class RequestRecord:
         self.cache_write_tokens = usage.cache_write_tokens
         self.reasoning_tokens = usage.reasoning_tokens
 
-    def count_retry(self) -> None:
-        self.retries += 1
-
     def to_json(self) -> dict[str, Any]:
         out = {name: getattr(self, name) for name in RECORD_FIELDS}
         if self.error is not None:
             out["error"] = dict(self.error)
         return out
+
+
+def _model_of(event: dict[str, Any], kind: Any) -> str | None:
+    """The model ARGO's event names: Claude's in message_start, OpenAI's in each chunk
+    (empty in Azure's preflight chunk)."""
+    holder = event.get("message") if kind == "message_start" else event
+    model = holder.get("model") if isinstance(holder, dict) else None
+    return model if isinstance(model, str) and model else None
 
 
 # The fields of a record as clients see it (JSON-RPC, `ctl requests --json`, SQLite).

@@ -1,8 +1,9 @@
 """Relaying an upstream stream to a client, as it arrives.
 
 One loop for every format pair: upstream bytes are parsed into SSE events once,
-watched once (auth notice, terminal event, in-band errors, and for the request's record
-ARGO's usage), and handed to a *shaper*
+watched once (auth notice, terminal event, in-band errors), each parsed event told to
+the request's observer (observer.py: the record takes ARGO's usage from it), and handed
+to a *shaper*
 that turns them into the client's bytes — the raw bytes themselves when client and
 ARGO speak the same format, converted and re-framed events otherwise.
 
@@ -24,7 +25,8 @@ from .convert import StreamConverter
 from .errors import UpstreamError
 from .formats import FormatSpec
 from .model_names import answered_model, rename_data
-from .records import STREAM_FAILED, RequestRecord
+from .observer import Observer
+from .records import STREAM_FAILED
 from .sse import SSEEvent, SSEParser
 from .upstream import UpstreamStream
 
@@ -155,18 +157,13 @@ class ConvertingShaper:
 
 
 class _Monitor:
-    """Watches each event passing through, once: for the relay, the auth notice, the
-    terminal event and in-band errors; for the request's record (docs/observability.md),
-    ARGO's usage, an in-band error, Claude's thinking text (which Claude does not count
-    apart: the record estimates it), and the answer's text, kept for the estimate only
-    until ARGO's usage makes it needless (Claude's comes first, in message_start)."""
+    """Watches each event passing through, once, for the relay: the auth notice, the
+    terminal event and in-band errors; and tells the observer each parsed event."""
 
-    def __init__(self, record: RequestRecord) -> None:
+    def __init__(self, observer: Observer) -> None:
         self.notice = NoticeWatch()
         self.ended = False
-        self._record = record
-        self._usage = record.usage
-        self._thinking_block = False  # inside a Claude thinking block
+        self._observer = observer
 
     def see(self, sse: SSEEvent, parsed: list[Parsed]) -> bool:
         """Watch one event and add its parse to `parsed`; False if it is malformed (not
@@ -184,14 +181,11 @@ class _Monitor:
             log.warning("left out an event from ARGO that is not an object: %.200r", sse.data)
             return False
         parsed.append(event)
+        self._observer.event(event)
         kind = event.get("type")
-        if self._record.answered_model is None:
-            self._record.answered_model = _model_of(event, kind)
-        if kind == "message_start" or "usage" in event:
-            self._usage.see(event)
         message = event_error(event)
         if message is not None:  # relayed as is, or converted by the shaper: both fail
-            self._record.fail(502, STREAM_FAILED, f"ARGO reported an error: {message}")
+            self._observer.failed(502, STREAM_FAILED, f"ARGO reported an error: {message}")
         if kind == "message_stop" or message is not None:
             self.ended = True  # an error event is an end too: the shaper reports it
             self.notice.decided = True
@@ -200,41 +194,14 @@ class _Monitor:
             if str((event.get("message") or {}).get("id", "")).startswith("msg_blocked_"):
                 self.notice.decided = self.notice.is_notice = True
             return True
-        if self._thinking_block:  # a thinking block's deltas: its text, for the record
-            self._thinking_block = self._thinking(event, kind)
-        elif kind == "content_block_start":
-            block = event.get("content_block")
-            self._thinking_block = isinstance(block, dict) and block.get("type") == "thinking"
-        if self.notice.decided and self._usage.reported:
+        if self.notice.decided:
             return True
         text = event_text(event)
         if text:
-            if not self._usage.reported:
-                self._record.output_text.append(text)
-            if not self.notice.decided:
-                self.notice.feed(text)
-        elif not self.notice.decided and _carries_other_content(event):
+            self.notice.feed(text)
+        elif _carries_other_content(event):
             self.notice.decided = True
         return True
-
-    def _thinking(self, event: Event, kind: object) -> bool:
-        """Keep a thinking delta's text; whether the thinking block goes on."""
-        if kind != "content_block_delta":
-            return kind != "content_block_stop"
-        delta = event.get("delta")
-        if isinstance(delta, dict) and delta.get("type") == "thinking_delta":
-            text = delta.get("thinking")
-            if isinstance(text, str):
-                self._usage.thinking.append(text)
-        return True
-
-
-def _model_of(event: Event, kind: Any) -> str | None:
-    """The model ARGO's event names: Claude's in message_start, OpenAI's in each chunk
-    (empty in Azure's preflight chunk)."""
-    holder = event.get("message") if kind == "message_start" else event
-    model = holder.get("model") if isinstance(holder, dict) else None
-    return model if isinstance(model, str) and model else None
 
 
 def _carries_other_content(event: Event) -> bool:
@@ -249,13 +216,13 @@ def _carries_other_content(event: Event) -> bool:
 
 
 async def relay(
-    stream: UpstreamStream, shaper: Shaper, record: RequestRecord
+    stream: UpstreamStream, shaper: Shaper, observer: Observer
 ) -> AsyncGenerator[bytes, None]:
-    """Yield the client's bytes, and tell `record` what passed. Raises before the first
+    """Yield the client's bytes, and tell `observer` what passed. Raises before the first
     yield if the stream is refused (auth notice, or a failure before any content), so the
     caller can answer in JSON."""
     parser = SSEParser()
-    monitor = _Monitor(record)
+    monitor = _Monitor(observer)
     held = bytearray()
     released = False
     try:
@@ -284,7 +251,7 @@ async def relay(
             raise  # nothing sent yet: the client gets a proper HTTP error instead
         log.warning("upstream stream failed: %s", exc.message)
         message = f"The stream from ARGO broke off: {exc.message}"
-        record.fail(exc.status, STREAM_FAILED, message)
+        observer.failed(exc.status, STREAM_FAILED, message)
         yield shaper.fail(exc.status, message)
         return
     if monitor.ended:
@@ -292,6 +259,6 @@ async def relay(
     else:
         log.warning("upstream stream from %s ended without its final event", stream.url)
         message = "ARGO ended the stream before it was complete."
-        record.fail(502, STREAM_FAILED, message)
+        observer.failed(502, STREAM_FAILED, message)
         tail += shaper.fail(502, message)
     yield bytes(held) + tail

@@ -1,7 +1,11 @@
-"""The one HTTP client towards ARGO, and the boundary where httpx errors become ours.
+"""The one HTTP client towards ARGO, and the boundary where transport errors become ours.
 
-Only this module knows httpx. Every call maps transport failures to `UpstreamError`
-(502 unreachable, 504 timeout) naming the URL, which never holds a credential.
+Only this module knows aiohttp and httpx. Every call maps transport failures to
+`UpstreamError` (502 unreachable, 504 timeout) naming the URL, which never holds a
+credential.
+
+Each call to ARGO is told to the request's observer (observer.py), handed in by the
+caller: what was sent, each retry, ARGO's status and bytes.
 
 Calls to ARGO are retried here, and only here, while nothing has reached the client
 yet: a refused connection, or an answer of 429, 502, 503 or 504, is tried again up to
@@ -10,10 +14,12 @@ the request's own time budget (docs/security.md, "Upstream faults"). At most
 `upstream_pool_size` calls are open at once; one more waits `connect_timeout` for a
 slot and is then told the pool is full (a 503), not that the network is down.
 
-httpx's API runs over aiohttp's connection engine (httpx-aiohttp's transport):
-httpcore's pool costs ~0.8 ms of CPU per request at 32 concurrent requests and
-grows with the pool (its bookkeeping is quadratic), which capped the daemon at a
-tenth of the simulator's throughput; aiohttp's costs ~0.1 ms (bench/README.md).
+Calls to ARGO go straight to aiohttp's client session: httpcore's pool cost ~0.8 ms
+of CPU per request at 32 concurrent requests and grew with the pool (its bookkeeping is
+quadratic); httpx's models around aiohttp (its Request, Headers, URL and Response, and
+the transport converting each to aiohttp's and back) were a tenth of the daemon's time
+per call (bench/README.md). The rare GETs (the model list, PyPI, images a client
+linked to) keep httpx's API, over the same aiohttp session (httpx-aiohttp's transport).
 """
 
 from __future__ import annotations
@@ -25,11 +31,10 @@ import logging
 import random
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 import httpx
@@ -42,16 +47,9 @@ from .errors import (
     UpstreamStatusError,
     UpstreamTimeoutError,
 )
+from .observer import NO_OBSERVER, Observer
 
-__all__ = [
-    "ON_RETRY",
-    "RETRYABLE_STATUSES",
-    "UPSTREAM_TAP",
-    "Upstream",
-    "UpstreamReply",
-    "UpstreamStream",
-    "UpstreamTap",
-]
+__all__ = ["RETRYABLE_STATUSES", "Upstream", "UpstreamReply", "UpstreamStream"]
 
 log = logging.getLogger(__name__)
 
@@ -61,31 +59,8 @@ _BACKOFF_CAP = 8.0
 _LONGEST_RETRY_AFTER = 10.0  # a longer Retry-After goes to the client, whose SDK waits
 # Answer headers a client's SDK acts on (its own retries and rate limiting).
 _PASSED_ON_PREFIXES = ("retry-after", "x-ratelimit-", "anthropic-ratelimit-")
-
-
-# Told of each retry of the request being served: the request path sets it per request
-# (a request is served in one task), so its record counts retries, even of a call that
-# failed in the end (docs/observability.md#records).
-ON_RETRY: ContextVar[Callable[[], None] | None] = ContextVar("argo_proxy_on_retry", default=None)
-
-
-class UpstreamTap(Protocol):
-    """Sees what one request sends to ARGO and what comes back: the request dump
-    (daemon/dumps.py), when `dump_requests` is on."""
-
-    def sent(self, url: str, headers: Mapping[str, str], body: bytes) -> None: ...
-    def answered(self, status: int, content_type: str) -> None: ...
-    def received(self, data: bytes) -> None: ...  # the answer's bytes, whole or a chunk
-
-
-# The tap of the request being served, set per request by the request path, as ON_RETRY.
-UPSTREAM_TAP: ContextVar[UpstreamTap | None] = ContextVar("argo_proxy_tap", default=None)
-
-
-def _note_retry() -> None:
-    note = ON_RETRY.get()
-    if note is not None:
-        note()
+# What aiohttp raises when a call to ARGO fails: its own errors, and its timeouts.
+_TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
 
 
 def _passed_on(headers: Mapping[str, str]) -> dict[str, str]:
@@ -138,57 +113,59 @@ class UpstreamStream:
     def __init__(
         self,
         url: str,
-        response: httpx.Response,
+        response: aiohttp.ClientResponse,
         read_timeout: float,
         retries: int = 0,
-        tap: UpstreamTap | None = None,
+        observer: Observer = NO_OBSERVER,
     ) -> None:
         self.url = url
-        self.status = response.status_code
+        self.status = response.status
         self.content_type = response.headers.get("content-type", "")
         self.headers = _passed_on(response.headers)
         self.retries = retries
         self._response = response
         self._read_timeout = read_timeout
-        self._tap = tap
-        if tap is not None:
-            tap.answered(self.status, self.content_type)
+        self._observer = observer
+        observer.answered(self.status, self.content_type)
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        tap = self._tap
+        observer = self._observer
         try:
-            async for chunk in self._response.aiter_bytes():
+            async for chunk in self._response.content.iter_any():
                 if chunk:
-                    if tap is not None:
-                        tap.received(chunk)
+                    observer.received(chunk)
                     yield chunk
-        except httpx.HTTPError as exc:
+        except _TRANSPORT_ERRORS as exc:
             raise _map_error(exc, self.url, self._read_timeout) from exc
 
     async def read(self) -> UpstreamReply:
         try:
-            body = await self._response.aread()
-        except httpx.HTTPError as exc:
+            body = await self._response.read()
+        except _TRANSPORT_ERRORS as exc:
             raise _map_error(exc, self.url, self._read_timeout) from exc
-        if self._tap is not None:
-            self._tap.received(body)
+        self._observer.received(body)
         return UpstreamReply(
             self.url, self.status, self.content_type, body, self.headers, self.retries
         )
 
 
-def _could_not_connect(exc: httpx.HTTPError) -> bool:
+def _aiohttp_error(exc: BaseException) -> BaseException | None:
+    """The aiohttp error behind `exc`: itself, or the one an httpx error chains."""
+    return exc.__cause__ if isinstance(exc, httpx.HTTPError) else exc
+
+
+def _could_not_connect(exc: BaseException) -> bool:
     """No connection was made, so ARGO cannot have seen the request: safe to retry."""
-    return isinstance(exc.__cause__, aiohttp.ClientConnectorError)
+    return isinstance(_aiohttp_error(exc), aiohttp.ClientConnectorError)
 
 
 def _map_error(
-    exc: httpx.HTTPError, url: str, timeout: float, service: str = "ARGO"
+    exc: BaseException, url: str, timeout: float, service: str = "ARGO"
 ) -> UpstreamError:
     reason = str(exc) or type(exc).__name__
-    cause = exc.__cause__
-    # The transport files most aiohttp connection errors under one httpx class;
-    # the aiohttp error it chains tells what really happened.
+    # httpx-aiohttp files most aiohttp connection errors under one httpx class; the
+    # aiohttp error it chains tells what really happened.
+    cause = _aiohttp_error(exc)
     if isinstance(cause, aiohttp.ClientConnectorError):
         hint = " Check `argo_base_url` and that you are on the ANL network or VPN."
         return UpstreamError(
@@ -264,22 +241,11 @@ class Upstream:
         # trust_env=False: an HTTP(S)_PROXY set for the user's browser must not capture ARGO calls
         overrides = dict(resolve_overrides or {})
 
-        def session() -> aiohttp.ClientSession:  # made in the loop, at the first call
-            resolver = _OverridingResolver(overrides) if overrides else None
-            connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=600, resolver=resolver)
-            # ARGO sets no cookies worth keeping: a jar would be filtered and filled per call.
-            return aiohttp.ClientSession(
-                connector=connector, trust_env=False, cookie_jar=aiohttp.DummyCookieJar()
-            )
-
-        transport = AiohttpTransport(trust_env=False, client=session)
-        # Calls to ARGO go to the transport with httpx's Request and Response: the client
-        # around them (URL merging, cookie jar, auth and redirect hooks) does nothing a
-        # proxy needs and cost a tenth of the daemon's time per call (docs/architecture.md).
-        self._transport = transport
+        self._overrides = overrides
+        self._session: aiohttp.ClientSession | None = None
+        transport = AiohttpTransport(trust_env=False, client=self.session)
         self._headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"}
-        # ARGO's few endpoint URLs, parsed once: httpx parses a URL string in Python.
-        self._urls: dict[str, httpx.URL] = {}
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
         self._client = httpx.AsyncClient(
             transport=transport,
             headers={"User-Agent": user_agent},
@@ -287,6 +253,17 @@ class Upstream:
             follow_redirects=False,
             trust_env=False,
         )
+
+    def session(self) -> aiohttp.ClientSession:
+        """The one aiohttp session, made in the loop at the first call."""
+        if self._session is None or self._session.closed:
+            resolver = _OverridingResolver(self._overrides) if self._overrides else None
+            connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=600, resolver=resolver)
+            # ARGO sets no cookies worth keeping: a jar would be filtered and filled per call.
+            self._session = aiohttp.ClientSession(
+                connector=connector, trust_env=False, cookie_jar=aiohttp.DummyCookieJar()
+            )
+        return self._session
 
     def _timeout(self, read: float | None) -> httpx.Timeout:
         read = read or self.read_timeout
@@ -352,21 +329,24 @@ class Upstream:
 
     async def _send(
         self, url: str, body: bytes, headers: Mapping[str, str], timeout: float | None
-    ) -> httpx.Response:
-        """POST to ARGO through the transport; the answer's body not read yet."""
-        parsed = self._urls.get(url)
-        if parsed is None:
-            if len(self._urls) > 64:  # a config change, or many image hosts: start over
-                self._urls.clear()
-            parsed = self._urls[url] = httpx.URL(url)
-        request = httpx.Request(
+    ) -> aiohttp.ClientResponse:
+        """POST to ARGO; the answer's body not read yet."""
+        read = timeout or self.read_timeout
+        limits = self._timeouts.get(read)
+        if limits is None:  # as httpx's: connect, then each read; a free slot within `read`
+            if len(self._timeouts) > 64:
+                self._timeouts.clear()
+            limits = self._timeouts[read] = aiohttp.ClientTimeout(
+                sock_connect=self.connect_timeout, sock_read=read, connect=read
+            )
+        return await self.session().request(
             "POST",
-            parsed,
-            content=body,
+            url,
+            data=body,
             headers={**self._headers, **headers},
-            extensions={"timeout": self._timeout(timeout).as_dict()},
+            allow_redirects=False,
+            timeout=limits,
         )
-        return await self._transport.handle_async_request(request)
 
     def _retry_wait(self, attempt: int, retry_after: float | None, deadline: float) -> float | None:
         """Seconds to wait before retrying a failed call, or None not to retry it."""
@@ -379,7 +359,7 @@ class Upstream:
         return wait if time.monotonic() + wait < deadline else None
 
     def _connect_retry(
-        self, exc: httpx.HTTPError, url: str, attempt: int, budget: float, deadline: float
+        self, exc: BaseException, url: str, attempt: int, budget: float, deadline: float
     ) -> float:
         """The wait before retrying a call that failed to connect; raises if it won't be."""
         wait = self._retry_wait(attempt, None, deadline) if _could_not_connect(exc) else None
@@ -407,40 +387,38 @@ class Upstream:
         headers: Mapping[str, str],
         *,
         timeout: float | None = None,
+        observer: Observer = NO_OBSERVER,
     ) -> UpstreamReply:
+        """POST and read the whole answer; `observer` is told the call, its retries
+        and the answer."""
         budget = timeout or self.read_timeout
         deadline = time.monotonic() + budget
-        tap = UPSTREAM_TAP.get()
-        if tap is not None:
-            tap.sent(url, {**self._headers, **headers}, body)
+        observer.sending(url, {**self._headers, **headers}, body)
         async with self._slot():
             attempt = 0
             while True:
                 try:
                     response = await self._send(url, body, headers, timeout)
-                    await response.aread()
-                except httpx.HTTPError as exc:
+                    try:
+                        data = await response.read()
+                    finally:
+                        response.release()
+                except _TRANSPORT_ERRORS as exc:
                     wait = self._connect_retry(exc, url, attempt, budget, deadline)
                 else:
-                    status = response.status_code
+                    status = response.status
                     retry = self._status_retry(status, response.headers, url, attempt, deadline)
                     if retry is None:
                         content_type = response.headers.get("content-type", "")
-                        if tap is not None:
-                            tap.answered(status, content_type)
-                            tap.received(response.content)
+                        observer.answered(status, content_type)
+                        observer.received(data)
                         return UpstreamReply(
-                            url,
-                            status,
-                            content_type,
-                            response.content,
-                            _passed_on(response.headers),
-                            attempt,
+                            url, status, content_type, data, _passed_on(response.headers), attempt
                         )
                     wait = retry
                 await asyncio.sleep(wait)
                 attempt += 1
-                _note_retry()
+                observer.retried()
 
     @asynccontextmanager
     async def stream(
@@ -450,6 +428,7 @@ class Upstream:
         headers: Mapping[str, str],
         *,
         timeout: float | None = None,
+        observer: Observer = NO_OBSERVER,
     ) -> AsyncIterator[UpstreamStream]:
         """POST and hold the answer open; leaving the block closes the upstream connection.
 
@@ -458,30 +437,30 @@ class Upstream:
         """
         budget = timeout or self.read_timeout
         deadline = time.monotonic() + budget
-        tap = UPSTREAM_TAP.get()
-        if tap is not None:
-            tap.sent(url, {**self._headers, **headers}, body)
+        observer.sending(url, {**self._headers, **headers}, body)
         async with self._slot():
             attempt = 0
             while True:
                 try:
                     response = await self._send(url, body, headers, timeout)
-                except httpx.HTTPError as exc:
+                except _TRANSPORT_ERRORS as exc:
                     wait = self._connect_retry(exc, url, attempt, budget, deadline)
                 else:
-                    status = response.status_code
+                    status = response.status
                     retry = self._status_retry(status, response.headers, url, attempt, deadline)
                     if retry is None:
                         break
-                    await response.aclose()
+                    response.release()
                     wait = retry
                 await asyncio.sleep(wait)
                 attempt += 1
-                _note_retry()
+                observer.retried()
             try:
-                yield UpstreamStream(url, response, budget, attempt, tap)
+                yield UpstreamStream(url, response, budget, attempt, observer)
             finally:
-                await response.aclose()
+                response.release()  # a stream not read to its end closes its connection
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()

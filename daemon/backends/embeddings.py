@@ -1,14 +1,12 @@
-"""ARGO's OpenAI-compatible `/v1/embeddings`: the client's body, with the ARGO model
-and identity set, and ARGO's answer passed back as it came."""
+"""ARGO's OpenAI-compatible `/v1/embeddings` (calls.Backend): the client's body, with
+the ARGO model and identity set, and ARGO's answer passed back as it came."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from ..argo_replies import check_reply
-from ..config import Config
+from ..calls import Call
 from ..exchange import JSONResult
+from ..observer import Observer
 from ..routing import embeddings_url, upstream_headers
 from ..upstream import Upstream
 from .argo import post_json
@@ -21,18 +19,17 @@ class Embeddings:
         self._upstream = upstream
         self._user_agent = user_agent
 
-    async def embed(
-        self,
-        body: dict[str, Any],
-        model: str,
-        user: str,
-        client_headers: Mapping[str, str],
-        timeout: float | None,
-        config: Config,
-    ) -> JSONResult:
-        out = {**body, "model": model, "user": user}
+    async def send(self, call: Call, observer: Observer) -> JSONResult:
+        out = {**call.body, "model": call.model, "user": call.user}
         headers = upstream_headers(
-            "openai_chat", user, client_headers, stream=False, user_agent=self._user_agent
+            "openai_chat",
+            call.user,
+            call.request.headers,
+            stream=False,
+            user_agent=self._user_agent,
         )
-        reply = await post_json(self._upstream, embeddings_url(config), out, headers, timeout)
-        return JSONResult(200, check_reply(reply.json(), "openai_chat"), reply.body)
+        url = embeddings_url(call.config)
+        reply = await post_json(self._upstream, url, out, headers, call.timeout, observer)
+        answer = check_reply(reply.json(), "openai_chat")
+        observer.completed("openai_chat", answer)
+        return JSONResult(200, answer, reply.body)

@@ -4,11 +4,11 @@ With legacy mode on (config, `--legacy-argo`, or `ctl legacy on`, read per reque
 `/v1/chat` forwards its body to `chat/` (`streamchat/` when streamed, relayed as raw
 text), `/v1/embed` to `embed/`, and `/v1/completions`, `/v1/chat/completions`,
 `/v1/responses` and `/v1/embeddings` are served through the gateway too
-(docs/legacy.md). The request path (`pipeline.py`) takes each request through its
-shared stages first; what differs per endpoint is data, a `ChatEndpoint`
-(`legacy_requests.py`) that builds the gateway request and says how the client gets
-the answer (`legacy_shapes.py`). This module talks to the gateway and reads what it
-sends back.
+(docs/legacy.md). Each request comes through intake (calls.py) as every other does;
+what differs per endpoint is data, a `ChatEndpoint` (`legacy_requests.py`, carried by
+the Call) that builds the gateway request and says how the client gets the answer
+(`legacy_shapes.py`). This module is the gateway's backend (calls.Backend): it talks
+to the gateway and reads what it sends back.
 
 The gateway's quirks (docs/argo.md#legacy-gateway, #legacy-streams): identity is the body `user`
 only; complaints about the request shape and the authentication notice come back with
@@ -23,17 +23,16 @@ import codecs
 import json
 import logging
 from collections.abc import AsyncGenerator
-from typing import Any, Literal
+from typing import Any
 
 from ..argo_replies import NoticeWatch, auth_error, error_from_status, is_streaming_required
+from ..calls import Call
 from ..config import Config
-from ..errors import ArgoProxyError, ClientRequestError, NotFoundError, UpstreamError
+from ..errors import ArgoProxyError, ClientRequestError, UpstreamError
 from ..exchange import JSONResult, Result, StreamResult, started
-from ..formats import ClientFormat
 from ..legacy_requests import (
     CHAT_ENDPOINTS,
     ChatEndpoint,
-    ChatEndpointName,
     Plan,
     embed_prompts,
     prompt_tokens,
@@ -50,36 +49,13 @@ from ..legacy_shapes import (
 )
 from ..legacy_tools import read_response
 from ..models import family_of
-from ..records import Usage
+from ..observer import NO_OBSERVER, Observer
 from ..tokens import estimate, estimate_text_tokens
 from ..upstream import Upstream, UpstreamReply
 
-__all__ = ["CHAT_ENDPOINTS", "GATEWAY_ENDPOINTS", "LEGACY_PATHS", "LegacyGateway", "legacy_off"]
+__all__ = ["LegacyGateway"]
 
 log = logging.getLogger(__name__)
-
-# The legacy-only routes (docs/legacy.md), always registered: each request checks the flag.
-LEGACY_PATHS: dict[str, Literal["chat", "embed", "completions"]] = {
-    "/v1/chat": "chat",
-    "/v1/embed": "embed",
-    "/v1/completions": "completions",
-}
-# The client formats the gateway serves while legacy mode is on (the others keep
-# ARGO's chat APIs), and the endpoint of each.
-GATEWAY_ENDPOINTS: dict[ClientFormat, ChatEndpointName] = {
-    "openai_chat": "openai_chat",
-    "openai_responses": "openai_responses",
-}
-
-
-def legacy_off(endpoint: str) -> NotFoundError:
-    path = next(p for p, e in LEGACY_PATHS.items() if e == endpoint)
-    return NotFoundError(
-        f"{path} is served only in legacy mode, and legacy mode is off. Turn it on "
-        "with `argo-proxy ctl legacy on`, `use_legacy_argo: true` in the config "
-        "file, or `argo-proxy serve --legacy-argo`."
-    )
-
 
 # The gateway's HTTP-200 refusals of a request's shape (docs/argo.md#errors-inside-a-200).
 _COMPLAINTS = ("You passed a messages field along with a system and or prompt field",)
@@ -176,10 +152,26 @@ _STREAM_HEADERS = {**_HEADERS, "Accept": "text/plain"}
 
 
 class LegacyGateway:
-    """Serves a request, already taken through the shared stages, from the gateway."""
+    """Serves a call, chat or embeddings, from the gateway (calls.Backend)."""
 
     def __init__(self, upstream: Upstream) -> None:
         self._upstream = upstream
+
+    async def send(self, call: Call, observer: Observer) -> Result:
+        body, model, user = call.body, call.model, call.user
+        if call.kind == "embed":
+            observer.prepared(None, converted=False, thinking_off=False)
+            return await self.embed(body, model, user, call.timeout, call.config, observer)
+        # Only `/v1/chat` sends the gateway's own format.
+        converted = call.endpoint is not CHAT_ENDPOINTS["chat"]
+        observer.prepared(None, converted=converted, thinking_off=False)
+        if call.endpoint is None:  # OpenAI's /v1/embeddings, in legacy mode
+            result = await self.embeddings(body, model, user, call.timeout, call.config)
+            observer.usage_estimated(result.body["usage"]["prompt_tokens"], 0)
+            return result
+        return await self.chat(
+            call.endpoint, dict(body), model, user, call.timeout, call.config, observer
+        )
 
     async def chat(
         self,
@@ -189,21 +181,21 @@ class LegacyGateway:
         user: str,
         timeout: float | None,
         config: Config,
-        usage_seen: Usage,
+        observer: Observer,
     ) -> Result:
         """A chat-like request: built for the gateway by its endpoint's plan, answered
         whole or streamed (raw text from `streamchat/`; a request with tools is
         answered by `chat/` and replayed as a stream, as `streamchat/` cannot call
-        tools). `usage_seen` gets the estimate the answer carries."""
+        tools). `observer` gets the estimate the answer carries."""
         plan = endpoint.plan(body, model, family_of(model), user)
         meta = new_meta(plan.id_prefix, model, await estimate(prompt_tokens, plan.body))
         log.debug("legacy %s stream=%s", model, plan.stream)
         if plan.stream and not plan.tools:
             framer = plan.framer()
-            text = self._text_stream(config, plan, framer, meta, timeout, usage_seen)
+            text = self._text_stream(config, plan, framer, meta, timeout, observer)
             return StreamResult(await started(text), plan.content_type, framer.fail)
-        answer = await self._ask(config, plan, timeout)
-        usage_seen.estimate(meta.prompt_tokens, answer.completion_tokens)
+        answer = await self._ask(config, plan, timeout, observer)
+        observer.usage_estimated(meta.prompt_tokens, answer.completion_tokens)
         if plan.stream:
             events = answer_chunks(meta, answer.text, answer.calls, answer.completion_tokens)
             framer = plan.framer()
@@ -218,6 +210,7 @@ class LegacyGateway:
         user: str,
         timeout: float | None,
         config: Config,
+        observer: Observer = NO_OBSERVER,
     ) -> JSONResult:
         """`/v1/embeddings` in legacy mode: OpenAI's list shape from `embed/`."""
         if body.get("dimensions") is not None:
@@ -233,7 +226,7 @@ class LegacyGateway:
         out = _embed_body(body, model, user)
         for name in ("dimensions", "encoding_format"):
             out.pop(name, None)
-        vectors = (await self._embed(config, out, timeout)).json()["embedding"]
+        vectors = (await self._embed(config, out, timeout, observer)).json()["embedding"]
         tokens = await estimate(_texts_tokens, out["prompt"])
         shaped = embedding_list(vectors, model, tokens, base64_floats=encoding == "base64")
         return JSONResult(200, shaped)
@@ -245,20 +238,22 @@ class LegacyGateway:
         user: str,
         timeout: float | None,
         config: Config,
-        usage_seen: Usage,
+        observer: Observer,
     ) -> JSONResult:
         """`/v1/embed`: the gateway's own embeddings API, its answer as it came."""
         out = _embed_body(body, model, user)
-        reply = await self._embed(config, out, timeout)
-        usage_seen.estimate(await estimate(_texts_tokens, out["prompt"]), 0)
+        reply = await self._embed(config, out, timeout, observer)
+        observer.usage_estimated(await estimate(_texts_tokens, out["prompt"]), 0)
         return JSONResult(200, reply.json(), reply.body)
 
     # ------------------------------------------------------------------------ chat
 
-    async def _ask(self, config: Config, plan: Plan, timeout: float | None) -> LegacyAnswer:
+    async def _ask(
+        self, config: Config, plan: Plan, timeout: float | None, observer: Observer
+    ) -> LegacyAnswer:
         """One answer from `chat/`; a Claude answer too long for it comes from `streamchat/`."""
         reply = await self._upstream.post(
-            _url(config, "chat"), _dumps(plan.body), _HEADERS, timeout=timeout
+            _url(config, "chat"), _dumps(plan.body), _HEADERS, timeout=timeout, observer=observer
         )
         if reply.status < 400:
             return _read_answer(reply)
@@ -268,12 +263,12 @@ class LegacyGateway:
         # docs/argo.md#streaming-is-required: ARGO asks for streaming; argo-proxy capped max_tokens
         # instead, which changes the request (docs/compatibility.md#legacy-mode-differences).
         log.info("ARGO asked for streaming; asking %s through streamchat", plan.body["model"])
-        fragments = _screened(self._fragments(config, plan.body, timeout))
+        fragments = _screened(self._fragments(config, plan.body, timeout, observer))
         text = "".join([part async for part in fragments])
         return LegacyAnswer(text, [], {"response": text}, None)
 
     async def _fragments(
-        self, config: Config, body: dict[str, Any], timeout: float | None
+        self, config: Config, body: dict[str, Any], timeout: float | None, observer: Observer
     ) -> AsyncGenerator[str, None]:
         """The text of a `streamchat/` answer, decoded as it arrives.
 
@@ -282,7 +277,11 @@ class LegacyGateway:
         below.
         """
         async with self._upstream.stream(
-            _url(config, "streamchat"), _dumps(body), _STREAM_HEADERS, timeout=timeout
+            _url(config, "streamchat"),
+            _dumps(body),
+            _STREAM_HEADERS,
+            timeout=timeout,
+            observer=observer,
         ) as upstream:
             if upstream.status != 200:
                 raise _status_error(await upstream.read())
@@ -305,11 +304,11 @@ class LegacyGateway:
         framer: Framer,
         meta: Meta,
         timeout: float | None,
-        usage_seen: Usage,
+        observer: Observer,
     ) -> AsyncGenerator[bytes, None]:
         """Each decoded fragment as one chunk (the role on the first), then the finish
         chunk, the usage chunk and the end of the client's stream."""
-        fragments = _screened(self._fragments(config, plan.body, timeout))
+        fragments = _screened(self._fragments(config, plan.body, timeout, observer))
         parts: list[str] = []
         try:
             async for text in fragments:
@@ -326,17 +325,17 @@ class LegacyGateway:
             await fragments.aclose()
         tail = [] if parts else [chunk(meta, {"role": "assistant", "content": ""})]
         tokens = estimate_text_tokens("".join(parts))
-        usage_seen.estimate(meta.prompt_tokens, tokens)
+        observer.usage_estimated(meta.prompt_tokens, tokens)
         tail += [chunk(meta, {}, "stop"), {**chunk(meta, None), "usage": usage(meta, tokens)}]
         yield framer.frame(tail) + framer.end()
 
     # ------------------------------------------------------------------ embeddings
 
     async def _embed(
-        self, config: Config, body: dict[str, Any], timeout: float | None
+        self, config: Config, body: dict[str, Any], timeout: float | None, observer: Observer
     ) -> UpstreamReply:
         reply = await self._upstream.post(
-            _url(config, "embed"), _dumps(body), _HEADERS, timeout=timeout
+            _url(config, "embed"), _dumps(body), _HEADERS, timeout=timeout, observer=observer
         )
         if reply.status >= 400:
             raise _status_error(reply)

@@ -29,7 +29,7 @@ def a_dump(settings: DumpSettings, content: str = "hi") -> tuple[RequestRecord, 
     record = RequestRecord.open("/v1/chat/completions", "openai_chat", "curl/8")
     body = {"model": "argo:gpt-4o", "messages": [{"role": "user", "content": content}]}
     dump = RequestDump.open(client_request({**body, "user": "jdoe-laptop"}), settings)
-    dump.sent(
+    dump.sending(
         "http://argo/v1/chat/completions",
         {"Authorization": "Bearer jdoe", "Content-Type": "application/json"},
         json.dumps({**body, "user": "jdoe"}).encode(),

@@ -54,7 +54,7 @@ class FakeUpstream:
     sent: list[tuple[str, Any, Mapping[str, str]]] = field(default_factory=list)
 
     async def post(
-        self, url: str, body: bytes, headers: Mapping[str, str], *, timeout: float | None = None
+        self, url: str, body: bytes, headers: Mapping[str, str], **_: Any
     ) -> UpstreamReply:
         self.sent.append((url, json.loads(body), headers))
         assert self.reply is not None
@@ -62,7 +62,7 @@ class FakeUpstream:
 
     @asynccontextmanager
     async def stream(
-        self, url: str, body: bytes, headers: Mapping[str, str], *, timeout: float | None = None
+        self, url: str, body: bytes, headers: Mapping[str, str], **_: Any
     ) -> AsyncIterator[_Stream]:
         self.sent.append((url, json.loads(body), headers))
         assert self.stream_reply is not None

@@ -24,14 +24,15 @@ from .test_legacy import BASE, FakeUpstream
 
 # The shared stages, by the function that is each one's entry (pipeline.py).
 SHARED = {
-    "_record": "record",
+    "_serve": "record",
     "parse_body": "intake",
     "model_name_of": "intake",
     "pop_timeout": "intake",
-    "resolve_model": "resolve",
-    "inline_images": "prepare: images",
-    "resolve_identity": "prepare: identity",
-    "apply_model_rules": "prepare: ARGO's rules",
+    "choose_model": "intake: choose the model",
+    "inline_images": "intake: images",
+    "resolve_identity": "intake: identity",
+    "attempt": "attempt",
+    "apply_model_rules": "backend: ARGO's rules",
 }
 BACKENDS = {"complete": "backend: ARGO chat", "_ask": "backend: legacy gateway"}
 BODY = {
