@@ -16,6 +16,7 @@ into HTTP responses. docs/architecture.md draws the path.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from functools import partial
@@ -37,10 +38,12 @@ from .errors import (
     UpstreamStatusError,
 )
 from .exchange import ClientRequest, JSONResult, Result, StreamResult, started, stop_of
+from .failover import failover
 from .formats import FORMATS, ClientFormat, FormatSpec
 from .images import inline_images, needs_inlining
 from .intake import check_turns, model_name_of, parse_body, pop_timeout, wants_stream
 from .legacy_requests import ChatEndpointName
+from .model_choice import choose_model, fallback_chain, resolve_model
 from .model_names import answered_model, rename_answer
 from .reasoning import read_reasoning, write_reasoning
 from .records import CANCELLED, INTERRUPTED, RequestRecord
@@ -215,22 +218,7 @@ class Pipeline:
     # --------------------------------------------------------------- shared stages
 
     def resolve_model(self, name: str, kind: Literal["chat", "embed"], config: Config) -> str:
-        catalog = self.state.registry.catalog
-        model = catalog.resolve(name, kind=kind)
-        if model is not None:
-            return model
-        fallback = config.default_model if kind == "chat" else config.default_embed_model
-        if fallback:
-            model = catalog.resolve(fallback, kind=kind)
-            if model is not None:
-                log.warning("model %r is unknown; using the configured default %s", name, model)
-                return model
-        closest = catalog.closest(name)
-        hint = f" Closest matches: {', '.join(closest)}." if closest else ""
-        raise ModelNotFoundError(
-            f"Model '{name}' is not available on ARGO.{hint} GET /v1/models lists every model; "
-            f"set `default_model` in the config to fall back instead."
-        )
+        return resolve_model(self.state.registry.catalog, name, kind, config)
 
     async def inline_images(
         self, spec: FormatSpec, req: ClientRequest, body: dict[str, Any], config: Config
@@ -259,13 +247,36 @@ class Pipeline:
             return await self._gateway_chat(gateway, req, config, record)
         body = parse_body(req.body, spec.body)
         name = record.model = model_name_of(req, body)
-        record.stream = stream = wants_stream(req, body)
+        record.stream = wants_stream(req, body)
         check_turns(spec, body)
         timeout = pop_timeout(body)
-        model = record.argo_model = self.resolve_model(name, "chat", config)
+        catalog = self.state.registry.catalog
+        choice = choose_model(catalog, config, spec, body, name, record.client, len(req.body))
+        record.argo_model, record.route = choice.model, choice.label
+        await self.inline_images(spec, req, body, config)
+        chain = fallback_chain(catalog, config, choice.model)  # docs/configuration.md#fallbacks
+        attempt = partial(self._attempt, spec, req, body, config, record)
+        return await failover(chain, attempt, self.state.breakers, config, record, timeout)
+
+    async def _attempt(
+        self,
+        spec: FormatSpec,
+        req: ClientRequest,
+        body: dict[str, Any],
+        config: Config,
+        record: RequestRecord,
+        model: str,
+        timeout: float | None,
+        last: bool,
+    ) -> Result:
+        """The request sent to `model`, converted for its family; returns once the answer
+        has started. `body`, the client's, is used up by the last try only: an earlier
+        one converts a copy, so that a fallback can convert it again (failover.py)."""
+        name, stream = record.model or "", record.stream
+        if not last:
+            body = copy.deepcopy(body)
         route = route_chat(model, config)
         record.upstream = route.upstream
-        await self.inline_images(spec, req, body, config)
         # Only Chat Completions has `stream_options` (field_rules.py); in other formats'
         # bodies the name is just an unknown field and may hold anything.
         options = body.get("stream_options")

@@ -227,6 +227,10 @@ class RequestRecord:
     # Claude's thinking was turned off for this request: a tool turn's thinking could not
     # be restored (docs/translation.md#thinking)
     thinking_off: bool = False
+    route: str | None = None  # the `routes:` rule that chose the model: its name, or "rule N"
+    # with fallbacks: each model of the chain, in order, and how it went ("ok", "HTTP 429",
+    # "timed out", "skipped: breaker open"); the last one tried is `argo_model`
+    attempts: list[dict[str, str]] | None = None
     # not part of the record's JSON: where stages leave what the record is built from
     usage: Usage = field(default_factory=Usage, repr=False)
     # the body sent to ARGO: its input tokens are estimated if ARGO reports no usage
@@ -299,6 +303,8 @@ class RequestRecord:
         out = {name: getattr(self, name) for name in RECORD_FIELDS}
         if self.error is not None:
             out["error"] = dict(self.error)
+        if self.attempts is not None:
+            out["attempts"] = [dict(attempt) for attempt in self.attempts]
         return out
 
 
