@@ -233,7 +233,9 @@ def _lists(value: Any, spec: Key, refuse: Refuse) -> dict[str, tuple[str, ...]]:
     for key, items in value.items():
         if not _is_scalar(key) or not isinstance(items, (list, tuple)):
             raise refuse(f"{expected}; `{key}` is not followed by a list")
-        names = _names(items, spec, _refuse_list(refuse, f"{expected}; `{key}` lists more"))
+        names = _names(
+            items, spec, _refuse_list(refuse, f"{expected}; `{key}` lists something else")
+        )
         if not names or _has_control_characters(str(key)):
             raise refuse(f"{expected}; the list of `{key}` is empty")
         mapping[str(key).strip()] = names

@@ -297,8 +297,8 @@ class Pipeline:
         record.sent = out  # its input is estimated if ARGO reports no usage
         write_reasoning(reasoning, out, model, route.upstream)  # docs/translation.md#reasoning
         apply_model_rules(out, model, route.upstream)
-        if route.upstream == "anthropic":  # docs/translation.md#thinking
-            record.thinking_off = thinking_off_if_lost(out)
+        # docs/translation.md#thinking (a fallback's model may be of another family)
+        record.thinking_off = route.upstream == "anthropic" and thinking_off_if_lost(out)
         out["user"] = user
         if route.upstream == "anthropic":  # docs/argo.md, identity
             out["metadata"] = {**(out.get("metadata") or {}), "user_id": user}

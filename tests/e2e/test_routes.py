@@ -347,7 +347,7 @@ def test_no_fallback_once_the_stream_has_started(routed: Process, sim: httpx.Cli
 BREAKER = """\
 retries: 0
 breaker_failures: 2
-breaker_cooldown: 3
+breaker_cooldown: 6
 fallbacks:
   claudeopus46: [claudesonnet46]
 """
@@ -386,6 +386,11 @@ def test_the_breaker_opens_skips_the_model_and_closes_after_a_good_trial(
         {"body": {"model": "claude-opus-4-6", "messages": []}, "format": "anthropic"},
     )
     assert explained["breaker"] == "open" and explained["fallbacks"][0]["breaker"] == "closed"
+    # a reload (of the breaker's own keys, even) keeps the breakers' states
+    config = Path(daemon.control_socket).parent / "config.yaml"  # type: ignore[arg-type]
+    rewrite(config, config.read_text().replace("breaker_cooldown: 6", "breaker_cooldown: 5"))
+    assert rpc(daemon, "config.reload")["ok"]
+    assert breaker_of(daemon, "claudeopus46")["state"] == "open"  # type: ignore[index]
     metrics = scrape(daemon.url)
     assert metrics["argo_proxy_breaker_state"][labels(model="claudeopus46")] == 2
     fallbacks = metrics["argo_proxy_fallbacks_total"]
