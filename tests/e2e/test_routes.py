@@ -377,6 +377,9 @@ def test_the_breaker_opens_skips_the_model_and_closes_after_a_good_trial(
     opened = breaker_of(daemon, "claudeopus46")
     assert opened is not None and opened["state"] == "open" and opened["failures"] == 2
     assert opened["retry_at"].endswith("+00:00")
+    status = ctl(daemon, "status").stdout
+    assert "fallbacks       claudeopus46 → claudesonnet46" in status
+    assert "breaker         claudeopus46 open, 2 failures, retry at " in status
     # while open, Opus is not asked at all, though it would answer now
     assert ask_opus(daemon.url, "breaker3").startswith("Echo: breaker3")
     assert models_sent(sim, "breaker3") == ["claudesonnet46"]
