@@ -318,3 +318,31 @@ def test_an_open_breaker_skips_its_model_and_without_another_it_is_tried_anyway(
     script.outcomes.pop("opus")
     result, record = run(["opus", "sonnet"], script, breakers)
     assert result.body == {"model": "opus"} and breakers.state("opus") == "closed"
+
+
+def test_a_fallback_needs_time_left_in_the_requests_deadline() -> None:
+    script = Script(opus=UpstreamTimeoutError("slow"))  # in a request of half a second
+    record = RequestRecord.open("/v1/messages", "anthropic", None)
+    with pytest.raises(UpstreamTimeoutError) as caught:
+        asyncio.run(failover(["opus", "sonnet"], script, Breakers(), Config(), record, 0.5))
+    assert [m for m, _ in script.tried] == ["opus"]
+    assert record.attempts == [
+        {"model": "opus", "outcome": "timed out"},
+        {"model": "sonnet", "outcome": "skipped: no time left"},
+    ]
+    assert "sonnet: skipped: no time left" in caught.value.message
+
+
+def test_a_fallback_gets_what_is_left_of_the_requests_time() -> None:
+    timeouts: list[float | None] = []
+
+    class Timed(Script):
+        async def __call__(self, model: str, timeout: float | None, last: bool) -> Result:
+            timeouts.append(timeout)
+            return await super().__call__(model, timeout, last)
+
+    script = Timed(opus=UpstreamStatusError("busy", 429))
+    record = RequestRecord.open("/v1/messages", "anthropic", None)
+    asyncio.run(failover(["opus", "sonnet"], script, Breakers(), Config(), record, 30.0))
+    first, second = timeouts
+    assert first == 30.0 and second is not None and 25.0 < second <= 30.0
