@@ -74,6 +74,8 @@ async def failover(
     timeout: float | None,
 ) -> Result:
     """The first answer along `chain` (the model chosen, then its fallbacks)."""
+    if len(chain) == 1:  # no fallbacks: the one model, its failures counted all the same
+        return await _alone(chain[0], attempt, breakers, config, timeout)
     deadline = time.monotonic() + (timeout or config.request_timeout)
     tried: list[dict[str, str]] = []
     first: ArgoProxyError | None = None
@@ -126,6 +128,22 @@ async def failover(
     finally:
         if len(chain) > 1 or len(tried) > 1:
             record.attempts = tried
+
+
+async def _alone(
+    model: str, attempt: Attempt, breakers: Breakers, config: Config, timeout: float | None
+) -> Result:
+    """A model without fallbacks, tried whatever its breaker says; its failures counted."""
+    try:
+        result = await attempt(model, timeout, True)
+    except ArgoProxyError as exc:
+        if falls_back(exc):
+            breakers.failed(model, config.breaker_failures, config.breaker_cooldown)
+        elif isinstance(exc, UpstreamError):
+            breakers.succeeded(model)
+        raise
+    breakers.succeeded(model)
+    return result
 
 
 def _summary(tried: list[dict[str, str]]) -> str:

@@ -49,6 +49,8 @@ def choose_model(
     raw_size: int,
 ) -> Choice:
     """The ARGO model of a chat request and the `routes:` rule that chose it, if any."""
+    if not config.routes:  # most configs: the name alone decides, at no cost
+        return Choice(resolve_model(catalog, requested, "chat", config))
     facts = RequestFacts(spec, body, requested, client, raw_size)
     try:
         return choose(

@@ -162,7 +162,7 @@ class RequestFacts:
         return self._raw_size > limit and self.tokens > limit
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Choice:
     """The ARGO model chosen for a request, and the rule that chose it (None: by name)."""
 
