@@ -491,3 +491,19 @@ def test_a_reload_changes_the_routes_and_a_bad_rule_keeps_the_last_good_ones(
     assert not refused["ok"] and "rule 1" in refused["message"]
     assert "`tokens_over`" in refused["message"]
     assert ask("reload3") == ["claudesonnet46"]  # the last good routes still run
+
+
+def test_an_unreachable_model_falls_back(start_daemon: StartDaemon, sim: httpx.Client) -> None:
+    """ARGO's Anthropic API out of reach (nothing listens where the config points it):
+    the request goes on to GPT-4.1, on the OpenAI API that answers."""
+    daemon = start_daemon(
+        "native_anthropic_base_url: http://127.0.0.1:9\nretries: 0\n"
+        "fallbacks:\n  claudeopus46: [gpt41]\n"
+    )
+    assert ask_opus(daemon.url, "unreachable1").startswith("Echo: unreachable1")
+    assert models_sent(sim, "unreachable1") == ["gpt41"]
+    record = record_of(daemon, "claude-opus-4-6")
+    assert record["attempts"] == [
+        {"model": "claudeopus46", "outcome": "failed"},
+        {"model": "gpt41", "outcome": "ok"},
+    ]
