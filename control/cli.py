@@ -5,6 +5,7 @@
     argo-proxy ctl status|refresh|legacy [on|off]|reload|config|stop [--json]
     argo-proxy ctl requests [-n N] [-f] [--model M] [--client C] [--status S] [--json]
     argo-proxy ctl usage [--since 7d] [--until T] [--by model|client|day] [--json]
+    argo-proxy ctl route '<json body>' [--client NAME] [--format openai|responses|anthropic|google]
     argo-proxy token [--rotate]              the access token clients send
     argo-proxy env [--shell sh|fish|powershell] [--json]   exports for every client
     argo-proxy run -- COMMAND [ARGS...]      run a tool with those exports set
@@ -23,6 +24,7 @@ import argparse
 import asyncio
 import difflib
 import functools
+import json
 import logging
 import math
 import shlex
@@ -48,13 +50,24 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_STARTUP = 3
 _COMMANDS = ("serve", "simulate", "ctl", "token", "env", "run", "setup", "models", "config")
-_CTL_COMMANDS = ("status", "refresh", "legacy", "reload", "config", "stop", "requests", "usage")
+_CTL_COMMANDS = (
+    "status",
+    "refresh",
+    "legacy",
+    "reload",
+    "config",
+    "stop",
+    "requests",
+    "usage",
+    "route",
+)
 # ctl options that belong to one command or two: option → (dest, commands)
 _CTL_OPTIONS = {
     "-n": ("limit", ("requests",)),
     "--follow": ("follow", ("requests",)),
     "--model": ("model", ("requests",)),
-    "--client": ("client", ("requests",)),
+    "--client": ("client", ("requests", "route")),
+    "--format": ("format", ("route",)),
     "--status": ("status", ("requests",)),
     "--since": ("since", ("requests", "usage")),
     "--until": ("until", ("usage",)),
@@ -169,7 +182,7 @@ def _parser() -> argparse.ArgumentParser:
 
     ctl = sub.add_parser("ctl", help="steer the running daemon (over its control socket)")
     ctl.add_argument("action", choices=_CTL_COMMANDS, metavar="|".join(_CTL_COMMANDS))
-    ctl.add_argument("value", nargs="?", choices=("on", "off"), help="for `legacy`: on or off")
+    ctl.add_argument("value", nargs="?", help="legacy: on or off; route: a request body, as JSON")
     ctl.add_argument("--json", action="store_true", help="print the JSON answer, for scripts")
     _add_socket_argument(ctl)
     records = ctl.add_argument_group("requests and usage")
@@ -185,6 +198,9 @@ def _parser() -> argparse.ArgumentParser:
     records.add_argument("--since", help="from: 90s, 15m, 24h, 7d, today, a date (usage: today)")
     records.add_argument("--until", help="usage: to (now), in the same forms")
     records.add_argument("--by", choices=("model", "client", "day"), help="usage: rows by")
+    records.add_argument(
+        "--format", help="route: the body's format: openai (default), responses, anthropic, google"
+    )
 
     token = sub.add_parser("token", help="print the access token clients send as API key")
     _add_config_arguments(token)
@@ -480,6 +496,13 @@ def _ctl_params(args: argparse.Namespace) -> dict[str, Any] | str:
         return params
     if args.action == "usage":
         return {key: getattr(args, key) for key in ("since", "until", "by") if getattr(args, key)}
+    if args.action == "route":
+        try:
+            body = json.loads(args.value or "")
+        except ValueError as exc:
+            return f"argo-proxy ctl route takes a request body as JSON: {exc}"
+        params = {"body": body, "client": args.client or "unknown"}
+        return {**params, "format": args.format or "openai"}
     return {}
 
 
@@ -496,8 +519,11 @@ def _guarded(command: str, coro: Any) -> Any:
 def _cmd_ctl(args: argparse.Namespace) -> int:
     from .ctl import run_ctl
 
-    if args.value is not None and args.action != "legacy":
+    if args.value is not None and args.action not in ("legacy", "route"):
         print(f"argo-proxy ctl {args.action} takes no argument", file=sys.stderr)
+        return EXIT_USAGE
+    if args.action == "legacy" and args.value not in (None, "on", "off"):
+        print(f"argo-proxy ctl legacy takes on or off, not {args.value!r}", file=sys.stderr)
         return EXIT_USAGE
     params = _ctl_params(args)
     if isinstance(params, str):

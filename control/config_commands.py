@@ -33,6 +33,7 @@ from argo_proxy.daemon.config import (
 )
 from argo_proxy.daemon.errors import ConfigError
 from argo_proxy.daemon.folders import private_folder
+from argo_proxy.daemon.routes import RouteRule, rule_payload
 
 from .config_edit import current_environment, switch_environment
 
@@ -75,7 +76,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)  # `12`, as people write it, not `12.0`
     if isinstance(value, Mapping):
-        return dict(value)
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, RouteRule):
+        return rule_payload(value)  # as the file wrote it
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
     return value
 
 

@@ -32,6 +32,7 @@ _METHODS: dict[str, str] = {
     "config": "config.get",
     "stop": "shutdown",
     "usage": "usage.get",
+    "route": "route.explain",
 }
 _STOP_WAIT = 20.0  # seconds `ctl stop` waits for the daemon to be gone
 
@@ -66,6 +67,13 @@ def _describe_reload(report: dict[str, Any]) -> str:
     return f"ok at {_clock(report['at'])} ({report['trigger']}): {report['message']}"
 
 
+def _describe_breaker(breaker: dict[str, Any]) -> str:
+    text = (
+        f"{breaker['model']} {breaker['state'].replace('_', '-')}, {breaker['failures']} failures"
+    )
+    return text + (f", retry at {breaker['retry_at']}" if breaker["retry_at"] else "")
+
+
 def _print_status(result: dict[str, Any]) -> int:
     models = result["models"]
     counters = result["counters"]
@@ -92,6 +100,11 @@ def _print_status(result: dict[str, Any]) -> int:
             f"{counters['errors']} errors)",
         ),
         ("last reload", _describe_reload(result["last_reload"]) if result["last_reload"] else "-"),
+        *[
+            ("fallbacks", f"{model} → {' → '.join(chain)}")
+            for model, chain in result["fallbacks"].items()
+        ],
+        *[("breaker", _describe_breaker(breaker)) for breaker in result["breakers"]],
         ("control socket", result["control_socket"]),
     ]
     _out(
@@ -150,6 +163,24 @@ def _print_config(result: dict[str, Any]) -> int:
     return 0
 
 
+def _leg(leg: dict[str, Any]) -> str:
+    converted = "converted" if leg["converted"] else "as sent"
+    breaker = "" if leg["breaker"] == "closed" else f", breaker {leg['breaker']}"
+    return f"{leg['model']} ({leg['upstream']} API, {converted}{breaker}) at {leg['url']}"
+
+
+def _print_route(result: dict[str, Any]) -> int:
+    rule = result["rule"]
+    by = f"route `{rule['label']}`" if rule else "its name (no route matches)"
+    _out(f"{result['requested_model']} from {result['client']} ({result['format']}) → {by}")
+    _out(f"  sent to        {_leg(result)}")
+    for number, leg in enumerate(result["fallbacks"], 1):
+        _out(f"  fallback {number:<5} {_leg(leg)}")
+    if result["legacy"]:
+        _out("  legacy mode is on: the legacy gateway serves it (docs/legacy.md)")
+    return 0
+
+
 def _print_stop(result: dict[str, Any]) -> int:
     _out(f"the daemon (pid {result['pid']}) has stopped")
     return 0
@@ -163,6 +194,7 @@ _PRINTERS: dict[str, Callable[[dict[str, Any]], int]] = {
     "config": _print_config,
     "stop": _print_stop,
     "usage": print_usage,
+    "route": _print_route,
 }
 
 

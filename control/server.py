@@ -16,6 +16,7 @@ Methods (params → result; docs/control.md has the full shapes):
     requests.list   {limit, since, model, client, status}  → {"requests": [record, ...]}
     requests.get    {"id"}         → one record
     usage.get       {since, until, by}  → {"since", "until", "by", "rows", "total"}
+    route.explain   {body, client, format}  → the rule, model, URL and fallbacks of a body
     shutdown        –              → {"stopping": true}, then the daemon stops
 
 Notifications to every client: `config.changed`, `config.error`, `models.refreshed`,
@@ -38,6 +39,7 @@ from typing import Any, Protocol
 from argo_proxy.daemon import __version__
 from argo_proxy.daemon.config import ENVIRONMENTS, Config
 from argo_proxy.daemon.errors import (
+    ClientRequestError,
     ConfigError,
     ControlActionError,
     ControlRequestError,
@@ -48,6 +50,7 @@ from argo_proxy.daemon.models import CatalogStats, RefreshResult
 from argo_proxy.daemon.record_store import RecordStore, StoreUnavailable
 from argo_proxy.daemon.records import RequestRecord
 from argo_proxy.daemon.request_log import MAX_LIST_LIMIT
+from argo_proxy.daemon.route_explain import explain_route
 from argo_proxy.daemon.state import DaemonState, ModelsRefreshed, TokenChanged
 from argo_proxy.daemon.usage import GROUPINGS, Grouping, UsageTable
 
@@ -83,6 +86,7 @@ METHODS = (
     "requests.list",
     "requests.get",
     "usage.get",
+    "route.explain",
     "shutdown",
 )
 NOTIFICATIONS = (
@@ -208,6 +212,9 @@ def _status_payload(runtime: Runtime) -> dict[str, Any]:
             "errors": counters.errors,
         },
         "last_reload": reload_payload(runtime.last_reload) if runtime.last_reload else None,
+        # docs/configuration.md#breaker: those open, half-open or failing lately
+        "breakers": state.breakers.snapshot(),
+        "fallbacks": {model: list(chain) for model, chain in state.config.fallbacks.items()},
         "last_refresh": (
             {"ok": refreshed.ok, "message": refreshed.message, "at": state.last_refresh_at}
             if refreshed
@@ -330,6 +337,7 @@ class ControlServer:
             "requests.list": self._requests_list,
             "requests.get": self._requests_get,
             "usage.get": self._usage_get,
+            "route.explain": self._route_explain,
             "shutdown": self._shutdown,
         }
 
@@ -521,6 +529,21 @@ class ControlServer:
         except StoreUnavailable as exc:
             raise ControlActionError(f"usage could not be read: {exc}") from exc
         return table.result()
+
+    async def _route_explain(self, params: Any) -> dict[str, Any]:
+        """What a chat request would do, without sending it (daemon/route_explain.py)."""
+        if not isinstance(params, Mapping) or not isinstance(params.get("body"), Mapping):
+            raise ControlRequestError(
+                'route.explain needs params {"body": {...}, "client": ..., "format": ...}; '
+                f"got {params!r}"
+            )
+        client, fmt = params.get("client", "unknown"), params.get("format", "openai")
+        if not isinstance(client, str) or not isinstance(fmt, str):
+            raise ControlRequestError("route.explain: `client` and `format` are names")
+        try:
+            return explain_route(self._runtime.state, dict(params["body"]), client, fmt)
+        except ClientRequestError as exc:  # a bad body, an unknown format or model
+            raise ControlRequestError(f"route.explain: {exc.message}") from exc
 
     async def _shutdown(self, params: Any) -> dict[str, Any]:
         _no_params("shutdown", params)

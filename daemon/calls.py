@@ -13,8 +13,8 @@ or legacy, chat or embeddings, goes through the same steps here, in the same ord
     stream      the body's `stream`, or Google's URL
     check       what the endpoint needs (a chat's turns, an embedding's input)
     timeout     the daemon's own `timeout` field, taken out of the body
-    choose      the ARGO model for the request: `Intake.choose_model`, the one call
-                a routing rule replaces or wraps (it sets `Call.rule`)
+    choose      the ARGO model for the request: `Intake.choose_model`, the name
+                resolved, or what a `routes:` rule says (named in `Call.rule`)
     route       the ARGO API for that model (routing.py)
     images      image URLs fetched and inlined (images.py)
     identity    the ARGO username (routing.py)
@@ -28,13 +28,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from .config import Config
-from .errors import ClientRequestError, ModelNotFoundError
+from .errors import ClientRequestError
 from .exchange import ClientRequest, Result
 from .formats import FORMATS, FormatSpec
 from .images import inline_images, needs_inlining
 from .intake import check_turns, model_name_of, parse_body, pop_timeout, wants_stream
 from .legacy_requests import CHAT_ENDPOINTS, ChatEndpoint, ChatEndpointName
+from .model_choice import choose_model, resolve_model
 from .observer import Observer
+from .records import client_of
 from .routing import Route, resolve_identity, route_chat
 
 if TYPE_CHECKING:
@@ -116,9 +118,9 @@ class Intake:
         observer.asked(name, stream)
         check_turns(spec, body)
         timeout = pop_timeout(body)
-        model, rule = self.choose_model(name, "chat", config)
+        model, rule = self.choose_model(name, "chat", config, (spec, req, body))
         route = route_chat(model, config)
-        observer.chose(model, route.upstream)
+        observer.chose(model, route.upstream, rule)
         await self.inline_images(spec, req, body, config)
         user = resolve_identity(config, req.headers, req.query)
         return Call(
@@ -173,27 +175,23 @@ class Intake:
     # ------------------------------------------------------------------- stages
 
     def choose_model(
-        self, name: str, kind: Literal["chat", "embed"], config: Config
+        self,
+        name: str,
+        kind: Literal["chat", "embed"],
+        config: Config,
+        routed: tuple[FormatSpec, ClientRequest, dict[str, Any]] | None = None,
     ) -> tuple[str, str | None]:
-        """The ARGO model for a request that names `name`, and the rule that chose it
-        (None here: the name itself, or the configured default). Routing rules plug in
-        here (docs/architecture.md#the-request-path)."""
+        """The ARGO model for a request that names `name`, and the `routes:` rule that
+        chose it (None: the name itself, or the configured default). Rules apply to the
+        chat requests of the client formats, given as `routed` (what a rule looks at);
+        docs/configuration.md#routes."""
         catalog = self.state.registry.catalog
-        model = catalog.resolve(name, kind=kind)
-        if model is not None:
-            return model, None
-        fallback = config.default_model if kind == "chat" else config.default_embed_model
-        if fallback:
-            model = catalog.resolve(fallback, kind=kind)
-            if model is not None:
-                log.warning("model %r is unknown; using the configured default %s", name, model)
-                return model, None
-        closest = catalog.closest(name)
-        hint = f" Closest matches: {', '.join(closest)}." if closest else ""
-        raise ModelNotFoundError(
-            f"Model '{name}' is not available on ARGO.{hint} GET /v1/models lists every model; "
-            f"set `default_model` in the config to fall back instead."
-        )
+        if routed is None or not config.routes:  # most configs: the name alone decides
+            return resolve_model(catalog, name, kind, config), None
+        spec, req, body = routed
+        client, _ = client_of(req.headers.get("user-agent"))
+        choice = choose_model(catalog, config, spec, body, name, client, len(req.body))
+        return choice.model, choice.label
 
     async def inline_images(
         self, spec: FormatSpec, req: ClientRequest, body: dict[str, Any], config: Config

@@ -26,6 +26,7 @@ import yaml
 from .errors import ConfigError, FolderError
 from .folders import trusted_file
 from .keys import Key, Range, convert, setting, spec_of
+from .routes import RouteRule, rule_payload
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -269,6 +270,31 @@ class Config:
         effects=("read",),
     )
     default_embed_model: str = setting("", "the same, for embeddings", effects=("read",))
+    # Routes, fallbacks and the breaker (docs/configuration.md#routes)
+    routes: tuple[RouteRule, ...] = setting(
+        (),
+        "rules that choose the ARGO model of a request; the first that matches wins",
+        accepts="a list of rules such as {model: 'claude-*haiku*', to: gpt5mini}",
+        effects=("read",),
+    )
+    fallbacks: Mapping[str, tuple[str, ...]] = setting(
+        {},
+        "models to try in turn when a model fails before its answer starts",
+        accepts="a mapping of models to lists of models, such as {claudeopus46: [gpt5]}",
+        effects=("read",),
+    )
+    breaker_failures: int = setting(
+        3,
+        "failures in a row that open a model's breaker; 0 = never",
+        range=Range(0, 1_000, unit="failures", note="0 = no breaker"),
+        effects=("read",),
+    )
+    breaker_cooldown: float = setting(
+        60.0,
+        "seconds a model with an open breaker is skipped; 0 = never",
+        range=Range(0, 86_400, unit="seconds", note="0 = no breaker"),
+        effects=("read",),
+    )
     request_timeout: float = setting(
         600.0,
         "seconds to wait for upstream bytes (the read timeout)",
@@ -413,6 +439,8 @@ class Config:
         out["resolve_overrides"] = dict(self.resolve_overrides)
         out["allowed_hosts"] = list(self.allowed_hosts)
         out["allowed_origins"] = list(self.allowed_origins)
+        out["routes"] = [rule_payload(rule) for rule in self.routes]
+        out["fallbacks"] = {model: list(chain) for model, chain in self.fallbacks.items()}
         out["token_file"] = str(self.token_path)
         out["dump_dir"] = str(self.dump_path)
         out["native_openai_base_url"] = self.openai_base

@@ -190,6 +190,8 @@ class Conversion:
             # and in `out`, until the answer is done (bench/README.md, memory).
             self._pipeline.ir_request.pop("messages", None)
             out = _AFTER[self.target](out)
+            if self.target == "openai_chat" and self.source == "anthropic":
+                _drop_reasoning_text(out)
         if self.thinking is not None:
             restore(out, carried, self.thinking.get)
         return out
@@ -318,6 +320,14 @@ _SAMPLE_MODELS: dict[UpstreamFormat, tuple[str, Family]] = {
     "openai_chat": ("gpt4o", "openai"),
     "anthropic": ("claudesonnet46", "anthropic"),
 }
+
+
+def _drop_reasoning_text(out: Body) -> None:
+    """Claude's thinking blocks, which the library turns into `reasoning_content`, are
+    Claude's own: signed for Claude, they are not GPT's input (docs/configuration.md#fallbacks)."""
+    for message in out.get("messages") or ():
+        if isinstance(message, dict) and message.get("role") == "assistant":
+            message.pop("reasoning_content", None)
 
 
 def warm_up() -> None:

@@ -20,7 +20,7 @@ from typing import Any
 from .errors import ClientRequestError, PayloadTooLargeError, UpstreamError
 from .formats import FormatSpec
 
-__all__ = ["inline_images", "needs_inlining"]
+__all__ = ["has_images", "inline_images", "needs_inlining"]
 
 Fetch = Callable[[str, int, float], Awaitable[bytes]]  # (url, max bytes, timeout) → body
 
@@ -64,6 +64,30 @@ def _parts(spec: FormatSpec, body: dict[str, Any]) -> Iterator[list[Any]]:
             for part in parts:  # Anthropic tool results carry their own content lists
                 if isinstance(part, dict) and isinstance(part.get("content"), list):
                     yield part["content"]
+
+
+# Content part types that hold an image, in the client formats (Google's parts say it
+# with their MIME type instead).
+_IMAGE_PARTS = frozenset(("image", "image_url", "input_image"))
+
+
+def _is_image(part: Any) -> bool:
+    if not isinstance(part, dict):
+        return False
+    if part.get("type") in _IMAGE_PARTS:
+        return True
+    data = next(
+        (part[k] for k in ("inline_data", "inlineData", "file_data", "fileData") if k in part), None
+    )
+    if not isinstance(data, dict):
+        return False
+    mime = data.get("mime_type", data.get("mimeType"))
+    return isinstance(mime, str) and mime.startswith("image/")
+
+
+def has_images(spec: FormatSpec, body: dict[str, Any]) -> bool:
+    """Whether any turn of `body` holds an image, linked or inline (routes.py)."""
+    return any(_is_image(part) for parts in _parts(spec, body) for part in parts)
 
 
 async def inline_images(

@@ -140,8 +140,12 @@ def convert(kind: Any, spec: Key, value: Any, refuse: Refuse) -> Any:
         return _choice(value, spec, refuse, tuple(str(arg) for arg in args))
     if origin is tuple and args == (str, ...):
         return _names(value, spec, refuse)
+    if origin is tuple and len(args) == 2 and args[1] is ... and hasattr(args[0], "from_config"):
+        return _objects(value, args[0], spec, refuse)
     if origin is Mapping and args == (str, str):
         return _mapping(value, spec, refuse)
+    if origin is Mapping and args == (str, tuple[str, ...]):
+        return _lists(value, spec, refuse)
     if kind is str:
         return _text(value, spec, refuse)
     raise TypeError(f"no conversion to {kind!r}")
@@ -203,6 +207,43 @@ def _mapping(value: Any, spec: Key, refuse: Refuse) -> dict[str, str]:
     if any(map(_has_control_characters, [*mapping, *mapping.values()])):
         raise refuse("a mapping of names without control characters")
     return mapping
+
+
+def _objects(value: Any, kind: Any, spec: Key, refuse: Refuse) -> tuple[Any, ...]:
+    """A list of mappings, each read by `kind.from_config(item, position)` (1-based),
+    which raises ValueError naming the item and its field (`routes:`, routes.py)."""
+    if value is None:
+        return ()
+    if not isinstance(value, (list, tuple)):
+        raise refuse(spec.accepts or "a list")
+    try:
+        return tuple(kind.from_config(item, position) for position, item in enumerate(value, 1))
+    except ValueError as exc:
+        raise refuse(f"{spec.accepts or 'a list'}: {exc}") from None
+
+
+def _lists(value: Any, spec: Key, refuse: Refuse) -> dict[str, tuple[str, ...]]:
+    """A mapping of names to lists of names (`fallbacks:`)."""
+    if value is None:
+        return {}
+    expected = spec.accepts or "a mapping of names to lists of names"
+    if not isinstance(value, Mapping):
+        raise refuse(expected)
+    mapping: dict[str, tuple[str, ...]] = {}
+    for key, items in value.items():
+        if not _is_scalar(key) or not isinstance(items, (list, tuple)):
+            raise refuse(f"{expected}; `{key}` is not followed by a list")
+        names = _names(
+            items, spec, _refuse_list(refuse, f"{expected}; `{key}` lists something else")
+        )
+        if not names or _has_control_characters(str(key)):
+            raise refuse(f"{expected}; the list of `{key}` is empty")
+        mapping[str(key).strip()] = names
+    return mapping
+
+
+def _refuse_list(refuse: Refuse, message: str) -> Refuse:
+    return lambda _: refuse(message)
 
 
 def _text(value: Any, spec: Key, refuse: Refuse) -> str:

@@ -17,6 +17,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -26,9 +27,15 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
+from .breakers import STATE_NUMBERS, Breakers
 from .errors import UpstreamAuthError, UpstreamError, UpstreamStatusError, UpstreamTimeoutError
 from .health import readiness
 from .records import KNOWN_CLIENTS, STREAM_FAILED, RequestRecord
@@ -163,6 +170,23 @@ def _histogram(
     return family
 
 
+class _BreakerCollector(Collector):
+    """Each model's breaker state when scraped (breakers.py): 0 closed, 1 half-open, 2 open."""
+
+    def __init__(self, breakers: Breakers) -> None:
+        self._breakers = breakers
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "argo_proxy_breaker_state",
+            "Each ARGO model's circuit breaker: 0 closed, 1 half-open, 2 open",
+            labels=("model",),
+        )
+        for model, state in sorted(self._breakers.states().items()):
+            family.add_metric((model,), STATE_NUMBERS[state])
+        yield family
+
+
 class DaemonMetrics:
     """One daemon's metrics; listens to its state from creation until `close()`."""
 
@@ -183,6 +207,11 @@ class DaemonMetrics:
         )
         self.retries = counter(
             "upstream_retries", "Calls to ARGO the daemon made again after a failure", ("model",)
+        )
+        self.fallbacks = counter(
+            "fallbacks",
+            "Requests passed on from one ARGO model to the next of their fallbacks",
+            ("from_model", "to_model"),
         )
         self.refreshes = counter(
             "model_refreshes", "Fetches of ARGO's model list, by result", ("result",)
@@ -209,6 +238,7 @@ class DaemonMetrics:
         ProcessCollector(registry=registry)  # process_*: CPU, memory, open files (Linux)
         self._tallies: Tallies = {}
         registry.register(_RequestCollector(self._tallies))
+        registry.register(_BreakerCollector(state.breakers))
         self._unsubscribe = (
             state.requests.subscribe(self.observe),
             state.subscribe(self.on_state_event),
@@ -249,6 +279,10 @@ class DaemonMetrics:
         tokens[4] += record.reasoning_tokens
         if record.retries:
             self.retries.labels(model).inc(record.retries)
+        if record.attempts is not None:  # docs/configuration.md#fallbacks
+            for tried, then in pairwise(record.attempts):
+                if tried["outcome"] != "ok":
+                    self.fallbacks.labels(tried["model"], then["model"]).inc()
         if record.error is not None:
             kind = UPSTREAM_ERROR_KINDS.get(record.error["type"])
             if kind is not None:

@@ -10,7 +10,8 @@ Every method does nothing here: an observer overrides the events it needs. The
 events, in a request's order (docs/architecture.md#the-observer):
 
     asked       intake read the body: the model the client named, whether it streams
-    chose       the ARGO model chosen for it, and the ARGO API (upstream) that serves it
+    chose       the ARGO model chosen for it, the ARGO API (upstream) that serves it,
+                and the `routes:` rule that chose it; again for each fallback tried
     prepared    the body the backend sends ARGO (a dict, read only) and what was done to it
     sending     the upstream client sends bytes to ARGO (once per call, not per retry)
     retried     ... and tries again after a refused connection or a 429/5xx
@@ -21,6 +22,7 @@ events, in a request's order (docs/architecture.md#the-observer):
     usage_estimated  the offline token estimate stands in for ARGO's usage (legacy gateway)
     streaming   the client's stream starts (its content type)
     streamed    a chunk of the client's stream goes out (the first one is the first byte)
+    tried       with fallbacks: each model of the chain and how it went (failover.py)
     failed      the request failed; (status, error type, message); the first one counts
     ended       the answer is out (the JSON answer, or None after a stream or an error)
 """
@@ -41,7 +43,7 @@ class Observer:
     def asked(self, model: str, stream: bool) -> None:
         pass
 
-    def chose(self, model: str, upstream: str) -> None:
+    def chose(self, model: str, upstream: str, rule: str | None = None) -> None:
         pass
 
     def prepared(self, body: dict[str, Any] | None, *, converted: bool, thinking_off: bool) -> None:
@@ -74,6 +76,9 @@ class Observer:
     def streamed(self, chunk: bytes) -> None:
         pass
 
+    def tried(self, attempts: list[dict[str, str]]) -> None:
+        pass
+
     def failed(self, status: int, kind: str, message: str) -> None:
         pass
 
@@ -96,9 +101,9 @@ class Observers(Observer):
         for o in self._all:
             o.asked(model, stream)
 
-    def chose(self, model: str, upstream: str) -> None:
+    def chose(self, model: str, upstream: str, rule: str | None = None) -> None:
         for o in self._all:
-            o.chose(model, upstream)
+            o.chose(model, upstream, rule)
 
     def prepared(self, body: dict[str, Any] | None, *, converted: bool, thinking_off: bool) -> None:
         for o in self._all:
@@ -139,6 +144,10 @@ class Observers(Observer):
     def streamed(self, chunk: bytes) -> None:
         for o in self._all:
             o.streamed(chunk)
+
+    def tried(self, attempts: list[dict[str, str]]) -> None:
+        for o in self._all:
+            o.tried(attempts)
 
     def failed(self, status: int, kind: str, message: str) -> None:
         for o in self._all:

@@ -14,12 +14,12 @@
               answer's last byte is out; an error is answered here in the client's
               format
 
-Seams for routes and fallbacks (docs/architecture.md#the-request-path):
-`Intake.choose_model` is the one call that picks the ARGO model (a routing rule
-replaces or wraps it and names itself in `Call.rule`); `Pipeline.attempt(call, model,
-observer)` is everything from "the ARGO model is known" to "the answer has started",
-so a fallback can call it again with another model, from the client's body as sent,
-before the client has had a byte.
+Routes and fallbacks (docs/configuration.md#routes, #fallbacks): `Intake.choose_model`
+is the one call that picks the ARGO model (the name resolved, or a `routes:` rule,
+named in `Call.rule`); `Pipeline.attempt(call, model, observer)` is everything from
+"the ARGO model is known" to "the answer has started", and `Pipeline.fail_over` runs
+it along the model's `fallbacks:` chain (failover.py), from the client's body as sent,
+until one answer has started: never after the client has had a byte.
 
 A stop (the daemon shutting down with requests in flight) cancels each request's task
 with a `Stop` (serving.InFlight.cut): `cut_short` below tells the request's observer,
@@ -33,8 +33,10 @@ results into HTTP responses. docs/architecture.md draws the path.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import replace
 from functools import partial
 from typing import Any, Literal
 
@@ -53,9 +55,11 @@ from .errors import (
     UpstreamStatusError,
 )
 from .exchange import ClientRequest, JSONResult, Result, StreamResult, stop_of
+from .failover import failover
 from .formats import FORMATS, ClientFormat, FormatSpec
 from .intake import parse_body
 from .legacy_requests import GATEWAY_ENDPOINTS, legacy_off
+from .model_choice import fallback_chain
 from .observer import Observer, Observers
 from .records import CANCELLED, INTERRUPTED, RequestRecord
 from .state import DaemonState
@@ -126,9 +130,29 @@ class Pipeline:
     async def attempt(self, call: Call, model: str, observer: Observer) -> Result:
         """`call` sent to ARGO `model`: its backend, for the model's API, converts the
         client's body, sends it and answers; a stream is returned once it has started.
-        A fallback calls this again with another model (pipeline.py docstring)."""
-        call = call.for_model(model)
+        A fallback calls this again with another model (failover.py)."""
+        if model != call.model:
+            call = call.for_model(model)
+            observer.chose(call.model, call.upstream, call.rule)
         return await self.backends[call.upstream].send(call, observer)
+
+    async def fail_over(self, call: Call, observer: Observer) -> Result:
+        """The call's answer from its model, or, when that fails before the client has
+        a byte, from the next model of its `fallbacks:` chain whose breaker admits it
+        (failover.py; docs/configuration.md#fallbacks). Chat on ARGO's own APIs only:
+        the legacy gateway and embeddings have one model each."""
+        config = call.config
+        if call.route is None:
+            return await self.attempt(call, call.model, observer)
+        chain = fallback_chain(self.state.registry.catalog, config, call.model)
+
+        async def attempt(model: str, timeout: float | None, last: bool) -> Result:
+            # Each try but the last converts its own deep copy: a conversion may change
+            # the client's messages in place, and the next model starts from them.
+            tried = call if last else replace(call, body=copy.deepcopy(call.body), final=False)
+            return await self.attempt(replace(tried, timeout=timeout), model, observer)
+
+        return await failover(chain, attempt, self.state.breakers, config, observer, call.timeout)
 
     async def _serve(
         self,
@@ -156,7 +180,7 @@ class Pipeline:
             if legacy_only is not None and not self.state.legacy:
                 raise legacy_off(legacy_only)
             call = await front(req, config, observer)
-            result = await self.attempt(call, call.model, observer)
+            result = await self.fail_over(call, observer)
         except ArgoProxyError as exc:
             observer.failed(exc.status, type(exc).__name__, exc.message)
             answer = self.error(spec, exc)

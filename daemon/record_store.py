@@ -45,7 +45,7 @@ _FOLDER_HINT = (
     "to a folder of your own, or `log_retention_days: 0` (docs/security.md#private-folders)"
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Every field of a record, with its SQLite type (tests/unit/test_record_store.py holds
 # this to RECORD_FIELDS).
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -73,10 +73,13 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("estimated", "INTEGER NOT NULL"),
     ("retries", "INTEGER NOT NULL"),
     ("thinking_off", "INTEGER NOT NULL DEFAULT 0"),
+    ("route", "TEXT"),
+    ("attempts", "TEXT"),  # [{"model", "outcome"}, ...] as JSON, or NULL
 )
 # The columns each schema version added, for a file an older version wrote.
 _ADDED: dict[int, tuple[tuple[str, str], ...]] = {
     2: (("answered_model", "TEXT"), ("thinking_off", "INTEGER NOT NULL DEFAULT 0")),
+    3: (("route", "TEXT"), ("attempts", "TEXT")),
 }
 _NAMES = tuple(name for name, _ in COLUMNS)
 _BOOLEANS = {"converted", "stream", "estimated", "thinking_off"}
@@ -159,7 +162,7 @@ def remove_store_files(path: Path) -> bool:
 
 
 _VALUES = operator.attrgetter(*_NAMES)  # a record's column values, in one C call
-_ERROR = _NAMES.index("error")
+_JSON = frozenset(("error", "attempts"))  # columns that hold JSON text, or NULL
 
 
 def _upgrade(db: sqlite3.Connection, version: int) -> None:
@@ -174,18 +177,21 @@ def _upgrade(db: sqlite3.Connection, version: int) -> None:
 
 def _row(record: RequestRecord) -> tuple[Any, ...]:
     values: tuple[Any, ...] = _VALUES(record)
-    if record.error is None:
+    if record.error is None and record.attempts is None:  # most records: as they are
         return values
-    error = json.dumps(record.error, ensure_ascii=False)
-    return (*values[:_ERROR], error, *values[_ERROR + 1 :])
+    return tuple(
+        json.dumps(value, ensure_ascii=False) if name in _JSON and value is not None else value
+        for name, value in zip(_NAMES, values, strict=True)
+    )
 
 
 def _record(row: Sequence[Any]) -> RequestRecord:
     values = dict(zip(_NAMES, row, strict=True))
     for name in _BOOLEANS:
         values[name] = bool(values[name])
-    if values["error"] is not None:
-        values["error"] = json.loads(values["error"])
+    for name in _JSON:
+        if values[name] is not None:
+            values[name] = json.loads(values[name])
     return RequestRecord(**values, _closed=True)
 
 

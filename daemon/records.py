@@ -232,6 +232,10 @@ class RequestRecord(Observer):
     # Claude's thinking was turned off for this request: a tool turn's thinking could not
     # be restored (docs/translation.md#thinking)
     thinking_off: bool = False
+    route: str | None = None  # the `routes:` rule that chose the model: its name, or "rule N"
+    # with fallbacks: each model of the chain, in order, and how it went ("ok", "HTTP 429",
+    # "timed out", "skipped: breaker open"); the last one tried is `argo_model`
+    attempts: list[dict[str, str]] | None = None
     # not part of the record's JSON: where stages leave what the record is built from
     usage: Usage = field(default_factory=Usage, repr=False)
     # the body sent to ARGO: its input tokens are estimated if ARGO reports no usage
@@ -252,8 +256,11 @@ class RequestRecord(Observer):
     def asked(self, model: str, stream: bool) -> None:
         self.model, self.stream = model, stream
 
-    def chose(self, model: str, upstream: str) -> None:
-        self.argo_model, self.upstream = model, upstream
+    def chose(self, model: str, upstream: str, rule: str | None = None) -> None:
+        self.argo_model, self.upstream, self.route = model, upstream, rule
+
+    def tried(self, attempts: list[dict[str, str]]) -> None:
+        self.attempts = attempts
 
     def prepared(self, body: dict[str, Any] | None, *, converted: bool, thinking_off: bool) -> None:
         self.sent = body  # its input is estimated if ARGO reports no usage
@@ -369,6 +376,8 @@ class RequestRecord(Observer):
         out = {name: getattr(self, name) for name in RECORD_FIELDS}
         if self.error is not None:
             out["error"] = dict(self.error)
+        if self.attempts is not None:
+            out["attempts"] = [dict(attempt) for attempt in self.attempts]
         return out
 
 

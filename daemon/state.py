@@ -18,6 +18,7 @@ from typing import Any
 
 from . import __version__
 from .access import AccessGuard, write_new_token
+from .breakers import Breakers
 from .config import Config
 from .dumps import DumpWriter
 from .effects import effects_of
@@ -137,6 +138,8 @@ class DaemonState:
         self.thinking = ThinkingStore()
         # request body bytes being read at once, by every listener (docs/security.md#limits)
         self.body_budget = BodyBudget()
+        # each ARGO model's circuit breaker (breakers.py): in memory, kept across reloads
+        self.breakers = Breakers()
         self.started_at = time.time()
         self.last_refresh: RefreshResult | None = None
         self.last_refresh_at: float | None = None

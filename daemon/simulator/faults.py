@@ -252,15 +252,22 @@ def select_faults(
     markers: Markers,
     tools: bool = False,
 ) -> FaultSet:
-    """The faults of one request: its marker faults, then one queued rule."""
+    """The faults of one request: its marker faults, then one queued rule. A marker with
+    `model=ID` fires only on requests for that model (by the name the request gives, or
+    the internal id it stands for): the same prompt then fails on one model and is
+    answered by another, as a fallback needs."""
+    names = tuple(models)
     chosen: dict[str, Fault] = {}
     for pairs in markers.faults:
-        fault = Fault(pairs["fault"], {k: v for k, v in pairs.items() if k != "fault"})
+        params = {k: v for k, v in pairs.items() if k not in ("fault", "model")}
+        fault = Fault(pairs["fault"], params)
         if fault.name not in FAULT_NAMES:
             log.warning("ignoring unknown fault marker %r", fault.name)
+        elif "model" in pairs and pairs["model"] not in names:
+            continue
         elif fault.fits(kind, stream, tools):
             chosen.setdefault(fault.name, fault)
-    queued = book.take(kind, path, models, stream, tools)
+    queued = book.take(kind, path, names, stream, tools)
     if queued is not None:
         chosen.setdefault(queued.name, queued)
     return FaultSet(chosen) if chosen else NO_FAULTS

@@ -60,7 +60,7 @@ async def test_a_chat_call_holds_what_the_rest_of_the_path_needs() -> None:
     assert req.body == b""  # parsed: the raw bytes are let go
     assert seen.events == [
         ("asked", ("argo:gpt-4o", True), {}),
-        ("chose", ("gpt4o", "openai_chat"), {}),
+        ("chose", ("gpt4o", "openai_chat", None), {}),
     ]
 
 

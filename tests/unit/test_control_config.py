@@ -46,3 +46,20 @@ def test_render_groups_known_keys_and_round_trips(tmp_path: Path) -> None:
     path.write_text(text)
     assert file_settings(path)[1] == settings
     assert load_config(path, environ={}).resolve_overrides == settings["resolve_overrides"]
+
+
+def test_routes_and_fallbacks_are_written_back_as_the_file_had_them(tmp_path: Path) -> None:
+    """`config migrate` rewrites a file with `routes:` and `fallbacks:` it can read again."""
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "config_version: '3'\n"
+        "routes:\n  - {name: background, background: true, to: gpt5mini}\n"
+        "  - {model: 'claude-*', tokens_over: 1000, to: claudesonnet46}\n"
+        "fallbacks:\n  claudeopus46: [claudesonnet46, gpt5]\n"
+    )
+    path.chmod(0o600)
+    settings = file_settings(path)[1]
+    text = render_config(settings)
+    assert "- name: background\n  background: true\n  to: gpt5mini\n" in text
+    path.write_text(text)
+    assert file_settings(path)[1] == settings

@@ -334,7 +334,8 @@ def test_a_file_from_schema_1_gains_the_new_columns_and_keeps_its_records(
 ) -> None:
     path = tmp_path / "state" / "requests.sqlite3"
     path.parent.mkdir(mode=0o700)
-    old = [(name, kind) for name, kind in COLUMNS if name not in ("answered_model", "thinking_off")]
+    newer = ("answered_model", "thinking_off", "route", "attempts")
+    old = [(name, kind) for name, kind in COLUMNS if name not in newer]
     db = sqlite3.connect(path)
     db.execute(f"CREATE TABLE requests ({', '.join(f'{n} {t}' for n, t in old)})")
     values = {name: 0 for name, _ in old} | {
@@ -368,3 +369,44 @@ def test_a_file_from_schema_1_gains_the_new_columns_and_keeps_its_records(
         assert (newest.answered_model, newest.thinking_off) == ("claude-sonnet-4-5-20250929", True)
     finally:
         store.close(30)
+
+
+def test_a_file_from_schema_2_gains_the_route_and_the_models_tried(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "requests.sqlite3"
+    path.parent.mkdir(mode=0o700)
+    old = [(name, kind) for name, kind in COLUMNS if name not in ("route", "attempts")]
+    db = sqlite3.connect(path)
+    db.execute(f"CREATE TABLE requests ({', '.join(f'{n} {t}' for n, t in old)})")
+    values = {name: 0 for name, _ in old} | {
+        "id": "req_0000000000000002",
+        "started_at": time.time(),
+        "endpoint": "/v1/messages",
+        "client_format": "anthropic",
+        "client": "claude-code",
+        "client_version": "2.1",
+        "model": "claude-opus-4-6",
+        "status": 200,
+    }
+    db.execute(
+        f"INSERT INTO requests ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)})",
+        tuple(values.values()),
+    )
+    db.execute("PRAGMA user_version = 2")
+    db.commit()
+    db.close()
+    store = RecordStore.open(path, 30)
+    store.start()
+    try:
+        (kept,) = store.history(10)
+        assert (kept.model, kept.route, kept.attempts) == ("claude-opus-4-6", None, None)
+        tried = [
+            {"model": "claudeopus46", "outcome": "HTTP 429"},
+            {"model": "gpt5", "outcome": "ok"},
+        ]
+        written(store, [record(route="background", attempts=tried)])
+        newest = store.history(10)[-1]
+        assert (newest.route, newest.attempts) == ("background", tried)
+        assert newest.to_json()["attempts"] == tried
+    finally:
+        store.close(30)
+    assert rows(path, "PRAGMA user_version") == [(3,)]

@@ -576,3 +576,12 @@ async def test_refuse_stream_tools_waits_for_a_streamed_request_with_tools(sim: 
     assert refused.status_code == 400
     assert "not supported in streaming mode" in refused.json()["error"]["message"]
     assert (await sim.messages("lookup", stream=True, tools=[tool])).status_code == 200
+
+
+async def test_a_marker_with_a_model_fails_that_model_only(sim: Sim) -> None:
+    text = "hello [[sim:fault=status,code=503,model=claudeopus46]]"
+    assert (await sim.messages(text)).status_code == 503
+    assert (await sim.chat(text)).status_code == 200  # gpt4o: the same prompt is answered
+    other = await sim.messages(text, model="claudesonnet46")
+    assert other.status_code == 200
+    assert "model" not in json.dumps(other.json()["content"])  # the marker is stripped
