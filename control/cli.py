@@ -27,6 +27,7 @@ import functools
 import json
 import logging
 import math
+import os
 import shlex
 import shutil
 import sys
@@ -49,6 +50,7 @@ log = logging.getLogger("argo_proxy")
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_STARTUP = 3
+EXIT_BROKEN_PIPE = 141  # as a command that SIGPIPE ended: 128 + 13
 _COMMANDS = ("serve", "simulate", "ctl", "token", "env", "run", "setup", "models", "config")
 _CTL_COMMANDS = (
     "status",
@@ -633,7 +635,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "models": _cmd_models,
         "config": _cmd_config,
     }
-    return handlers[args.command](args)
+    try:
+        code = handlers[args.command](args)
+        sys.stdout.flush()  # a reader that went away shows here, not in the exit's flush
+    except BrokenPipeError:
+        # `argo-proxy models | head`: the reader has what it wanted. No traceback; the
+        # rest of stdout goes to /dev/null so that the exit's flush is quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,6 +4,7 @@ show|validate|path|init|migrate, --version, and a mistyped command."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -38,6 +39,22 @@ def run(home: Path, *args: str, stdin: str = "") -> tuple[int, str, str]:
 @pytest.fixture()
 def home(tmp_path: Path) -> Path:
     return tmp_path
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(home: Path, simulator: Process) -> None:
+    """`argo-proxy models | head -1`: the pipe closes before the list is written."""
+    (home / "config.yaml").write_text(f"user: jdoe\nargo_base_url: {simulator.url}\n")
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the command writes a byte
+    try:
+        proc = subprocess.run(
+            [_EXE, "models"], cwd=home, env=clean_env(home), stdout=write,
+            stderr=subprocess.PIPE, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        os.close(write)
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+    assert proc.returncode == 141
 
 
 def test_models_lists_argo_models_without_a_daemon(home: Path, simulator: Process) -> None:
