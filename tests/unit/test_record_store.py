@@ -329,32 +329,39 @@ def test_usage_rows_sort_by_tokens_and_days_by_date() -> None:
     ]
 
 
-def test_a_file_from_schema_1_gains_the_new_columns_and_keeps_its_records(
-    tmp_path: Path,
-) -> None:
+def old_file(tmp_path: Path, schema: int, newer: tuple[str, ...], model: str) -> Path:
+    """A record file as schema `schema` wrote it (without the `newer` columns), holding
+    one Claude Code request for `model`."""
     path = tmp_path / "state" / "requests.sqlite3"
     path.parent.mkdir(mode=0o700)
-    newer = ("answered_model", "thinking_off", "route", "attempts")
     old = [(name, kind) for name, kind in COLUMNS if name not in newer]
     db = sqlite3.connect(path)
     db.execute(f"CREATE TABLE requests ({', '.join(f'{n} {t}' for n, t in old)})")
     values = {name: 0 for name, _ in old} | {
-        "id": "req_0000000000000001",
+        "id": f"req_000000000000000{schema}",
         "started_at": time.time(),
         "endpoint": "/v1/messages",
         "client_format": "anthropic",
         "client": "claude-code",
         "client_version": "2.1",
-        "model": "claude-sonnet-4-5",
+        "model": model,
         "status": 200,
     }
     db.execute(
         f"INSERT INTO requests ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)})",
         tuple(values.values()),
     )
-    db.execute("PRAGMA user_version = 1")
+    db.execute(f"PRAGMA user_version = {schema}")
     db.commit()
     db.close()
+    return path
+
+
+def test_a_file_from_schema_1_gains_the_new_columns_and_keeps_its_records(
+    tmp_path: Path,
+) -> None:
+    newer = ("answered_model", "thinking_off", "route", "attempts")
+    path = old_file(tmp_path, 1, newer, "claude-sonnet-4-5")
     store = RecordStore.open(path, 30)
     store.start()
     try:
@@ -372,28 +379,7 @@ def test_a_file_from_schema_1_gains_the_new_columns_and_keeps_its_records(
 
 
 def test_a_file_from_schema_2_gains_the_route_and_the_models_tried(tmp_path: Path) -> None:
-    path = tmp_path / "state" / "requests.sqlite3"
-    path.parent.mkdir(mode=0o700)
-    old = [(name, kind) for name, kind in COLUMNS if name not in ("route", "attempts")]
-    db = sqlite3.connect(path)
-    db.execute(f"CREATE TABLE requests ({', '.join(f'{n} {t}' for n, t in old)})")
-    values = {name: 0 for name, _ in old} | {
-        "id": "req_0000000000000002",
-        "started_at": time.time(),
-        "endpoint": "/v1/messages",
-        "client_format": "anthropic",
-        "client": "claude-code",
-        "client_version": "2.1",
-        "model": "claude-opus-4-6",
-        "status": 200,
-    }
-    db.execute(
-        f"INSERT INTO requests ({', '.join(values)}) VALUES ({', '.join('?' for _ in values)})",
-        tuple(values.values()),
-    )
-    db.execute("PRAGMA user_version = 2")
-    db.commit()
-    db.close()
+    path = old_file(tmp_path, 2, ("route", "attempts"), "claude-opus-4-6")
     store = RecordStore.open(path, 30)
     store.start()
     try:
