@@ -36,7 +36,10 @@ def user(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Newcomer]:
     (home / ".curlrc").write_text("fail-with-body\n")
     config = home / ".config" / "argo-proxy" / "config.yaml"
     config.parent.mkdir(parents=True)
-    config.write_text("pypi_url: http://127.0.0.1:9/pypi\n")
+    # a fallback chain, as the status example in docs/control.md shows one
+    config.write_text(
+        "pypi_url: http://127.0.0.1:9/pypi\nfallbacks: {claudeopus46: [claudesonnet46, gpt5]}\n"
+    )
     started = start_newcomer(home)
     started.env["PATH"] = os.pathsep.join([_BIN, started.env.get("PATH", "")])
     yield started
