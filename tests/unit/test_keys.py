@@ -35,6 +35,7 @@ def read(kind: Any, value: Any, spec: Key = SPEC) -> Any:
         (bool | None, "off", False),
         (bool, 1, True),  # YAML's 1: read as its text, like an environment variable's
         (int, 7.0, 7),
+        (int, "1e1", 10),  # as docs/configuration.md#what-each-value-accepts says
         (float, " 1e-1 ", 0.1),
         (Literal["a", "b"], " B ", "b"),
         (tuple[str, ...], "x, y,", ("x", "y")),
