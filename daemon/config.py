@@ -2,8 +2,10 @@
 
 Sources, strongest first (docs/configuration.md#precedence): command-line overrides,
 environment variables, the YAML file (argo-proxy v3 files load unchanged, v1/v2 keys are
-migrated in memory, docs/compatibility.md#config-files), then the defaults below. No
-other module reads YAML, environment variables or platformdirs.
+migrated in memory, docs/compatibility.md#config-files), then the defaults below. Each
+value, whichever its source, is read by its field's type through daemon/keys.py
+(msgspec); the checks that span keys (`user`, access) follow. No other module reads
+YAML, environment variables or platformdirs.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import yaml
 
 from .errors import ConfigError, FolderError
 from .folders import trusted_file
-from .keys import Key, Range, convert, setting, spec_of
+from .keys import Key, Names, Range, convert, setting, spec_of
 from .routes import RouteRule, rule_payload
 
 __all__ = [
@@ -277,10 +279,10 @@ class Config:
         accepts="a list of rules such as {model: 'claude-*haiku*', to: gpt5mini}",
         effects=("read",),
     )
-    fallbacks: Mapping[str, tuple[str, ...]] = setting(
+    fallbacks: Mapping[str, Names] = setting(
         {},
         "models to try in turn when a model fails before its answer starts",
-        accepts="a mapping of models to lists of models, such as {claudeopus46: [gpt5]}",
+        accepts="a mapping of models to non-empty lists of models, like {claudeopus46: [gpt5]}",
         effects=("read",),
     )
     breaker_failures: int = setting(
@@ -702,18 +704,22 @@ def _migrate(raw: Mapping[str, Any], notes: list[str]) -> dict[str, Any]:
 # ------------------------------------------------------------------------ the keys
 
 # Each key's declaration and its resolved type (`get_type_hints` reads the annotations,
-# which `from __future__ import annotations` leaves as text), by name, in declaration order.
+# which `from __future__ import annotations` leaves as text, and keeps the msgspec
+# constraints of `Annotated` ones), by name, in declaration order.
 KEYS: Mapping[str, Key] = {
     f.name: spec for f in dataclasses.fields(Config) if (spec := spec_of(f)) is not None
 }
 _TYPES: Mapping[str, Any] = {
-    name: kind for name, kind in typing.get_type_hints(Config).items() if name in KEYS
+    name: kind
+    for name, kind in typing.get_type_hints(Config, include_extras=True).items()
+    if name in KEYS
 }
 
 
 def _check_declarations() -> None:
     """Every field but `source` and `notes` is a key, and each key's type can be read:
-    a declaration the converter cannot serve fails here, at import, not at a reload."""
+    a declaration msgspec cannot read, or whose accepted values have no words, fails
+    here, at import, not at a reload."""
     others = {f.name for f in dataclasses.fields(Config)} - set(KEYS)
     if others != {"source", "notes"}:
         raise TypeError(f"Config fields not declared with setting(): {sorted(others)}")

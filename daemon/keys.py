@@ -3,19 +3,25 @@
 Each `Config` field is declared once, with `setting(default, doc, ...)`: its type is the
 field's annotation, and the rest (environment variable, range, what a reload of it
 needs) rides in the field's metadata as one `Key`. `convert` reads a value from YAML,
-an environment variable or an option by the field's real type (docs/configuration.md).
+an environment variable or an option by the field's real type: msgspec does the typing
+(`msgspec.convert`, lax), and what stays ours is the words of a refusal, the ranges, the
+text rules (no control characters, http(s) URLs) and a few spellings msgspec does not
+read (docs/configuration.md#what-each-value-accepts).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
-__all__ = ["Effect", "Key", "Range", "convert", "setting", "spec_of"]
+import msgspec
+
+__all__ = ["Effect", "Key", "Names", "Range", "convert", "setting", "spec_of"]
 
 T = TypeVar("T")
 
@@ -114,158 +120,155 @@ def spec_of(field: dataclasses.Field[Any]) -> Key | None:
     return spec if isinstance(spec, Key) else None
 
 
-# ------------------------------------------------------------------------- conversion
+# ------------------------------------------------------------------------- reading
 
-_TRUE = {"true", "1", "t", "yes", "y", "on"}
-_FALSE = {"false", "0", "f", "no", "n", "off"}
+Names = Annotated[tuple[str, ...], msgspec.Meta(min_length=1)]
+"""A list of one or more names (a `fallbacks:` chain): msgspec refuses an empty one."""
+
+# What a key of each type accepts, in the words that refuse a bad value; numbers say
+# their range and choices their words. Another type reads only with `accepts=`.
+_ACCEPTS: Mapping[Any, str] = {
+    bool: "true or false",
+    str: "a single value",
+    tuple[str, ...]: "a list of names, like [myhost.example.org]",
+    Mapping[str, str]: 'a mapping like {"host:443": "127.0.0.1"}',
+    Mapping[str, Names]: "a mapping of names to non-empty lists of names",
+}
+
+# msgspec reads `true`/`false` and `1`/`0` in any case; these are the switch spellings
+# environment variables and argo-proxy's files also use (docs/configuration.md).
+_SWITCH_WORDS = dict.fromkeys(("t", "yes", "y", "on"), "true") | dict.fromkeys(
+    ("f", "no", "n", "off"), "false"
+)
+
+# What an empty YAML value (`key:`) stands for, by the type's origin; others refuse it.
+_EMPTY: Mapping[Any, Any] = {str: "", tuple: (), Mapping: {}}
 
 
 def convert(kind: Any, spec: Key, value: Any, refuse: Refuse) -> Any:
     """`value` (from YAML, or text from an environment variable or option) as a `kind`,
-    the field's resolved type (typing.get_type_hints); `refuse(accepted)` for a bad one.
-    A type no branch reads is a TypeError: daemon/config.py checks every key at import."""
-    origin, args = get_origin(kind), get_args(kind)
-    if origin in (Union, types.UnionType):
-        if type(None) not in args or len(args) != 2:
-            raise TypeError(f"no conversion to {kind!r}")
-        if value is None:
-            return None
-        inner = next(arg for arg in args if arg is not type(None))
-        return convert(inner, spec, value, refuse)
-    if kind is bool:
-        return _boolean(value, spec, refuse)
-    if kind in (int, float):
-        return _number(value, spec, refuse, whole=kind is int)
-    if origin is Literal:
-        return _choice(value, spec, refuse, tuple(str(arg) for arg in args))
-    if origin is tuple and args == (str, ...):
-        return _names(value, spec, refuse)
-    if origin is tuple and len(args) == 2 and args[1] is ... and hasattr(args[0], "from_config"):
-        return _objects(value, args[0], spec, refuse)
-    if origin is Mapping and args == (str, str):
-        return _mapping(value, spec, refuse)
-    if origin is Mapping and args == (str, tuple[str, ...]):
-        return _lists(value, spec, refuse)
-    if kind is str:
-        return _text(value, spec, refuse)
-    raise TypeError(f"no conversion to {kind!r}")
-
-
-def _boolean(value: Any, spec: Key, refuse: Refuse) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE or text in _FALSE:
-        return text in _TRUE
-    raise refuse(spec.accepts or "true or false")
-
-
-def _number(value: Any, spec: Key, refuse: Refuse, *, whole: bool) -> int | float:
-    """A number setting, from YAML (an int or a float already) or from text (an
-    environment variable): finite and within its range, or refused."""
-    if spec.range is None:
-        raise TypeError(f"{spec.doc!r}: a number key declares its range")
-    expected = spec.accepts or spec.range.describe(whole)
-    if isinstance(value, bool) or isinstance(value, (dict, list)) or value is None:
-        raise refuse(expected)
-    text = str(value).strip()
+    the field's resolved type (`get_type_hints(..., include_extras=True)`); `refuse(accepted)`
+    for a bad one. A type that msgspec cannot read, or whose accepted values have no words,
+    is a TypeError: daemon/config.py checks every key at import."""
+    inner, optional, rule = _reading(kind)
+    accepted = spec.accepts or _accepts(inner, spec)
+    if rule is not None:
+        return _rules(rule, value, accepted, refuse)
+    written = _as_text(value)
+    if written is None and not optional:
+        written = _EMPTY.get(get_origin(inner) or inner)
+    elif isinstance(written, str):
+        written = _spelled(inner, written)
     try:
-        number: int | float = int(text) if whole else float(text)
-    except ValueError:
-        raise refuse(expected) from None
-    if not spec.range.admits(number):  # `.nan`, `.inf`, and anything out of range
-        raise refuse(expected)
-    return number
+        result = msgspec.convert(written, type=kind, strict=False)
+    except msgspec.ValidationError:
+        raise refuse(accepted) from None
+    return _checked(result, spec, accepted, refuse)
 
 
-def _choice(value: Any, spec: Key, refuse: Refuse, choices: tuple[str, ...]) -> str:
-    text = str(value).strip().lower()
-    if text not in choices:
-        raise refuse(spec.accepts or "one of " + ", ".join(choices))
+@functools.cache
+def _reading(kind: Any) -> tuple[Any, bool, Any]:
+    """The type whose words and spellings a value follows (X for `X | None`), whether None
+    is a value of `kind`, and the rule class of a list of rules (or None)."""
+    args = get_args(kind)
+    if get_origin(kind) in (Union, types.UnionType) and len(args) == 2 and type(None) in args:
+        inner = next(arg for arg in args if arg is not type(None))
+        return inner, True, _rule_class(inner)
+    return kind, False, _rule_class(kind)
+
+
+@functools.cache  # Key is frozen: one look-up per key and type after the first
+def _accepts(inner: Any, spec: Key) -> str:
+    if inner in (int, float):
+        if spec.range is None:
+            raise TypeError(f"{spec.doc!r}: a number key declares its range")
+        return spec.range.describe(whole=inner is int)
+    if get_origin(inner) is Literal:
+        return "one of " + ", ".join(map(str, get_args(inner)))
+    if _rule_class(inner) is not None:
+        return "a list"
+    try:
+        return _ACCEPTS[inner]
+    except (KeyError, TypeError):  # TypeError: an unhashable annotation
+        raise TypeError(f"no words for what {inner!r} accepts: declare `accepts=`") from None
+
+
+def _rule_class(inner: Any) -> Any:
+    """The rule class of a `tuple[Rule, ...]` whose items `Rule.from_config` reads."""
+    args = get_args(inner)
+    if get_origin(inner) is tuple and len(args) == 2 and args[1] is ...:
+        return args[0] if hasattr(args[0], "from_config") else None
+    return None
+
+
+def _as_text(value: Any) -> Any:
+    """YAML's scalars (numbers, booleans, dates) as text, and all text stripped, so that a
+    file is read as an environment variable or option is; empty items of a list dropped.
+    Anything else (None, bytes) stays as it is, for msgspec to take or refuse."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, (int, float, datetime.date)):  # bool is an int
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [text for item in value if (text := _as_text(item)) != ""]
+    if isinstance(value, Mapping):
+        return {_as_text(key): _as_text(item) for key, item in value.items()}
+    return value
+
+
+def _spelled(inner: Any, text: str) -> Any:
+    """Text as msgspec reads it for `inner`: a switch's other words, a choice in any case,
+    a list written `a, b` (as environment variables and options write one)."""
+    if inner is bool:
+        return _SWITCH_WORDS.get(text.lower(), text)
+    if get_origin(inner) is Literal:
+        return text.lower()
+    if get_origin(inner) is tuple:
+        return [part.strip() for part in text.split(",") if part.strip()]
     return text
 
 
-def _names(value: Any, spec: Key, refuse: Refuse) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, (list, tuple)) or not all(map(_is_scalar, items)):
-        raise refuse(spec.accepts or "a list of names, like [myhost.example.org]")
-    names = tuple(str(i).strip() for i in items if str(i).strip())
-    if any(map(_has_control_characters, names)):
-        raise refuse("a list of names without control characters")
-    return names
-
-
-def _mapping(value: Any, spec: Key, refuse: Refuse) -> dict[str, str]:
-    if value is None:
-        return {}
-    pairs = value.items() if isinstance(value, Mapping) else None
-    if pairs is None or not all(_is_scalar(k) and _is_scalar(v) for k, v in pairs):
-        raise refuse(spec.accepts or 'a mapping like {"host:443": "127.0.0.1"}')
-    mapping = {str(k): str(v) for k, v in pairs}
-    if any(map(_has_control_characters, [*mapping, *mapping.values()])):
-        raise refuse("a mapping of names without control characters")
-    return mapping
-
-
-def _objects(value: Any, kind: Any, spec: Key, refuse: Refuse) -> tuple[Any, ...]:
-    """A list of mappings, each read by `kind.from_config(item, position)` (1-based),
-    which raises ValueError naming the item and its field (`routes:`, routes.py)."""
-    if value is None:
-        return ()
-    if not isinstance(value, (list, tuple)):
-        raise refuse(spec.accepts or "a list")
-    try:
-        return tuple(kind.from_config(item, position) for position, item in enumerate(value, 1))
-    except ValueError as exc:
-        raise refuse(f"{spec.accepts or 'a list'}: {exc}") from None
-
-
-def _lists(value: Any, spec: Key, refuse: Refuse) -> dict[str, tuple[str, ...]]:
-    """A mapping of names to lists of names (`fallbacks:`)."""
-    if value is None:
-        return {}
-    expected = spec.accepts or "a mapping of names to lists of names"
-    if not isinstance(value, Mapping):
-        raise refuse(expected)
-    mapping: dict[str, tuple[str, ...]] = {}
-    for key, items in value.items():
-        if not _is_scalar(key) or not isinstance(items, (list, tuple)):
-            raise refuse(f"{expected}; `{key}` is not followed by a list")
-        names = _names(
-            items, spec, _refuse_list(refuse, f"{expected}; `{key}` lists something else")
-        )
-        if not names or _has_control_characters(str(key)):
-            raise refuse(f"{expected}; the list of `{key}` is empty")
-        mapping[str(key).strip()] = names
-    return mapping
-
-
-def _refuse_list(refuse: Refuse, message: str) -> Refuse:
-    return lambda _: refuse(message)
-
-
-def _text(value: Any, spec: Key, refuse: Refuse) -> str:
-    if value is None:
-        return ""
-    if not _is_scalar(value):
-        raise refuse("a single value")
-    text = str(value).strip()
-    if _has_control_characters(text):
+def _checked(result: Any, spec: Key, accepted: str, refuse: Refuse) -> Any:
+    """The rules msgspec's types do not carry: a number's range, text's characters, URLs."""
+    if isinstance(result, (int, float)) and not isinstance(result, bool):
+        if spec.range is not None and not spec.range.admits(result):  # NaN too
+            raise refuse(accepted)
+        return result
+    if any(map(_has_control_characters, _texts(result))):
         # A NUL in a path fails deep in the os module; a line break in `user` would
         # reach ARGO's headers and logs.
-        raise refuse("a value without control characters")
-    if spec.url and text:
-        if not text.startswith(("http://", "https://")):
+        raise refuse("text without control characters")
+    if spec.url and isinstance(result, str) and result:
+        if not result.startswith(("http://", "https://")):
             raise refuse("an http(s) URL")
-        return text.rstrip("/")
-    return text
+        return result.rstrip("/")
+    return result
 
 
-def _is_scalar(value: Any) -> bool:
-    """A YAML value that reads as one piece of text (not a list, mapping, bytes, null)."""
-    return isinstance(value, (str, int, float, datetime.date))
+def _rules(rule: Any, value: Any, accepted: str, refuse: Refuse) -> tuple[Any, ...]:
+    """A list of mappings, each read by `rule.from_config(item, position)` (1-based),
+    which raises ValueError naming the item and its field (`routes:`, routes.py)."""
+    try:
+        items = () if value is None else msgspec.convert(value, type=tuple[Any, ...])
+    except msgspec.ValidationError:
+        raise refuse(accepted) from None
+    try:
+        return tuple(rule.from_config(item, position) for position, item in enumerate(items, 1))
+    except ValueError as exc:
+        raise refuse(f"{accepted}: {exc}") from None
+
+
+def _texts(value: Any) -> Iterator[str]:
+    """Every text in a read value: itself, a list's items, a mapping's keys and values."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _texts(key)
+            yield from _texts(item)
+    elif isinstance(value, tuple):
+        for item in value:
+            yield from _texts(item)
 
 
 def _has_control_characters(text: str) -> bool:

@@ -1,5 +1,6 @@
-"""The converter reads a value by its field's real type (daemon/keys.py), and a range
-says its bounds as people write them."""
+"""A value is read by its field's real type, msgspec doing the typing (daemon/keys.py),
+with the spellings of files, environment variables and options; a range says its bounds
+as people write them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any, Literal
 
 import pytest
 
-from argo_proxy.daemon.keys import Key, Range, convert
+from argo_proxy.daemon.keys import Key, Names, Range, convert
 
 
 class Refused(Exception):
@@ -32,9 +33,17 @@ def read(kind: Any, value: Any, spec: Key = SPEC) -> Any:
         (float | None, 3, 3.0),
         (bool, "Yes", True),
         (bool | None, "off", False),
+        (bool, 1, True),  # YAML's 1: read as its text, like an environment variable's
+        (int, 7.0, 7),
+        (int, "1e1", 10),  # as docs/configuration.md#what-each-value-accepts says
+        (float, " 1e-1 ", 0.1),
         (Literal["a", "b"], " B ", "b"),
         (tuple[str, ...], "x, y,", ("x", "y")),
+        (tuple[str, ...], [1, " a ", "", 2.5], ("1", "a", "2.5")),
+        (tuple[str, ...], None, ()),  # `key:` with nothing after it
         (Mapping[str, str], {"h:443": 1}, {"h:443": "1"}),
+        (Mapping[str, str], None, {}),
+        (Mapping[str, Names], {" a ": ["b", "c"]}, {"a": ("b", "c")}),
         (str, 12, "12"),
         (str | None, None, None),
     ],
@@ -51,6 +60,20 @@ def test_each_type_is_read_by_its_kind(kind: Any, value: Any, expected: Any) -> 
         (int, "11", "a whole number from 0 to 10"),
         (Literal["a", "b"], "c", "one of a, b"),
         (str, ["a"], "a single value"),
+        (str, b"AAAA", "a single value"),
+        (bool, "maybe", "true or false"),
+        (bool, 2, "true or false"),
+        (bool, None, "true or false"),
+        (int, True, "a whole number from 0 to 10"),
+        (int, "2.5", "a whole number from 0 to 10"),
+        (float, "nan", "a number from 0 to 10"),
+        (float, "1e400", "a number from 0 to 10"),
+        (tuple[str, ...], [["a"]], r"a list of names, like \[myhost.example.org\]"),
+        (Mapping[str, str], {"a": [1]}, "a mapping like .*"),
+        (Mapping[str, Names], {"a": []}, "a mapping of names to non-empty lists of names"),
+        (Mapping[str, Names], {"a": "b"}, "a mapping of names to non-empty lists of names"),
+        (str, "a\0b", "text without control characters"),
+        (Mapping[str, str], {"a\nb": "c"}, "text without control characters"),
     ],
 )
 def test_a_bad_value_is_refused_with_what_is_accepted(kind: Any, value: Any, accepted: str) -> None:
@@ -59,9 +82,18 @@ def test_a_bad_value_is_refused_with_what_is_accepted(kind: Any, value: Any, acc
 
 
 @pytest.mark.parametrize("kind", [list[int], int | str, dict[str, int], bytes])
-def test_a_type_with_no_reading_is_a_type_error(kind: Any) -> None:
-    with pytest.raises(TypeError, match="no conversion"):
+def test_a_type_without_words_for_what_it_accepts_is_a_type_error(kind: Any) -> None:
+    with pytest.raises(TypeError, match="no words for what"):
         read(kind, "1")
+
+
+def test_any_type_msgspec_reads_is_a_key_type_once_its_words_are_given() -> None:
+    spec = Key("numbers", ("read",), accepts="a list of numbers")
+    assert read(list[int], [1, "2"], spec) == [1, 2]
+    with pytest.raises(Refused, match="^a list of numbers$"):
+        read(list[int], ["two"], spec)
+    with pytest.raises(TypeError, match="not supported"):
+        read(int | str | bytes, "1", spec)
 
 
 def test_a_number_key_without_a_range_is_a_type_error() -> None:
