@@ -154,7 +154,7 @@ export function undoMessage(label: string, undone: UndoneFiles | null | undefine
  */
 export function terminalVariables(env: EnvResult, assistants: readonly string[]): Record<string, string> {
   const wanted = new Set(["ARGO_PROXY_URL", "ARGO_PROXY_TOKEN"]);
-  for (const id of assistants) for (const name of env.assistants[id]?.variables ?? []) wanted.add(name);
+  for (const id of assistants) for (const name of env.assistants?.[id]?.variables ?? []) wanted.add(name);
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(env.variables)) if (wanted.has(name)) out[name] = value;
   return out;
