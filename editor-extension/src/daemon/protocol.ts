@@ -253,7 +253,8 @@ export interface UndoResult {
 
 /** `setup --json`: the tools and which are set up. */
 export interface SetupStatus {
-  tools: { tool: string; label: string; set_up: boolean }[];
+  /** `changed_since`: files changed since `setup` wrote them (the user's now). */
+  tools: { tool: string; label: string; set_up: boolean; changed_since?: string[] }[];
 }
 
 /** One row of `env --json`'s `assistants` table. */

@@ -114,10 +114,12 @@ export function clientEnv(place: CommandPlace): Promise<EnvResult> {
 /**
  * Points the tools `setup` has set up (from the editor or a terminal) at the daemon
  * again, after its address or key changed: `setup` rewrites only its own entries and
- * keeps its first backup. Returns the files written; none when nothing changed.
+ * keeps its first backup. A tool with a file changed since `setup` wrote it is left
+ * alone: that file is the user's now. Returns the files written.
  */
 export async function followSetup(place: CommandPlace): Promise<string[]> {
-  const wired = (await setupStatus(place)).tools.filter((t) => t.set_up).map((t) => t.tool);
+  const status = await setupStatus(place);
+  const wired = status.tools.filter((t) => t.set_up && !t.changed_since?.length).map((t) => t.tool);
   if (!wired.length || !hasChanges(await planSetup(place, wired))) return [];
   return Object.values((await applySetup(place, wired)).written ?? {}).flat();
 }

@@ -118,6 +118,20 @@ describe("argo-proxy setup, as the extension runs it", () => {
     assert.deepEqual(await followSetup(place), [], "nothing more to follow");
   });
 
+  it("leaves a tool whose file the user changed since: it is theirs now", async () => {
+    const file = home(".aider.conf.yml");
+    const edited = `${fs.readFileSync(file, "utf8")}# mine too\n`;
+    fs.writeFileSync(file, edited);
+    const aider = (await setupStatus(place)).tools.find((t) => t.tool === "aider");
+    assert.deepEqual(aider?.changed_since, [file]);
+    await sup.rotateToken();
+    assert.deepEqual(await followSetup(place), []);
+    assert.equal(fs.readFileSync(file, "utf8"), edited);
+    // put back as setup wrote it (the new token), so that undo below restores it
+    await applySetup(place, ["aider"]);
+    assert.deepEqual((await setupStatus(place)).tools.find((t) => t.tool === "aider")?.changed_since, []);
+  });
+
   it("undo: the files back byte for byte; then nothing set up and nothing to undo", async () => {
     const undone = await undoSetup(place, ["codex", "aider"]);
     assert.deepEqual(undone.undone.codex, { restored: [home(".codex/config.toml")], removed: [], kept: [] });
