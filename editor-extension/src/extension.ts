@@ -37,7 +37,7 @@ import { registerUsageView } from "./usageView";
 import {
   applySetup,
   clientEnv,
-  CommandPlace as Daemon,
+  ArgoProxyCommand,
   describePlan,
   followSetup,
   hasChanges,
@@ -100,7 +100,7 @@ class ArgoProxyController implements vscode.Disposable {
   /** The supervisor the activity is connected to (a new one, or a restart, connects again). */
   private activityDaemon: { sup: DaemonSupervisor; pid?: number } | undefined;
   /** The editor's `argo-proxy`, daemon and config, for `setup` and `env` (once there is a supervisor). */
-  private daemonCommand: Daemon | undefined;
+  private daemonCommand: ArgoProxyCommand | undefined;
   /** Wiring terminals and keeping assistants' files current run one at a time; names what each run updated. */
   private following: Promise<string[]> = Promise.resolve([]);
   /** The address and key the assistants' files were last brought up to date with. */

@@ -22,7 +22,7 @@ export const WIRE_COMMANDS: Record<string, { command: string; label: string }> =
 };
 
 /** Which `argo-proxy`, and which daemon and config it asks (the editor's own). */
-export interface CommandPlace {
+export interface ArgoProxyCommand {
   executable: string;
   /** The control socket of the daemon the editor runs. */
   controlSocket?: string;
@@ -58,7 +58,7 @@ export class CommandError extends Error {
 }
 
 /** `argo-proxy ARGS…`, its JSON output parsed. */
-export function runJson<T>(place: CommandPlace, args: string[]): Promise<T> {
+export function runJson<T>(place: ArgoProxyCommand, args: string[]): Promise<T> {
   return new Promise((resolve, reject) => {
     execFile(
       place.executable,
@@ -79,7 +79,7 @@ export function runJson<T>(place: CommandPlace, args: string[]): Promise<T> {
   });
 }
 
-function daemonArgs(place: CommandPlace): string[] {
+function daemonArgs(place: ArgoProxyCommand): string[] {
   return [
     ...(place.configPath ? ["--config", place.configPath] : []),
     ...(place.controlSocket ? ["--control-socket", place.controlSocket] : []),
@@ -87,27 +87,27 @@ function daemonArgs(place: CommandPlace): string[] {
 }
 
 /** The diffs pointing `tools` at the daemon would make; nothing written. */
-export function planSetup(place: CommandPlace, tools: string[]): Promise<SetupResult> {
+export function planSetup(place: ArgoProxyCommand, tools: string[]): Promise<SetupResult> {
   return runJson(place, ["setup", ...tools, "--dry-run", "--json", ...daemonArgs(place)]);
 }
 
 /** Writes what `planSetup` showed (the command keeps a backup for undo). */
-export function applySetup(place: CommandPlace, tools: string[]): Promise<SetupResult> {
+export function applySetup(place: ArgoProxyCommand, tools: string[]): Promise<SetupResult> {
   return runJson(place, ["setup", ...tools, "--json", "--yes", ...daemonArgs(place)]);
 }
 
 /** Puts the tools' files back as they were before `setup` first wrote them. */
-export function undoSetup(place: CommandPlace, tools: string[]): Promise<UndoResult> {
+export function undoSetup(place: ArgoProxyCommand, tools: string[]): Promise<UndoResult> {
   return runJson(place, ["setup", ...tools, "--undo", "--json"]);
 }
 
 /** The tools `setup` knows, and which it has set up (by the editor or in a terminal). */
-export function setupStatus(place: CommandPlace): Promise<SetupStatus> {
+export function setupStatus(place: ArgoProxyCommand): Promise<SetupStatus> {
   return runJson(place, ["setup", "--json"]);
 }
 
 /** `argo-proxy env --json`: the variables for this daemon, and who reads which. */
-export function clientEnv(place: CommandPlace): Promise<EnvResult> {
+export function clientEnv(place: ArgoProxyCommand): Promise<EnvResult> {
   return runJson(place, ["env", "--json", ...daemonArgs(place)]);
 }
 
@@ -117,7 +117,7 @@ export function clientEnv(place: CommandPlace): Promise<EnvResult> {
  * keeps its first backup. A tool with a file changed since `setup` wrote it is left
  * alone: that file is the user's now. Returns the files written.
  */
-export async function followSetup(place: CommandPlace): Promise<string[]> {
+export async function followSetup(place: ArgoProxyCommand): Promise<string[]> {
   const status = await setupStatus(place);
   const wired = status.tools.filter((t) => t.set_up && !t.changed_since?.length).map((t) => t.tool);
   if (!wired.length || !hasChanges(await planSetup(place, wired))) return [];

@@ -12,7 +12,7 @@ import {
   applySetup,
   clientEnv,
   CommandError,
-  CommandPlace,
+  ArgoProxyCommand,
   describePlan,
   followSetup,
   hasChanges,
@@ -34,7 +34,7 @@ const AIDER_BEFORE = "# mine\ndark-mode: true\n";
 let sim: Simulator;
 let box: Sandbox;
 let sup: DaemonSupervisor;
-let place: CommandPlace;
+let place: ArgoProxyCommand;
 
 function home(file: string): string {
   return path.join(box.dir, file);
