@@ -147,6 +147,15 @@ def has_record(record: Path) -> bool:
     return _Record.load(record) is not None
 
 
+def changed_since(record: Path) -> list[Path]:
+    """The recorded files that no longer hold what was last written: the user's now,
+    left alone by undo (and by the editor extension when it follows a new port)."""
+    kept = _Record.load(record)
+    if kept is None:
+        return []
+    return [Path(name) for name in kept.files if not kept.holds_written(name)]
+
+
 def apply(changes: Sequence[FileChange], record: Path) -> list[Path]:
     """Write the changes that change something; note them in `record` (mode 0600: it
     holds the files' old content). A file written before keeps its first backup, so

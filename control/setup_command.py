@@ -81,15 +81,19 @@ def _plan_payload(tool: str, changes: Sequence[file_edits.FileChange], key: str)
 
 
 def _status(as_json: bool) -> int:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for tool, wiring in WIRINGS.items():
-        done = file_edits.has_record(_record(tool))
-        rows.append({"tool": tool, "label": wiring.label, "set_up": done})
+        record = _record(tool)
+        done = file_edits.has_record(record)
+        changed = [str(p) for p in file_edits.changed_since(record)]
+        rows.append({"tool": tool, "label": wiring.label, "set_up": done, "changed_since": changed})
     if as_json:
         print(json.dumps({"tools": rows}, indent=2), flush=True)
         return 0
     for row in rows:
         state = "set up by argo-proxy (`--undo` takes it back)" if row["set_up"] else "-"
+        if row["changed_since"]:
+            state += f"; changed since: {', '.join(row['changed_since'])}"
         print(f"{row['tool']:<9} {row['label']:<12} {state}")
     print("\nargo-proxy setup TOOL... [--dry-run]: point a tool's own files at the daemon")
     return 0

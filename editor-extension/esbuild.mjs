@@ -11,8 +11,8 @@ await esbuild.build({
   format: "cjs",
   target: "node20",
   external: ["vscode"],
-  // jsonc-parser's UMD build requires its own files at run time, which a bundle does
-  // not have: take the ES module builds where a package has them
+  // a UMD build may require its own files at run time, which a bundle does not
+  // have: take the ES module builds where a package has them
   mainFields: ["module", "main"],
   sourcemap: false,
   minify: false,

@@ -626,18 +626,54 @@ test("the extension runs the daemon inside code-server", async (t) => {
     fs.writeFileSync(file, "# mine\ndark-mode: true\n");
     await runFromPalette("argo-proxy: Point Aider at argo-proxy");
     const dialog = page.locator(".monaco-dialog-box");
-    await dialog.waitFor({ state: "visible", timeout: 20_000 });
+    await dialog.waitFor({ state: "visible", timeout: 60_000 });
     const shown = (await dialog.textContent()) ?? "";
     assert.match(shown, /openai-api-base: http:\/\/127\.0\.0\.1:\d+\/v1/);
     assert.ok(!shown.includes(await daemonToken()), "the dialog never shows the token");
     await dialog.screenshot({ path: shot("wire-aider.png") });
     await dialog.getByRole("button", { name: "Write" }).click();
     const token = await daemonToken();
-    await until("the file written", () => fs.readFileSync(file, "utf8").includes(token), 20_000);
+    await until("the file written", () => fs.readFileSync(file, "utf8").includes(token), 60_000);
     assert.match(fs.readFileSync(file, "utf8"), /^# mine\ndark-mode: true\n/);
     const done = page.locator(".notification-toast").filter({ hasText: "Aider now uses argo-proxy" }).first();
-    await done.getByRole("button", { name: "Undo" }).click({ timeout: 20_000 });
-    await until("the file put back", () => fs.readFileSync(file, "utf8") === "# mine\ndark-mode: true\n", 20_000);
+    await done.getByRole("button", { name: "Undo" }).click({ timeout: 60_000 });
+    await until("the file put back", () => fs.readFileSync(file, "utf8") === "# mine\ndark-mode: true\n", 60_000);
+  });
+
+  await t.test("Point Codex CLI at argo-proxy goes through `argo-proxy setup`: its diff, its file, its undo", async () => {
+    const file = path.join(dirs.home, ".codex", "config.toml");
+    const mine = '# my codex\napproval_policy = "never"\n\n[profiles.fast]\nmodel = "gpt-4.1-mini" # quick\n';
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, mine);
+    const setup = async (...args) =>
+      JSON.parse(await run(EXE, ["setup", ...args, "--json", "--control-socket", socketPath], 60_000));
+    // what the command itself would write, asked before the editor does anything
+    const planned = (await setup("codex", "--dry-run")).plans[0].files[0];
+    assert.equal(planned.changes, true);
+    await runFromPalette("argo-proxy: Point Codex CLI at argo-proxy");
+    const dialog = page.locator(".monaco-dialog-box");
+    await dialog.waitFor({ state: "visible", timeout: 60_000 });
+    const shown = (await dialog.textContent()) ?? "";
+    assert.ok(shown.includes(`+++ ${file}`), `the dialog shows setup's diff: ${shown}`);
+    assert.match(shown, /\+model_provider = "argo"/);
+    assert.match(shown, /env_key = "ARGO_PROXY_TOKEN"/, "and setup's note on where the key comes from");
+    assert.equal(fs.readFileSync(file, "utf8"), mine, "nothing written before the user says so");
+    await dialog.getByRole("button", { name: "Write" }).click();
+    const written = await until("the file written", () => {
+      const now = fs.readFileSync(file, "utf8");
+      return now !== mine && now;
+    }, 60_000);
+    // exactly as `argo-proxy setup codex` writes it: nothing left for the command to change
+    const again = await setup("codex", "--dry-run");
+    assert.equal(again.plans[0].files[0].changes, false, `setup would still change: ${again.plans[0].files[0].diff}`);
+    assert.ok(written.startsWith("# my codex\n"), written);
+    assert.match(written, /^\[profiles\.fast\]\nmodel = "gpt-4\.1-mini" # quick$/m);
+    assert.match(written, new RegExp(`^base_url = "${(await ctlStatus()).listen_url}/v1"$`, "m"));
+    assert.equal((await setup()).tools.find((t) => t.tool === "codex").set_up, true);
+    const done = page.locator(".notification-toast").filter({ hasText: "Codex CLI now uses argo-proxy" }).first();
+    await done.getByRole("button", { name: "Undo" }).click({ timeout: 60_000 });
+    await until("the file put back", () => fs.readFileSync(file, "utf8") === mine, 60_000);
+    assert.equal((await setup()).tools.find((t) => t.tool === "codex").set_up, false);
   });
 
   await t.test("ARGO: Switch environment writes the pick to the daemon's config file and says so", async () => {

@@ -1,6 +1,7 @@
 // The thin VS Code side: settings in, a DaemonSupervisor, the status item, the
 // language models, the ARGO view (requests and usage), commands, the terminal
-// environment and the assistants' files. One ArgoProxyController holds all of it:
+// environment and the assistants' files (through `argo-proxy setup` and `env`: the
+// wiring itself is the Python command's). One ArgoProxyController holds all of it:
 // made by `activate`, disposed by `deactivate` (which stops the daemon it started).
 // Everything that talks to the daemon or writes files lives in src/daemon/ (plain
 // Node, tested with `node --test`).
@@ -9,23 +10,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { Activity } from "./daemon/activity";
-import { ASSISTANT_FILES, FileAssistant, FILE_ASSISTANTS, WireTarget } from "./daemon/assistantFiles";
-import { configTemplate, followClaudeCode, keyHash, withClaudeCodeVariables, Written } from "./daemon/assistantSettings";
+import { clientKey, clientUrl } from "./daemon/access";
 import { breakersMayHaveMoved } from "./daemon/breakers";
 import { Endpoint } from "./daemon/chat";
-import {
-  ASSISTANT_LABELS,
-  ASSISTANTS,
-  clientKey,
-  clientSetup,
-  clientUrl,
-  CommandPlace,
-  keyText,
-  terminalEnv,
-} from "./daemon/env";
+import { CLIENT_LABELS, CLIENTS, clientSetup, CommandPlace, keyText } from "./daemon/clientSetup";
+import { configTemplate } from "./daemon/configTemplate";
 import { findExecutable, searchedPlaces } from "./daemon/executable";
 import { ENVIRONMENTS, environmentMessage, environmentOf, environmentUnavailable } from "./daemon/environments";
-import { applyChanges, describeChange, followChanges, hasRecord, readText, undoChanges } from "./daemon/fileEdits";
 import {
   findPython,
   installPrivateDaemon,
@@ -34,7 +25,7 @@ import {
   pythonCandidates,
   shippedWheel,
 } from "./daemon/install";
-import { ArgoEnvironment, MethodMissing, StatusResult } from "./daemon/protocol";
+import { ArgoEnvironment, EnvResult, MethodMissing, StatusResult } from "./daemon/protocol";
 import { CONTROL_SOCKET_ENV } from "./daemon/socket";
 import { DaemonSupervisor, SupervisorState } from "./daemon/supervisor";
 import { ArgoChatProvider, VENDOR } from "./languageModels";
@@ -43,25 +34,26 @@ import { affectsTerminals, getSettings, needsRestart, Settings } from "./setting
 import { registerRequestsView } from "./requestsView";
 import { StatusItem } from "./status";
 import { registerUsageView } from "./usageView";
+import {
+  applySetup,
+  clientEnv,
+  ArgoProxyCommand,
+  describePlan,
+  followSetup,
+  hasChanges,
+  planSetup,
+  setupStatus,
+  terminalVariables,
+  undoMessage,
+  undoSetup,
+  WIRE_COMMANDS,
+} from "./daemon/wiring";
 import * as api from "./vscodeapi";
 
 const RESTART_DEBOUNCE_MS = 1000;
-// What the extension last wrote to Claude Code's setting (a URL and a key hash), and
-// the value it replaced (for undo).
-const WROTE_CLAUDE_CODE = "argoProxy.wrote.claudeCode";
-const CLAUDE_CODE_BEFORE = "argoProxy.before.claudeCode";
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** A token shown in a dialog: enough to recognise it, not enough to use it. */
-function masked(key: string): string {
-  return key.startsWith("ap-") && key.length > 12 ? `${key.slice(0, 7)}…` : key;
-}
-
-function places(): { home: string; env: NodeJS.ProcessEnv } {
-  return { home: os.homedir(), env: process.env };
 }
 
 function defaultConfigPath(): string {
@@ -74,24 +66,8 @@ function restartSettings(): string {
   return JSON.stringify([s.executablePath, s.configFile, s.serveArgs, s.controlSocket]);
 }
 
-function reportUndo(label: string, result: { restored: string[]; kept: string[] }): void {
-  const kept = result.kept.length ? ` Changed since, so left as they are: ${result.kept.join(", ")}.` : "";
-  traceInfo(`${label}: restored ${result.restored.join(", ") || "nothing"}${kept}`);
-  void api.showInfo(`${label}: put back ${result.restored.length} file(s) as they were.${kept}`);
-}
-
 /** Set when the daemon has no config.setEnvironment (hides the view's button; the command says why). */
 const NO_ENV_SWITCH = "argoProxy.environmentSwitchUnavailable";
-
-/** The command id of each "Point … at argo-proxy" (argoProxy.wireCodex, …). */
-const WIRE_COMMAND: Record<FileAssistant, string> = {
-  codex: "Codex",
-  gemini: "Gemini",
-  aider: "Aider",
-  opencode: "OpenCode",
-  continue: "Continue",
-  cline: "Cline",
-};
 
 class ArgoProxyController implements vscode.Disposable {
   private readonly context: vscode.ExtensionContext;
@@ -123,8 +99,14 @@ class ArgoProxyController implements vscode.Disposable {
   private commandPlace: CommandPlace = {};
   /** The supervisor the activity is connected to (a new one, or a restart, connects again). */
   private activityDaemon: { sup: DaemonSupervisor; pid?: number } | undefined;
-  /** Keeping assistants' settings current runs one at a time; names what each run updated. */
+  /** The editor's `argo-proxy`, daemon and config, for `setup` and `env` (once there is a supervisor). */
+  private daemonCommand: ArgoProxyCommand | undefined;
+  /** Wiring terminals and keeping assistants' files current run one at a time; names what each run updated. */
   private following: Promise<string[]> = Promise.resolve([]);
+  /** The address and key the assistants' files were last brought up to date with. */
+  private followedKey: string | undefined;
+  /** `env --json` for the daemon's address and key now (asked again when they change). */
+  private envCache: { key: string; env: EnvResult } | undefined;
   /** Installing is offered once a session; the status item keeps saying it. */
   private offeredInstall = false;
 
@@ -172,7 +154,7 @@ class ArgoProxyController implements vscode.Disposable {
       api.onDidChangeConfiguration((e) => {
         const affects = (s: string): boolean => e.affectsConfiguration(s);
         if (needsRestart(affects) && this.supervisor && this.restartSettingsChanged()) this.scheduleRestart();
-        else if (affectsTerminals(affects) && this.supervisor) this.wireTerminals(this.supervisor.state);
+        else if (affectsTerminals(affects) && this.supervisor) this.follow(this.supervisor.state);
       }),
     );
     // a failed start leaves the status item in `error`; activation itself never throws
@@ -235,6 +217,8 @@ class ArgoProxyController implements vscode.Disposable {
       extraArgs: settings.serveArgs,
       controlSocket: settings.controlSocket || undefined,
     });
+    // `setup` and `env` ask the same daemon, and read the same config when it is down
+    this.daemonCommand = { executable: found.path, configPath: settings.configFile || undefined, controlSocket: sup.socketPath };
     this.subscriptions.push(
       sup.onLog((l) => (l.source === "daemon" ? traceDaemon(l.line) : traceInfo(l.line))),
       sup.onState((s) => this.onState(s)),
@@ -339,17 +323,12 @@ class ArgoProxyController implements vscode.Disposable {
   private onState(state: SupervisorState): void {
     this.statusItem.update(state, state.phase === "running" ? this.lastStatus : undefined);
     this.followActivity(state);
-    this.wireTerminals(state);
     const listenUrl = state.phase === "running" ? state.listenUrl : undefined;
     if (listenUrl !== this.lastListenUrl) {
       this.lastListenUrl = listenUrl;
       this.chatProvider.refresh(); // started, stopped or moved: the models are asked for again
     }
-    if (state.phase === "running" && state.listenUrl) {
-      const { listenUrl } = state;
-      const key = clientKey(state.access, getSettings().username);
-      this.following = this.following.then(() => this.followAssistantSettings(listenUrl, key));
-    }
+    this.follow(state);
     if (state.phase === "error" && state.message) {
       traceError(state.message);
       void api.showError(`argo-proxy: ${state.message.split("\n")[0]}`, "Retry", "Show Logs").then((c) => {
@@ -379,63 +358,68 @@ class ArgoProxyController implements vscode.Disposable {
     }
   }
 
-  /** The terminals' variables: set from the real URL and the token, cleared when the daemon is not running. */
-  private wireTerminals(state: SupervisorState): void {
-    const settings = getSettings();
-    let env: Record<string, string> | undefined;
-    if (settings.wireTerminals && state.phase === "running" && state.listenUrl) {
-      env = terminalEnv(state.listenUrl, clientKey(state.access, settings.username), settings.assistants);
-      // `argo-proxy token|env|run|ctl` typed there then ask this daemon too
-      if (settings.controlSocket && this.supervisor) env[CONTROL_SOCKET_ENV] = this.supervisor.socketPath;
+  /**
+   * Terminals and the assistants' files follow the daemon: its address and key now,
+   * one run at a time (a rotation waits for it, to say what it updated).
+   */
+  private follow(state: SupervisorState): void {
+    if (state.phase !== "running" || !state.listenUrl) {
+      this.envCache = undefined;
+      this.setTerminals(undefined);
+      return;
     }
+    const now = `${clientUrl(state.listenUrl)} ${clientKey(state.access, getSettings().username)}`;
+    this.following = this.following.then(async () => {
+      await this.wireTerminals(now);
+      return this.followAssistantFiles(now);
+    });
+  }
+
+  private setTerminals(env: Record<string, string> | undefined): void {
     api.setTerminalEnv(this.context.environmentVariableCollection, env, "Points coding assistants at argo-proxy");
   }
 
   /**
-   * Keep what the wire commands wrote current when the port or the token changes —
-   * only while the setting still holds what was written (else it is the user's).
-   * Returns what it updated.
+   * The terminals' variables, from `argo-proxy env --json` (its values, and its table
+   * of which assistant reads which): set while the daemon runs, cleared when it stops.
    */
-  private async followAssistantSettings(listenUrl: string, key: string): Promise<string[]> {
-    const url = clientUrl(listenUrl);
-    const updated: string[] = [];
+  private async wireTerminals(now: string): Promise<void> {
+    const settings = getSettings();
+    const daemon = this.daemonCommand;
+    if (!settings.wireTerminals || !daemon) {
+      this.setTerminals(undefined);
+      return;
+    }
     try {
-      const existing = api.getGlobalSetting("claudeCode", "environmentVariables");
-      const next = followClaudeCode(existing, this.context.globalState.get<Written>(WROTE_CLAUDE_CODE), url, key);
-      if (next) {
-        await api.updateGlobalSetting("claudeCode", "environmentVariables", next);
-        await this.context.globalState.update(WROTE_CLAUDE_CODE, { url, keyHash: keyHash(key) });
-        updated.push("claudeCode.environmentVariables");
-      }
+      if (this.envCache?.key !== now) this.envCache = { key: now, env: await clientEnv(daemon) };
+      if (this.supervisor?.state.phase !== "running") return; // stopped meanwhile: left cleared
+      const env = terminalVariables(this.envCache.env, settings.assistants);
+      // `argo-proxy token|env|run|ctl` typed there then ask this daemon too
+      if (settings.controlSocket && this.supervisor) env[CONTROL_SOCKET_ENV] = this.supervisor.socketPath;
+      this.setTerminals(env);
     } catch (error) {
-      traceWarn(`could not update claudeCode.environmentVariables: ${errorText(error)}`);
+      traceWarn(`could not get the terminals' variables (argo-proxy env --json): ${errorText(error)}`);
     }
-    const wired = FILE_ASSISTANTS.filter((id) => hasRecord(this.recordFile(id)));
-    if (wired.length && this.supervisor) {
-      try {
-        const target: WireTarget = { url, key, models: await this.supervisor.listModels() };
-        for (const id of wired) {
-          try {
-            const changes = ASSISTANT_FILES[id].changes(readText, places(), target);
-            updated.push(...followChanges(changes, this.recordFile(id)));
-          } catch (error) {
-            traceWarn(`could not update ${ASSISTANT_FILES[id].label}'s files: ${errorText(error)}`);
-          }
-        }
-      } catch (error) {
-        traceWarn(`could not list the models for the assistants' files: ${errorText(error)}`);
-      }
-    }
-    if (updated.length) traceInfo(`now pointing at ${url}: updated ${updated.join(", ")}`);
-    return updated;
   }
 
-
-  /** Where the record of what was written to an assistant's files is kept (for undo and follow). */
-  private recordFile(id: FileAssistant): string {
-    return path.join(this.context.globalStorageUri.fsPath, "wired", `${id}.json`);
+  /**
+   * The assistants `argo-proxy setup` has pointed at the daemon (from the editor or a
+   * terminal) are pointed again when its address or key changes: `setup` rewrites
+   * only its own entries. Returns the files it rewrote.
+   */
+  private async followAssistantFiles(now: string): Promise<string[]> {
+    const daemon = this.daemonCommand;
+    if (!daemon || this.followedKey === now) return [];
+    this.followedKey = now;
+    try {
+      const written = await followSetup(daemon);
+      if (written.length) traceInfo(`now pointing at ${now.split(" ")[0]}: rewrote ${written.join(", ")}`);
+      return written;
+    } catch (error) {
+      traceWarn(`could not bring the assistants' files up to date (argo-proxy setup): ${errorText(error)}`);
+      return [];
+    }
   }
-
 
   /** Fetches `status` for the status item: after a notification, when the menu opens; never on a timer. */
   private async refreshStatus(): Promise<void> {
@@ -497,7 +481,7 @@ class ArgoProxyController implements vscode.Disposable {
       .then(async () => {
         if (sup) await sup.dispose();
         this.statusItem.update({ phase: "stopped" });
-        this.wireTerminals({ phase: "stopped" });
+        this.follow({ phase: "stopped" });
         this.lastListenUrl = undefined;
         this.chatProvider.refresh();
         this.followActivity({ phase: "stopped" });
@@ -628,7 +612,7 @@ class ArgoProxyController implements vscode.Disposable {
       label: "Copy the set-up of a client",
       run: () =>
         this.withDaemon(async (sup) => {
-          const items = ASSISTANTS.map((a) => ({ label: ASSISTANT_LABELS[a], value: a }));
+          const items = CLIENTS.map((a) => ({ label: CLIENT_LABELS[a], value: a }));
           const picked = await api.quickPick(items, "Which client?");
           if (!picked || !sup.state.listenUrl) return;
           const key = keyText(sup.state.access, getSettings().username, this.commandPlace);
@@ -662,7 +646,7 @@ class ArgoProxyController implements vscode.Disposable {
           const detail =
             "The old token is refused from now on. New terminals get the new one; terminals already open " +
             "keep the old one until you relaunch them, and so do tools started with `argo-proxy run`. " +
-            "Settings the extension wrote for Claude Code are updated.";
+            "Files `argo-proxy setup` wrote for assistants are updated.";
           if (!(await api.confirm("Rotate the argo-proxy access token?", detail, "Rotate"))) return;
           await sup.rotateToken(); // state.access changes at once: terminals and settings follow
           const updated = await this.following;
@@ -670,45 +654,10 @@ class ArgoProxyController implements vscode.Disposable {
           void api.showInfo(`New access token in force. Relaunch open terminals to give them the new token${also}.`);
         }),
     },
-    {
-      id: "argoProxy.wireClaudeCode",
-      label: "Point the Claude Code extension at argo-proxy",
-      run: () =>
-        this.withDaemon(async (sup) => {
-          const url = sup.state.listenUrl;
-          if (!url) throw new Error("the daemon has no listen address yet");
-          const key = clientKey(sup.state.access, getSettings().username);
-          const value = withClaudeCodeVariables(
-            api.getGlobalSetting("claudeCode", "environmentVariables"),
-            clientUrl(url),
-            key,
-          );
-          const shown = value.map((e) => `${e.name}=${e.value === key ? masked(key) : e.value}`).join("\n");
-          const why =
-            sup.state.access?.auth === "token"
-              ? "\n\nANTHROPIC_API_KEY is the daemon's access token, written in clear into your user " +
-                "settings.json (Settings Sync, if on, copies it). When the token is rotated or the port " +
-                "changes, the extension updates these entries while they are as written here."
-              : "";
-          if (
-            !(await api.confirm("Write these to your user setting claudeCode.environmentVariables?", shown + why, "Write"))
-          ) {
-            return;
-          }
-          const before = api.getGlobalSetting("claudeCode", "environmentVariables");
-          if (this.context.globalState.get(WROTE_CLAUDE_CODE) === undefined) {
-            await this.context.globalState.update(CLAUDE_CODE_BEFORE, { value: before ?? null });
-          }
-          await api.updateGlobalSetting("claudeCode", "environmentVariables", value);
-          await this.context.globalState.update(WROTE_CLAUDE_CODE, { url: clientUrl(url), keyHash: keyHash(key) });
-          const choice = await api.showInfo("Claude Code now uses argo-proxy (other variables kept).", "Undo");
-          if (choice === "Undo") await this.undoClaudeCode();
-        }),
-    },
-    ...FILE_ASSISTANTS.map((id) => ({
-      id: `argoProxy.wire${WIRE_COMMAND[id]}`,
-      label: `Point ${ASSISTANT_FILES[id].label} at argo-proxy`,
-      run: () => this.wireFiles(id),
+    ...Object.entries(WIRE_COMMANDS).map(([tool, { command, label }]) => ({
+      id: command,
+      label: `Point ${label} at argo-proxy`,
+      run: () => this.wireAssistant(tool),
     })),
     { id: "argoProxy.undoWiring", label: "Undo pointing an assistant at argo-proxy", run: () => this.undoWiring() },
     { id: "argoProxy.install", label: "Install argo-proxy (a private environment)", run: () => this.installDaemon() },
@@ -742,53 +691,53 @@ class ArgoProxyController implements vscode.Disposable {
     }
   }
 
-  /** Shows what pointing an assistant at the daemon changes in its files, asks, writes, and offers undo. */
-  private async wireFiles(id: FileAssistant): Promise<void> {
-    await this.withDaemon(async (sup) => {
-      const url = sup.state.listenUrl;
-      if (!url) throw new Error("the daemon has no listen address yet");
-      const key = clientKey(sup.state.access, getSettings().username);
-      const assistant = ASSISTANT_FILES[id];
-      const target: WireTarget = { url: clientUrl(url), key, models: await sup.listModels() };
-      const changes = assistant.changes(readText, places(), target).filter((c) => c.before !== c.after);
-      if (!changes.length) {
-        void api.showInfo(`${assistant.label} already uses argo-proxy at ${target.url}.`);
+  /**
+   * Points an assistant at the daemon with `argo-proxy setup`: shows its diff (a dry
+   * run), asks, has it write (it keeps a backup), and offers undo.
+   */
+  private async wireAssistant(tool: string): Promise<void> {
+    await this.withDaemon(async () => {
+      const daemon = this.daemonCommand;
+      if (!daemon) throw new Error("argo-proxy was not found");
+      const plan = await planSetup(daemon, [tool]);
+      const label = plan.plans[0]?.label ?? WIRE_COMMANDS[tool].label;
+      if (!hasChanges(plan)) {
+        void api.showInfo(`${label} already uses argo-proxy; nothing to change.`);
         return;
       }
-      const shown = changes.map((c) => describeChange(c, (line) => line.split(key).join(masked(key)))).join("\n\n");
-      const detail = `${shown}\n\nEverything else in these files stays. ${assistant.keyNote} ` +
-        "The extension keeps them current when the port or the token changes, while they are as written here; " +
+      const detail =
+        `${describePlan(plan)}\n\nEverything else in these files stays. When the port or the token changes, ` +
+        "the extension runs `argo-proxy setup` again; " +
         '"argo-proxy: Undo pointing an assistant at argo-proxy" puts back what was there.';
-      if (!(await api.confirm(`Point ${assistant.label} at argo-proxy?`, detail, "Write"))) return;
-      applyChanges(changes, this.recordFile(id));
-      traceInfo(`${assistant.label}: wrote ${changes.map((c) => c.file).join(", ")}`);
-      const choice = await api.showInfo(`${assistant.label} now uses argo-proxy.`, "Undo");
-      if (choice === "Undo") reportUndo(assistant.label, undoChanges(this.recordFile(id)));
+      if (!(await api.confirm(`Point ${label} at argo-proxy?`, detail, "Write"))) return;
+      const written = (await applySetup(daemon, [tool])).written?.[tool] ?? [];
+      traceInfo(`${label}: wrote ${written.join(", ") || "nothing"} (argo-proxy setup ${tool})`);
+      const choice = await api.showInfo(`${label} now uses argo-proxy.`, "Undo");
+      if (choice === "Undo") await this.undoAssistant(tool, label);
     });
   }
 
-
-  private async undoClaudeCode(): Promise<void> {
-    const before = this.context.globalState.get<{ value: unknown }>(CLAUDE_CODE_BEFORE);
-    await api.updateGlobalSetting("claudeCode", "environmentVariables", before?.value ?? undefined);
-    await this.context.globalState.update(WROTE_CLAUDE_CODE, undefined);
-    await this.context.globalState.update(CLAUDE_CODE_BEFORE, undefined);
-    void api.showInfo("Claude Code: claudeCode.environmentVariables is back as it was.");
+  private async undoAssistant(tool: string, label: string): Promise<void> {
+    const daemon = this.daemonCommand;
+    if (!daemon) throw new Error("argo-proxy was not found");
+    const undone = (await undoSetup(daemon, [tool])).undone[tool];
+    const message = undoMessage(label, undone);
+    traceInfo(message);
+    void api.showInfo(message);
   }
 
   private async undoWiring(): Promise<void> {
-    const items: api.PickItem<FileAssistant | "claude">[] = FILE_ASSISTANTS.filter((id) => hasRecord(this.recordFile(id))).map(
-      (id) => ({ label: ASSISTANT_FILES[id].label, value: id }),
-    );
-    if (this.context.globalState.get(WROTE_CLAUDE_CODE) !== undefined) items.unshift({ label: "Claude Code", value: "claude" });
-    if (!items.length) {
-      void api.showInfo("argo-proxy has not pointed any assistant at itself (or it was undone).");
-      return;
-    }
-    const picked = await api.quickPick(items, "Put back which assistant's settings?");
-    if (!picked) return;
-    if (picked.value === "claude") await this.undoClaudeCode();
-    else reportUndo(picked.label, undoChanges(this.recordFile(picked.value)));
+    await this.withDaemon(async () => {
+      const daemon = this.daemonCommand;
+      if (!daemon) throw new Error("argo-proxy was not found");
+      const items = (await setupStatus(daemon)).tools.filter((t) => t.set_up).map((t) => ({ label: t.label, value: t.tool }));
+      if (!items.length) {
+        void api.showInfo("argo-proxy has not pointed any assistant at itself (or it was undone).");
+        return;
+      }
+      const picked = await api.quickPick(items, "Put back which assistant's files?");
+      if (picked) await this.undoAssistant(picked.value, picked.label);
+    });
   }
 
   private async showMenu(): Promise<void> {

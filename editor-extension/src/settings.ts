@@ -1,9 +1,11 @@
 // `argoProxy.*` read in one place into a typed object.
 import * as os from "node:os";
-import { Assistant, ASSISTANTS } from "./daemon/env";
 import { getConfiguration } from "./vscodeapi";
 
 export const SECTION = "argoProxy";
+
+/** `argoProxy.assistants`' default (package.json): the variables of all of them. */
+const DEFAULT_ASSISTANTS = ["claude", "codex", "gemini", "aider", "openai-sdk", "anthropic-sdk"];
 
 export interface Settings {
   executablePath: string;
@@ -13,7 +15,8 @@ export interface Settings {
   serveArgs: string[];
   controlSocket: string;
   wireTerminals: boolean;
-  assistants: Assistant[];
+  /** Whose variables terminals get: ids of `argo-proxy env --json`'s `assistants` table. */
+  assistants: string[];
   /** The ARGO username clients send as API key; defaults to the login name. */
   username: string;
 }
@@ -28,7 +31,6 @@ function loginName(): string {
 
 export function getSettings(): Settings {
   const c = getConfiguration(SECTION);
-  const assistants = c.get<string[]>("assistants", [...ASSISTANTS]);
   return {
     executablePath: c.get<string>("executablePath", "").trim(),
     autoStart: c.get<boolean>("autoStart", true),
@@ -36,7 +38,7 @@ export function getSettings(): Settings {
     serveArgs: c.get<string[]>("serveArgs", []),
     controlSocket: c.get<string>("controlSocket", "").trim(),
     wireTerminals: c.get<boolean>("wireTerminals", true),
-    assistants: ASSISTANTS.filter((a) => assistants.includes(a)),
+    assistants: c.get<string[]>("assistants", [...DEFAULT_ASSISTANTS]),
     username: c.get<string>("username", "").trim() || loginName(),
   };
 }

@@ -107,14 +107,6 @@ export async function confirm(message: string, detail: string, action: string): 
   return choice === action;
 }
 
-export function getGlobalSetting(section: string, key: string): unknown {
-  return vscode.workspace.getConfiguration(section).inspect(key)?.globalValue;
-}
-
-export function updateGlobalSetting(section: string, key: string, value: unknown): Thenable<void> {
-  return vscode.workspace.getConfiguration(section).update(key, value, vscode.ConfigurationTarget.Global);
-}
-
 /** A notification with progress while `task` runs; `report` says the current step. */
 export function withProgress<T>(title: string, task: (report: (message: string) => void) => Promise<T>): Thenable<T> {
   return vscode.window.withProgress(

@@ -413,6 +413,7 @@ def test_setup_without_a_daemon_uses_the_config(tmp_path: Path) -> None:
     unknown = setup("vim")
     assert unknown.returncode == 2 and "no such tool: vim" in unknown.stderr
     listed = json.loads(setup("--json").stdout)
-    assert {"tool": "codex", "label": "Codex CLI", "set_up": True} in listed["tools"]
+    codex = {"tool": "codex", "label": "Codex CLI", "set_up": True, "changed_since": []}
+    assert codex in listed["tools"]
     assert setup("--undo").returncode == 0
     assert not (home / ".codex" / "config.toml").exists()

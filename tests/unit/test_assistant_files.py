@@ -212,6 +212,19 @@ def test_undo_leaves_a_file_the_user_changed_since(tmp_path: Path) -> None:
     assert config.read_text().endswith("# mine too\n")
 
 
+def test_changed_since_names_the_files_the_user_changed_after_setup(tmp_path: Path) -> None:
+    places, record = _home(tmp_path)
+    assert file_edits.changed_since(record) == []  # nothing set up
+    file_edits.apply(WIRINGS["gemini"].changes(places, TARGET), record)
+    assert file_edits.changed_since(record) == []
+    env = places.home / ".gemini" / ".env"
+    with env.open("a") as out:
+        out.write("MINE=1\n")
+    assert file_edits.changed_since(record) == [env]
+    env.unlink()  # a file removed since is not what was written either
+    assert file_edits.changed_since(record) == [env]
+
+
 def test_a_second_setup_keeps_the_first_backup(tmp_path: Path) -> None:
     """Undo goes back to before argo-proxy ever touched the file, after several setups."""
     places, record = _home(tmp_path)

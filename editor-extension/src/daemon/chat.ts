@@ -8,7 +8,7 @@
 // Anthropic's format is chosen because VS Code's own message model is the same
 // shape: tool calls are parts of an assistant turn, tool results parts of a user
 // turn, images parts of either.
-import { clientUrl } from "./env";
+import { clientUrl } from "./access";
 
 import type { ChatModel } from "./protocol";
 

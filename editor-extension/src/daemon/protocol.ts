@@ -211,3 +211,69 @@ export type DaemonNotification =
   | { method: "state.changed"; params: StateChangedParams }
   | { method: "token.changed"; params: TokenChangedParams }
   | { method: "request.finished"; params: RequestFinishedParams };
+
+// ------------------------------------------------------------------ the command's JSON
+// What `argo-proxy setup … --json` and `argo-proxy env --json` print
+// (docs/clients.md, "For the editor extension"): the wiring of the assistants lives
+// in the Python command, and the extension only shows and asks.
+
+/** One file `setup` would write (`diff` is a unified diff, the token shown as `ap-…`). */
+export interface SetupFile {
+  path: string;
+  exists: boolean;
+  changes: boolean;
+  private: boolean;
+  diff: string;
+}
+
+export interface SetupPlan {
+  tool: string;
+  label: string;
+  key_note: string;
+  files: SetupFile[];
+}
+
+/** `setup TOOL… --json [--dry-run]`; `written` only when not a dry run. */
+export interface SetupResult {
+  dry_run: boolean;
+  plans: SetupPlan[];
+  written?: Record<string, string[]>;
+}
+
+export interface UndoneFiles {
+  restored: string[];
+  removed: string[];
+  kept: string[];
+}
+
+/** `setup TOOL… --undo --json`: null for a tool with nothing to undo. */
+export interface UndoResult {
+  undone: Record<string, UndoneFiles | null>;
+}
+
+/** `setup --json`: the tools and which are set up. */
+export interface SetupStatus {
+  /** `changed_since`: files changed since `setup` wrote them (the user's now). */
+  tools: { tool: string; label: string; set_up: boolean; changed_since?: string[] }[];
+}
+
+/** One row of `env --json`'s `assistants` table. */
+export interface AssistantInfo {
+  label: string;
+  executables: string[];
+  /** Every variable it reads, ARGO_PROXY_URL and ARGO_PROXY_TOKEN included. */
+  variables: string[];
+  /** Whether `argo-proxy setup` writes its files. */
+  setup: boolean;
+}
+
+/** `env --json`. */
+export interface EnvResult {
+  base_url: string;
+  auth: AuthMode;
+  running: boolean;
+  token_file?: string;
+  /** Every variable, in `argo-proxy env`'s order. */
+  variables: Record<string, string>;
+  assistants: Record<string, AssistantInfo>;
+}

@@ -18,9 +18,8 @@ import {
   StreamMessageReader,
   StreamMessageWriter,
 } from "vscode-jsonrpc/node";
-import { Access, accessFrom, sameAccess } from "./access";
+import { Access, accessFrom, clientUrl, sameAccess } from "./access";
 import { modelsFromListing } from "./chat";
-import { clientUrl } from "./env";
 import { Emitter } from "./events";
 import {
   ArgoEnvironment,

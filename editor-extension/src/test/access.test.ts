@@ -5,9 +5,11 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { clientKey, terminalEnv } from "../daemon/env";
+import { clientUrl } from "../daemon/access";
 import { DaemonSupervisor, SupervisorState } from "../daemon/supervisor";
+import { clientEnv, terminalVariables } from "../daemon/wiring";
 import {
+  EXE,
   freePort,
   httpStatus,
   makeSandbox,
@@ -29,10 +31,13 @@ after(async () => {
   await sim.stop();
 });
 
-/** The terminals' environment for this state, as extension.ts builds it. */
-function wiredEnv(state: SupervisorState): Record<string, string> {
+/** The terminals' environment for this state, as extension.ts builds it: `argo-proxy env --json`, every assistant. */
+async function wiredEnv(box: Sandbox, state: SupervisorState): Promise<Record<string, string>> {
   assert.ok(state.listenUrl, "the daemon has a listen URL");
-  return terminalEnv(state.listenUrl, clientKey(state.access, "jdoe"));
+  const env = await clientEnv({ executable: EXE, configPath: box.configPath, controlSocket: box.socketPath, env: box.env });
+  const vars = terminalVariables(env, Object.keys(env.assistants));
+  assert.equal(vars.ARGO_PROXY_URL, clientUrl(state.listenUrl), "the address the supervisor sees");
+  return vars;
 }
 
 function tokenInFile(box: Sandbox): string {
@@ -71,7 +76,7 @@ describe("the access token in what the supervisor wires", () => {
   });
 
   it("is in the terminal environment, which is exactly `argo-proxy env`'s", async () => {
-    const env = wiredEnv(sup.state);
+    const env = await wiredEnv(box, sup.state);
     assert.equal(env.ARGO_PROXY_TOKEN, sup.state.access?.token);
     for (const name of ["OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY"]) assert.equal(env[name], env.ARGO_PROXY_TOKEN);
     const cli = JSON.parse(await runExe(["env", "--json", "--control-socket", box.socketPath], box.env)) as {
@@ -81,7 +86,7 @@ describe("the access token in what the supervisor wires", () => {
   });
 
   it("gets in with that environment's key, and not without it", async () => {
-    const env = wiredEnv(sup.state);
+    const env = await wiredEnv(box, sup.state);
     await assertEnvGetsIn(env);
     assert.equal(await httpStatus(`${env.OPENAI_BASE_URL}/models`), 401);
     assert.equal(await httpStatus(`${env.ANTHROPIC_BASE_URL}/v1/models`, { "x-api-key": "jdoe" }), 401);
@@ -89,12 +94,12 @@ describe("the access token in what the supervisor wires", () => {
   });
 
   it("follows a rotation made here: the old key is refused, the new one is wired", async () => {
-    const old = wiredEnv(sup.state);
+    const old = await wiredEnv(box, sup.state);
     const access = await sup.rotateToken();
     assert.ok(access.token && access.token !== old.ARGO_PROXY_TOKEN);
     assert.deepEqual(sup.state.access, access, "the state has the new token when rotateToken resolves");
     assert.equal(access.token, tokenInFile(box));
-    const env = wiredEnv(sup.state);
+    const env = await wiredEnv(box, sup.state);
     assert.equal(env.ANTHROPIC_API_KEY, access.token);
     await assertEnvGetsIn(env);
     assert.equal(await httpStatus(`${old.ANTHROPIC_BASE_URL}/v1/models`, { "x-api-key": old.ANTHROPIC_API_KEY }), 401);
@@ -106,7 +111,7 @@ describe("the access token in what the supervisor wires", () => {
     const printed = (await runExe(["token", "--rotate", "--control-socket", box.socketPath], box.env)).trim();
     const state = await changed;
     assert.equal(state.access?.token, printed);
-    await assertEnvGetsIn(wiredEnv(state));
+    await assertEnvGetsIn(await wiredEnv(box, state));
     assert.equal(await httpStatus(`${state.listenUrl}/v1/models`, { authorization: `Bearer ${old}` }), 401);
   });
 
@@ -116,7 +121,7 @@ describe("the access token in what the supervisor wires", () => {
     process.kill(oldPid, "SIGKILL");
     const state = await waitForState(sup, (s) => s.phase === "running" && s.pid !== oldPid, 60_000);
     assert.equal(state.access?.token, token, "the same token file, so the same token");
-    await assertEnvGetsIn(wiredEnv(state));
+    await assertEnvGetsIn(await wiredEnv(box, state));
   });
 });
 
@@ -129,7 +134,7 @@ describe("a daemon attached to", () => {
       const state = await sup.start();
       assert.equal(state.mode, "attached");
       assert.equal(state.access?.token, tokenInFile(box));
-      await assertEnvGetsIn(wiredEnv(state));
+      await assertEnvGetsIn(await wiredEnv(box, state));
     } finally {
       await sup.dispose();
       await daemon.stop();
@@ -147,7 +152,7 @@ describe("auth: none", () => {
       const state = await sup.start();
       assert.equal(state.access?.auth, "none");
       assert.equal(state.access?.token, undefined);
-      const env = wiredEnv(state);
+      const env = await wiredEnv(box, state);
       assert.equal(env.ANTHROPIC_API_KEY, "jdoe");
       assert.equal(env.ARGO_PROXY_TOKEN, "jdoe");
       await assertEnvGetsIn(env);
@@ -168,7 +173,7 @@ describe("a reload that changes auth", () => {
       const off = waitForState(sup, (s) => s.access?.auth === "none", 30_000);
       box.writeConfig("auth: none\n");
       const state = await off;
-      const env = wiredEnv(state);
+      const env = await wiredEnv(box, state);
       assert.equal(env.OPENAI_API_KEY, "jdoe");
       await assertEnvGetsIn(env);
     } finally {
@@ -207,7 +212,7 @@ describe("two users' daemons on one host", () => {
       assert.ok(realPort > 0 && realPort !== port, `B listens on another port than ${port}: ${state.listenUrl}`);
       assert.equal((await sup.status()).listen_url, state.listenUrl);
 
-      const env = wiredEnv(state);
+      const env = await wiredEnv(boxB, state);
       for (const name of ["ARGO_PROXY_URL", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "GOOGLE_GEMINI_BASE_URL"]) {
         assert.equal(new URL(env[name]).port, String(realPort), name);
       }

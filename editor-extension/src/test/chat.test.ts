@@ -17,7 +17,7 @@ import {
   textMessage,
 } from "../daemon/chat";
 import { Activity } from "../daemon/activity";
-import { clientKey } from "../daemon/env";
+import { clientKey } from "../daemon/access";
 import { toRecord } from "../daemon/records";
 import { DaemonSupervisor } from "../daemon/supervisor";
 import { makeSandbox, Sandbox, Simulator, startSimulator } from "./helpers";

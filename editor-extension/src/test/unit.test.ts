@@ -1,20 +1,12 @@
 // The plain functions: finding the executable, the restart backoff, the serve
-// arguments, the terminal environment and set-ups, the control socket path; and
+// arguments, the client set-ups, the control socket path; and
 // the layering rule.
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import {
-  argoProxyCommand,
-  ASSISTANTS,
-  clientKey,
-  clientSetup,
-  clientUrl,
-  keyText,
-  shellQuote,
-  terminalEnv,
-} from "../daemon/env";
+import { clientKey, clientUrl } from "../daemon/access";
+import { argoProxyCommand, CLIENTS, clientSetup, keyText, shellQuote } from "../daemon/clientSetup";
 import { findExecutable } from "../daemon/executable";
 import { controlSocketPath, defaultSocketDeps, SocketPathDeps } from "../daemon/socket";
 import { execFileSync } from "node:child_process";
@@ -79,49 +71,12 @@ describe("clientUrl and clientKey", () => {
   });
 });
 
-describe("terminalEnv", () => {
-  it("points every assistant at the daemon's address, with the key", () => {
-    const env = terminalEnv("http://127.0.0.1:5000/", "ap-secret");
-    const expected = {
-      ARGO_PROXY_URL: "http://127.0.0.1:5000",
-      ARGO_PROXY_TOKEN: "ap-secret",
-      OPENAI_BASE_URL: "http://127.0.0.1:5000/v1",
-      OPENAI_API_BASE: "http://127.0.0.1:5000/v1",
-      OPENAI_API_KEY: "ap-secret",
-      ANTHROPIC_BASE_URL: "http://127.0.0.1:5000",
-      ANTHROPIC_API_KEY: "ap-secret",
-      CLAUDE_CODE_SKIP_ANTHROPIC_AUTH: "1",
-      GOOGLE_GEMINI_BASE_URL: "http://127.0.0.1:5000",
-      GEMINI_API_KEY: "ap-secret",
-    };
-    assert.deepEqual(env, expected);
-    assert.deepEqual(Object.keys(env), Object.keys(expected), "in `argo-proxy env`'s order");
-  });
-
-  it("sets only what the chosen assistants read, and always ARGO_PROXY_URL and ARGO_PROXY_TOKEN", () => {
-    assert.deepEqual(Object.keys(terminalEnv("http://h:1", "k", ["gemini"])), [
-      "ARGO_PROXY_URL",
-      "ARGO_PROXY_TOKEN",
-      "GOOGLE_GEMINI_BASE_URL",
-      "GEMINI_API_KEY",
-    ]);
-    // Codex reads its key from ARGO_PROXY_TOKEN (env_key), the base URL from its config
-    assert.deepEqual(Object.keys(terminalEnv("http://h:1", "k", ["codex"])), [
-      "ARGO_PROXY_URL",
-      "ARGO_PROXY_TOKEN",
-      "OPENAI_BASE_URL",
-      "OPENAI_API_BASE",
-      "OPENAI_API_KEY",
-    ]);
-  });
-});
-
 describe("client set-ups", () => {
   const token = { auth: "token" as const, token: "ap-secret", tokenFile: "/t" };
 
   it("name the token by the command that prints it, never the token itself", () => {
     const key = keyText(token, "jdoe");
-    for (const a of ASSISTANTS) {
+    for (const a of CLIENTS) {
       const text = clientSetup(a, "http://127.0.0.1:5000", key);
       assert.match(text, /127\.0\.0\.1:5000/);
       assert.doesNotMatch(text, /ap-secret/);

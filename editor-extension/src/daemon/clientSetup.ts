@@ -1,12 +1,12 @@
-// What coding assistants read to find the proxy: environment variables for
-// integrated terminals (the same set as `argo-proxy env`, control/client_setup.py),
-// and a copyable set-up text per client.
-import type { Access } from "./access";
+// A copyable set-up text per client ("Copy the set-up of a client"): shell exports
+// or a snippet that read the key when they run, never the secret itself. The files
+// an assistant reads are written by `argo-proxy setup` (wiring.ts), not here.
+import { type Access, clientUrl } from "./access";
 
-export const ASSISTANTS = ["claude", "codex", "gemini", "aider", "openai-sdk", "anthropic-sdk"] as const;
-export type Assistant = (typeof ASSISTANTS)[number];
+export const CLIENTS = ["claude", "codex", "gemini", "aider", "openai-sdk", "anthropic-sdk"] as const;
+export type Client = (typeof CLIENTS)[number];
 
-export const ASSISTANT_LABELS: Record<Assistant, string> = {
+export const CLIENT_LABELS: Record<Client, string> = {
   claude: "Claude Code",
   codex: "Codex CLI",
   gemini: "Gemini CLI",
@@ -14,72 +14,6 @@ export const ASSISTANT_LABELS: Record<Assistant, string> = {
   "openai-sdk": "OpenAI SDK",
   "anthropic-sdk": "Anthropic SDK",
 };
-
-/** Where clients dial the daemon: its listen URL, a wildcard address made loopback. */
-export function clientUrl(listenUrl: string): string {
-  return listenUrl
-    .replace(/\/+$/, "")
-    .replace("://0.0.0.0:", "://127.0.0.1:")
-    .replace("://[::]:", "://[::1]:");
-}
-
-/**
- * What clients send as API key: the access token; with `auth: none` the daemon
- * takes any key, and the ARGO username is sent as before.
- */
-export function clientKey(access: Access | undefined, user: string): string {
-  return access?.auth === "token" && access.token ? access.token : user;
-}
-
-/** The variables each assistant reads, beyond ARGO_PROXY_URL and ARGO_PROXY_TOKEN. */
-function variablesFor(assistant: Assistant, base: string, key: string): Record<string, string> {
-  const anthropic = { ANTHROPIC_BASE_URL: base, ANTHROPIC_API_KEY: key };
-  const openai = { OPENAI_BASE_URL: `${base}/v1`, OPENAI_API_BASE: `${base}/v1`, OPENAI_API_KEY: key };
-  switch (assistant) {
-    case "claude":
-      return { ...anthropic, CLAUDE_CODE_SKIP_ANTHROPIC_AUTH: "1" };
-    case "anthropic-sdk":
-      return anthropic;
-    case "codex": // its provider table reads the key from ARGO_PROXY_TOKEN (env_key)
-    case "aider":
-    case "openai-sdk":
-      return openai;
-    case "gemini":
-      return { GOOGLE_GEMINI_BASE_URL: base, GEMINI_API_KEY: key };
-  }
-}
-
-// `argo-proxy env`'s order, so that the two read alike.
-const ORDER = [
-  "ARGO_PROXY_URL",
-  "ARGO_PROXY_TOKEN",
-  "OPENAI_BASE_URL",
-  "OPENAI_API_BASE",
-  "OPENAI_API_KEY",
-  "ANTHROPIC_BASE_URL",
-  "ANTHROPIC_API_KEY",
-  "CLAUDE_CODE_SKIP_ANTHROPIC_AUTH",
-  "GOOGLE_GEMINI_BASE_URL",
-  "GEMINI_API_KEY",
-];
-
-/**
- * Environment for integrated terminals: ARGO_PROXY_URL and ARGO_PROXY_TOKEN (what
- * Codex's `env_key`, scripts and `argo-proxy`-aware tools read), plus the variables
- * of the chosen assistants. With all of them it is exactly `argo-proxy env`'s set.
- */
-export function terminalEnv(
-  listenUrl: string,
-  key: string,
-  assistants: readonly Assistant[] = ASSISTANTS,
-): Record<string, string> {
-  const base = clientUrl(listenUrl);
-  const vars: Record<string, string> = { ARGO_PROXY_URL: base, ARGO_PROXY_TOKEN: key };
-  for (const a of assistants) Object.assign(vars, variablesFor(a, base, key));
-  const env: Record<string, string> = {};
-  for (const name of ORDER) if (name in vars) env[name] = vars[name];
-  return env;
-}
 
 /** A word for a POSIX shell: as it is when safe, else single-quoted. */
 export function shellQuote(word: string): string {
@@ -137,10 +71,10 @@ export function keyText(access: Access | undefined, user: string, place: Command
 }
 
 /** A copyable set-up for one client, pointing at the daemon's real URL. */
-export function clientSetup(assistant: Assistant, listenUrl: string, key: KeyText): string {
+export function clientSetup(client: Client, listenUrl: string, key: KeyText): string {
   const base = clientUrl(listenUrl);
   const viaRun = `# or, with none of these exports: ${key.run} `;
-  switch (assistant) {
+  switch (client) {
     case "claude":
       return [
         `export ANTHROPIC_BASE_URL=${base}`,
