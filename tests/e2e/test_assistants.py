@@ -52,7 +52,7 @@ def assistants() -> Path:
         return bin_dir
     pins = list(PACKAGES.values())
     folder = cached(
-        "assistants", pins, "Claude Code, Codex, Gemini CLI and OpenCode", "~920 MB", install
+        "assistants", pins, "Claude Code, Codex, Gemini CLI and OpenCode", "~1.1 GB", install
     )
     return folder / "node_modules" / ".bin"
 
