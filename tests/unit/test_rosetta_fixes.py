@@ -413,7 +413,7 @@ def _prepared_for_claude(
     model: str, body: dict[str, Any], source: ClientFormat = "openai_chat"
 ) -> dict[str, Any]:
     """What the request path sends ARGO: the reasoning ask read, the body converted, the
-    effort table and ARGO's rules applied (`Pipeline._chat`)."""
+    effort table and ARGO's rules applied (`ArgoChat.send`, daemon/backends/argo.py)."""
     ask = read_reasoning(source, body)
     out = Conversion(source, "anthropic", model, "anthropic").request(body)
     write_reasoning(ask, out, model, "anthropic")
