@@ -35,6 +35,7 @@ __all__ = [
     "chat_models",
     "client_variables",
     "connection_or_fail",
+    "served_or_fail",
     "next_steps",
     "prepare_run",
     "render_exports",
@@ -210,6 +211,9 @@ def _describe(connection: Connection) -> str:
     return f"argo-proxy at {where} ({state}, auth {connection.auth})"
 
 
+_SOCKET_ONLY = "clients must use its socket"
+
+
 async def connection_or_fail(
     config_path: str | None, socket: Path | None, *, rotate: bool = False, token_only: bool = False
 ) -> Connection | int:
@@ -243,6 +247,21 @@ async def connection_or_fail(
     return connection
 
 
+async def served_or_fail(
+    config_path: str | None, socket: Path | None, *, needed: str
+) -> tuple[Connection, str] | int:
+    """For the commands that hand clients the daemon's address (`env`, `run`, `setup`):
+    the connection and its base URL, or the exit code (1) after saying why there is
+    none, `needed` saying why a daemon with no TCP port (`tcp: false`) will not do."""
+    connection = await connection_or_fail(config_path, socket)
+    if isinstance(connection, int):
+        return connection
+    if connection.base_url is None:
+        _warn(f"the daemon serves no TCP port (`tcp: false`); {needed}")
+        return 1
+    return connection, connection.base_url
+
+
 async def run_token(config_path: str | None, socket: Path | None, *, rotate: bool) -> int:
     connection = await connection_or_fail(config_path, socket, rotate=rotate, token_only=True)
     if isinstance(connection, int):
@@ -260,16 +279,14 @@ async def run_token(config_path: str | None, socket: Path | None, *, rotate: boo
 async def run_env(
     config_path: str | None, socket: Path | None, *, shell: str, as_json: bool
 ) -> int:
-    connection = await connection_or_fail(config_path, socket)
-    if isinstance(connection, int):
-        return connection
-    if connection.base_url is None:
-        _warn("the daemon serves no TCP port (`tcp: false`); clients must use its socket")
-        return 1
-    variables = client_variables(connection.base_url, connection.key)
+    served = await served_or_fail(config_path, socket, needed=_SOCKET_ONLY)
+    if isinstance(served, int):
+        return served
+    connection, base_url = served
+    variables = client_variables(base_url, connection.key)
     if as_json:
         payload = {
-            "base_url": connection.base_url,
+            "base_url": base_url,
             "auth": connection.auth,
             "running": connection.running,
             "token_file": connection.token_file,
@@ -290,17 +307,15 @@ async def prepare_run(
     """`command` and its environment: this process's, plus the client variables, plus
     what its tool needs beyond them (control/run_wiring.py); an exit code (and a
     message) if the daemon cannot be found or the tool cannot be wired."""
-    connection = await connection_or_fail(config_path, socket)
-    if isinstance(connection, int):
-        return connection
-    if connection.base_url is None:
-        _warn("the daemon serves no TCP port (`tcp: false`); clients must use its socket")
-        return 1
-    env = {**os.environ, **client_variables(connection.base_url, connection.key)}
+    served = await served_or_fail(config_path, socket, needed=_SOCKET_ONLY)
+    if isinstance(served, int):
+        return served
+    connection, base_url = served
+    env = {**os.environ, **client_variables(base_url, connection.key)}
     tool = tool_of(command)
     models = await chat_models(socket) if tool in ("claude", "codex", "opencode", "gemini") else []
     try:
-        return wire(command, env, connection.base_url, models)
+        return wire(command, env, base_url, models)
     except CannotRun as exc:
         _warn(str(exc))
         return 1

@@ -30,7 +30,7 @@ from argo_proxy.daemon.folders import private_folder
 
 from . import file_edits
 from .assistant_files import WIRINGS, SetupError, Target, home_places
-from .client_setup import Connection, chat_models, connection_or_fail
+from .client_setup import Connection, chat_models, served_or_fail
 
 __all__ = ["SETUP_TOOLS", "run_setup"]
 
@@ -152,15 +152,13 @@ async def run_setup(
         return _undo(tools or SETUP_TOOLS, as_json)
     if not tools:
         return _status(as_json)
-    connection = await connection_or_fail(config_path, socket)
-    if isinstance(connection, int):
-        return connection
-    if connection.base_url is None:
-        _warn("the daemon serves no TCP port (`tcp: false`); the assistants need one")
-        return 1
+    served = await served_or_fail(config_path, socket, needed="the assistants need one")
+    if isinstance(served, int):
+        return served
+    connection, base_url = served
     # With `auth: none` there is no token to print: the key is the username.
     helper = token_command(socket) if connection.auth == "token" else None
-    target = Target(connection.base_url, connection.key, await chat_models(socket), helper)
+    target = Target(base_url, connection.key, await chat_models(socket), helper)
     return _plan_and_write(tools, connection, target, dry_run=dry_run, as_json=as_json, yes=yes)
 
 

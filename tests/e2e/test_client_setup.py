@@ -110,6 +110,21 @@ def test_env_without_a_daemon_uses_the_config_and_says_so(workdir: Path) -> None
     assert "no daemon is running" in done.stderr
 
 
+def test_env_run_and_setup_need_a_tcp_port(workdir: Path) -> None:
+    """With `tcp: false` there is no address to hand a client: each command says so."""
+    home, env = new_user(workdir, "socketonly", "tcp: false\nsocket: api.sock\n")
+    config = str(home / "config.yaml")
+    for args, why in (
+        (("env", config), "clients must use its socket"),
+        (("run", "--config", config, "--", "true"), "clients must use its socket"),
+        (("setup", "codex", "--dry-run", "--config", config), "the assistants need one"),
+    ):
+        done = cli(*args, env=env)
+        assert done.returncode == 1, (args, done.stderr)
+        assert f"the daemon serves no TCP port (`tcp: false`); {why}" in done.stderr, args
+        assert done.stdout == "", args
+
+
 def test_token_without_a_daemon_says_which_token_it_printed(workdir: Path) -> None:
     home, env = new_user(workdir, "tokenonly", "port: 45124\n")
     done = cli("token", str(home / "config.yaml"), env=env)
