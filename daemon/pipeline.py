@@ -148,9 +148,13 @@ class Pipeline:
 
         async def attempt(model: str, timeout: float | None, last: bool) -> Result:
             # Each try but the last converts its own deep copy: a conversion may change
-            # the client's messages in place, and the next model starts from them.
-            tried = call if last else replace(call, body=copy.deepcopy(call.body), final=False)
-            return await self.attempt(replace(tried, timeout=timeout), model, observer)
+            # the client's messages in place, and the next model starts from them. The
+            # usual request, one model and its own timeout, is sent as it is.
+            tried = call
+            if not last or timeout != call.timeout:
+                body = call.body if last else copy.deepcopy(call.body)
+                tried = replace(call, body=body, timeout=timeout, final=last)
+            return await self.attempt(tried, model, observer)
 
         return await failover(chain, attempt, self.state.breakers, config, observer, call.timeout)
 
